@@ -1,0 +1,219 @@
+"""Every exception dynkube raises, rooted at DynkubeError.
+
+Configuration errors name the file and key at fault; resolution errors name what was asked
+and offer close matches; ApiError subclasses are built from the server's Status object.
+No message, repr or attribute here ever carries a credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DynkubeError(Exception):
+    """Root of every dynkube exception."""
+
+
+class ConfigError(DynkubeError):
+    """The kubeconfig, in-cluster environment or credentials cannot be used.
+
+    ``path`` is the file at fault (if any), ``key`` the kubeconfig key or field.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.key = key
+
+
+class ResolutionError(DynkubeError):
+    """A name typed by the user does not resolve to exactly one resource."""
+
+
+class ResourceNotFound(ResolutionError):
+    """The server serves no resource by that name; ``candidates`` are close matches."""
+
+    def __init__(self, message: str, *, name: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.candidates = candidates
+
+
+class AmbiguousResource(ResolutionError):
+    """The name matches several resources equally well; ``candidates`` lists them."""
+
+    def __init__(self, message: str, *, name: str, candidates: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.name = name
+        self.candidates = candidates
+
+
+class DiscoveryError(DynkubeError):
+    """The server's discovery answer could not be used (not JSON, wrong shape, failed groups)."""
+
+    def __init__(self, message: str, *, url: str | None = None, failed: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.failed = dict(failed or {})
+
+
+class InvalidInput(DynkubeError, ValueError):
+    """An argument or object given to dynkube is unusable; nothing was sent to the server."""
+
+
+class ManifestError(InvalidInput):
+    """A manifest document cannot be used; ``index`` is its 0-based position in the stream."""
+
+    def __init__(self, message: str, *, source: str | None = None, index: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.index = index
+
+
+class SchemaUnavailable(DynkubeError):
+    """The server publishes no OpenAPI v3 schema for that group-version or kind."""
+
+
+class TransportError(DynkubeError):
+    """The request never got an HTTP answer (connection refused, TLS failure, timeout)."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ApiError(DynkubeError):
+    """The server answered with a non-success status.
+
+    Carries ``code`` (HTTP status), ``reason`` (Status.reason), ``message`` (Status.message),
+    ``status`` (the Status dict, synthesized when the body was not one) and ``causes``.
+    """
+
+    def __init__(self, status: dict[str, Any], *, method: str = "", url: str = "") -> None:
+        self.status = status
+        self.code: int = int(status.get("code") or 0)
+        self.reason: str = str(status.get("reason") or "")
+        self.message: str = str(status.get("message") or "")
+        self.method = method
+        self.url = url
+        details = status.get("details") or {}
+        self.details: dict[str, Any] = details if isinstance(details, dict) else {}
+        self.causes: list[dict[str, Any]] = list(self.details.get("causes") or [])
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = self.message or self.reason or "request failed"
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return f"{self.code} {self.reason}: {text}{where}" if self.reason else f"{self.code}: {text}{where}"
+
+    @property
+    def retry_after_seconds(self) -> int | None:
+        value = self.details.get("retryAfterSeconds")
+        return int(value) if isinstance(value, int) else None
+
+
+class BadRequest(ApiError):
+    """400: malformed request or strict field validation failure."""
+
+
+class Unauthorized(ApiError):
+    """401: the credentials were missing, wrong or expired."""
+
+
+class Forbidden(ApiError):
+    """403: authenticated, but RBAC (or admission) does not allow this."""
+
+
+class NotFound(ApiError):
+    """404: no such object (or no such resource path)."""
+
+
+class MethodNotAllowed(ApiError):
+    """405: the resource does not support this verb."""
+
+
+class NotAcceptable(ApiError):
+    """406: the server cannot produce the requested content type."""
+
+
+class Conflict(ApiError):
+    """409 Conflict: a stale resourceVersion, or a server-side apply field conflict."""
+
+
+class AlreadyExists(Conflict):
+    """409 AlreadyExists: create of a name that exists."""
+
+
+class Gone(ApiError):
+    """410: the resourceVersion or continue token is too old (reason Expired or Gone)."""
+
+
+Expired = Gone
+
+
+class UnsupportedMediaType(ApiError):
+    """415: e.g. a strategic merge patch on a custom resource."""
+
+
+class Invalid(ApiError):
+    """422: the object failed validation; ``causes`` lists fields and reasons."""
+
+    def _describe(self) -> str:
+        base = super()._describe()
+        fields = [f"{c.get('field')}: {c.get('message')}" for c in self.causes if c.get("field")]
+        if fields and not all(f in base for f in fields):
+            return base + " [" + "; ".join(fields) + "]"
+        return base
+
+
+class TooManyRequests(ApiError):
+    """429: throttled by the server (API Priority and Fairness or max in-flight)."""
+
+
+class ServerError(ApiError):
+    """5xx other than a timeout."""
+
+
+class ServerTimeout(ApiError):
+    """504 Timeout, or 500 with reason ServerTimeout."""
+
+
+_BY_REASON: dict[str, type[ApiError]] = {
+    "AlreadyExists": AlreadyExists,
+    "Conflict": Conflict,
+    "Expired": Gone,
+    "Gone": Gone,
+    "Timeout": ServerTimeout,
+    "ServerTimeout": ServerTimeout,
+    "Invalid": Invalid,
+}
+
+_BY_CODE: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    406: NotAcceptable,
+    409: Conflict,
+    410: Gone,
+    415: UnsupportedMediaType,
+    422: Invalid,
+    429: TooManyRequests,
+    504: ServerTimeout,
+}
+
+
+def error_class_for(code: int, reason: str) -> type[ApiError]:
+    """The ApiError subclass for an HTTP code and Status reason (reason wins when known)."""
+    if reason in _BY_REASON:
+        return _BY_REASON[reason]
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    return ServerError if code >= 500 else ApiError
+
+
+def api_error_from_status(status: dict[str, Any], *, method: str = "", url: str = "") -> ApiError:
+    """Build the typed exception for a Status dict."""
+    cls = error_class_for(int(status.get("code") or 0), str(status.get("reason") or ""))
+    return cls(status, method=method, url=url)
