@@ -217,3 +217,7 @@ def api_error_from_status(status: dict[str, Any], *, method: str = "", url: str 
     """Build the typed exception for a Status dict."""
     cls = error_class_for(int(status.get("code") or 0), str(status.get("reason") or ""))
     return cls(status, method=method, url=url)
+
+
+class ServerWarning(UserWarning):
+    """A ``Warning:`` header from the server (e.g. unknown fields, deprecated API versions)."""

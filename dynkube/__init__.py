@@ -1,0 +1,26 @@
+"""dynkube: a dynamic, discovery-driven Kubernetes client.
+
+    client = dynkube.Client()
+    for d in client.resource("deploy").list(namespace="web"):
+        print(d.metadata.name)
+"""
+
+from ._version import __version__
+from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
+from .config import Config
+from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, ConfigError, Conflict,
+                     DiscoveryError, DynkubeError, Expired, Forbidden, Gone, Invalid, InvalidInput,
+                     ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
+                     SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
+                     TransportError, Unauthorized, UnsupportedMediaType)
+from .objects import ApiList, ApiObject
+from .resources import Resource, ResourceMap, Subresource
+
+__all__ = [
+    "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
+    "ApiObject", "ApiList", "Resource", "ResourceMap", "Subresource",
+    "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
+    "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
+    "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
+    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning",
+]

@@ -1,0 +1,341 @@
+"""Discovery: what the server serves, learned from /api and /apis and kept in a cache.
+
+Aggregated discovery (apidiscovery.k8s.io/v2, then v2beta1) first: two requests for the whole
+cluster. Legacy per-group-version documents are the fallback, fetched concurrently, with failing
+group-versions reported rather than fatal. This module owns every discovery HTTP request and the
+discovery caches (process memory, then disk with kubectl's 6 h TTL and ETag revalidation);
+nothing else fetches /api or /apis.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cachetools
+
+from ._diskcache import DiskCache, default_cache_root, server_dir_name
+from .errors import ApiError, DiscoveryError, NotFound, ResolutionError, TransportError
+from .resources import Resource, ResourceMap, Subresource
+from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                     "application/json")
+DEFAULT_DISK_TTL = 6 * 3600.0  # kubectl's
+DEFAULT_MEMORY_TTL = 600.0
+MIN_REFRESH_INTERVAL = 1.0
+LEGACY_WORKERS = 8
+CACHE_FORMAT = 1
+
+# Parsed maps shared by every client of the same server in this process.
+_MEMORY: cachetools.TTLCache[str, ResourceMap] = cachetools.TTLCache(maxsize=32, ttl=DEFAULT_MEMORY_TTL)
+_MEMORY_LOCK = threading.Lock()
+
+T = TypeVar("T")
+
+
+class Discovery:
+    """The server's resource map, fetched once and cached; refreshed on a miss.
+
+    ``cache_dir=None`` uses ``$KUBECACHEDIR`` or ``~/.kube/cache``; ``cache_dir=False`` turns the
+    disk cache off. ``disk_ttl`` is how long a disk entry is used without asking the server.
+    """
+
+    def __init__(self, transport: Transport, *, cache_dir: Path | str | None | bool = None,
+                 disk_ttl: float = DEFAULT_DISK_TTL) -> None:
+        self.transport = transport
+        self._server = transport.base_url
+        self._disk = None if cache_dir is False else DiskCache(
+            Path(cache_dir if isinstance(cache_dir, (str, Path)) else default_cache_root())
+            / "discovery" / server_dir_name(self._server), ttl_seconds=None)
+        self._disk_ttl = disk_ttl
+        self._lock = threading.Lock()
+        self._map: ResourceMap | None = None
+        self._generation = 0
+        self._last_refresh = 0.0
+        self.requests_made = 0
+
+    # ---- public ------------------------------------------------------------------------
+
+    @property
+    def map(self) -> ResourceMap:
+        """The resource map, loading it on first use (memory, disk, then server)."""
+        current = self._map
+        if current is not None:
+            return current
+        with self._lock:
+            if self._map is None:
+                self._map = self._load()
+            return self._map
+
+    def resolve(self, name: str, kind: str | None = None) -> Resource:
+        """ResourceMap.resolve, refreshing discovery once on a miss (e.g. a CRD created a moment ago)."""
+        return self.with_refresh_on_miss(lambda m: m.resolve(name, kind))
+
+    def with_refresh_on_miss(self, lookup: Callable[[ResourceMap], T]) -> T:
+        """Run ``lookup`` on the map; if it raises ResolutionError, refresh once and run it again."""
+        generation = self._generation
+        try:
+            return lookup(self.map)
+        except ResolutionError:
+            if not self._refresh_after(generation):
+                raise
+        return lookup(self.map)
+
+    def refresh(self) -> ResourceMap:
+        """Ask the server again now (revalidating with ETags), and replace the cached map."""
+        with self._lock:
+            self._map = self._fetch_and_store()
+            return self._map
+
+    def invalidate(self) -> None:
+        """Forget the memory and disk caches of this server; the next use asks the server."""
+        with self._lock:
+            self._map = None
+            with _MEMORY_LOCK:
+                _MEMORY.pop(self._server, None)
+            if self._disk:
+                self._disk.remove_all()
+
+    # ---- loading -----------------------------------------------------------------------
+
+    def _refresh_after(self, generation: int) -> bool:
+        """Refresh unless someone already did since ``generation``; at most once per MIN_REFRESH_INTERVAL."""
+        with self._lock:
+            if self._generation != generation:
+                return True
+            if time.monotonic() - self._last_refresh < MIN_REFRESH_INTERVAL:
+                return False
+            self._map = self._fetch_and_store()
+            return True
+
+    def _load(self) -> ResourceMap:
+        with _MEMORY_LOCK:
+            cached = _MEMORY.get(self._server)
+        if cached is not None:
+            return cached
+        stored = self._disk.read("dynkube.json") if self._disk else None
+        if stored and self._disk and time.time() - stored.get("saved", 0) < self._disk_ttl:
+            try:
+                resource_map = parse_cached(stored)
+            except DiscoveryError as exc:
+                log.warning("ignoring discovery cache for %s: %s", self._server, exc)
+            else:
+                self._remember(resource_map)
+                return resource_map
+        return self._fetch_and_store(stored)
+
+    def _fetch_and_store(self, stored: dict[str, Any] | None = None) -> ResourceMap:
+        if stored is None and self._disk:
+            stored = self._disk.read("dynkube.json")
+        document = self._fetch(stored if isinstance(stored, dict) else None)
+        resource_map = parse_cached(document)
+        if self._disk:
+            self._disk.write("dynkube.json", {**document, "saved": time.time()})
+        self._last_refresh = time.monotonic()
+        self._generation += 1
+        self._remember(resource_map)
+        return resource_map
+
+    def _remember(self, resource_map: ResourceMap) -> None:
+        with _MEMORY_LOCK:
+            _MEMORY[self._server] = resource_map
+        if resource_map.failed:
+            log.warning("discovery of %s failed for: %s", self._server,
+                        "; ".join(f"{gv}: {why}" for gv, why in sorted(resource_map.failed.items())))
+
+    def _fetch(self, stored: dict[str, Any] | None) -> dict[str, Any]:
+        """A cache document: aggregated {api, apis, etags} or legacy {api, apis, resources, failed}."""
+        etags = stored.get("etags", {}) if stored and stored.get("kind") == "aggregated" else {}
+        core, core_etag = self._get_aggregated("/api", etags.get("api"), stored, "api")
+        groups, groups_etag = self._get_aggregated("/apis", etags.get("apis"), stored, "apis")
+        if _is_aggregated(core) and _is_aggregated(groups):
+            return {"format": CACHE_FORMAT, "kind": "aggregated", "api": core["body"], "apis": groups["body"],
+                    "etags": {"api": core_etag, "apis": groups_etag}}
+        return self._fetch_legacy(self._legacy_body("/api", core), self._legacy_body("/apis", groups))
+
+    def _legacy_body(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """The legacy document at ``path``; asked again when the first answer was aggregated."""
+        if not _is_aggregated(answer):
+            return answer["body"]
+        response = self._get(path, {"Accept": "application/json"})
+        return _parse_json(response.content, self.transport.url(path), response.headers.get("Content-Type", ""))
+
+    def _get_aggregated(self, path: str, etag: str | None, stored: dict[str, Any] | None,
+                        key: str) -> tuple[dict[str, Any], str | None]:
+        headers = {"Accept": AGGREGATED_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        try:
+            response = self._get(path, headers)
+        except NotFound:
+            if path == "/api":  # aggregated API servers may not serve /api at all
+                return {"aggregated": True, "body": {"kind": "APIGroupDiscoveryList", "items": []}}, None
+            raise
+        if response.status_code == 304 and stored:
+            return {"aggregated": True, "body": stored[key]}, etag
+        content_type = response.headers.get("Content-Type", "")
+        body = _parse_json(response.content, self.transport.url(path), content_type)
+        return {"aggregated": is_aggregated_content_type(content_type), "body": body}, response.headers.get("ETag")
+
+    def _fetch_legacy(self, core: dict[str, Any], groups: dict[str, Any]) -> dict[str, Any]:
+        """Legacy discovery: the group lists we already have, then every group-version concurrently."""
+        core_versions = _expect_list(core, "versions", "/api")
+        group_list = _expect_list(groups, "groups", "/apis")
+        paths = [f"/api/{v}" for v in core_versions]
+        for group in group_list:
+            for version in _expect_list(group, "versions", "/apis"):
+                paths.append(f"/apis/{version['groupVersion']}")
+        resources: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        with ThreadPoolExecutor(max_workers=LEGACY_WORKERS) as pool:
+            for path, outcome in zip(paths, pool.map(self._try_get_json, paths)):
+                gv = path.split("/", 2)[2]
+                if isinstance(outcome, Exception):
+                    failed[gv] = str(outcome)
+                else:
+                    resources[gv] = outcome
+        return {"format": CACHE_FORMAT, "kind": "legacy", "api": core, "apis": groups,
+                "resources": resources, "failed": failed}
+
+    def _try_get_json(self, path: str) -> Any:
+        try:
+            response = self._get(path, {"Accept": "application/json"})
+            return _parse_json(response.content, self.transport.url(path), response.headers.get("Content-Type", ""))
+        except (ApiError, TransportError, DiscoveryError) as exc:
+            return exc
+
+    def _get(self, path: str, headers: dict[str, str]) -> Any:
+        self.requests_made += 1
+        return self.transport.request("GET", path, headers=headers)
+
+
+# ---- parsing ---------------------------------------------------------------------------------
+
+def is_aggregated_content_type(content_type: str) -> bool:
+    """True for ``application/json;g=apidiscovery.k8s.io;v=v2[beta1];as=APIGroupDiscoveryList`` in any order."""
+    media, *params = [p.strip() for p in content_type.split(";")]
+    values = dict(p.split("=", 1) for p in params if "=" in p)
+    return (media.lower() == "application/json" and values.get("g") == "apidiscovery.k8s.io"
+            and values.get("v") in ("v2", "v2beta1") and values.get("as") == "APIGroupDiscoveryList")
+
+
+def _is_aggregated(answer: dict[str, Any]) -> bool:
+    return bool(answer["aggregated"])
+
+
+def _parse_json(content: bytes, url: str, content_type: str) -> dict[str, Any]:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        raise DiscoveryError(f"discovery answer from {url} is not JSON (Content-Type {content_type or 'missing'!r}, "
+                             f"starts with {content[:80]!r})", url=url) from None
+    if not isinstance(body, dict):
+        raise DiscoveryError(f"discovery answer from {url} is JSON but not an object "
+                             f"(starts with {content[:80]!r})", url=url)
+    return body
+
+
+def _expect_list(document: Any, key: str, where: str) -> list[Any]:
+    value = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(value, list):
+        raise DiscoveryError(f"discovery document from {where} has no list {key!r}", url=where)
+    return value
+
+
+def parse_cached(document: dict[str, Any]) -> ResourceMap:
+    """The ResourceMap of a cache document (aggregated or legacy form); DiscoveryError on a wrong shape."""
+    try:
+        if document.get("kind") == "aggregated":
+            return parse_aggregated([document["api"], document["apis"]])
+        if document.get("kind") == "legacy":
+            return parse_legacy(document["api"], document["apis"], document["resources"], document.get("failed", {}))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise DiscoveryError(f"discovery document has an unexpected shape ({exc.__class__.__name__}: {exc})") from None
+    raise DiscoveryError("discovery document of unknown kind")
+
+
+def parse_aggregated(lists: list[dict[str, Any]]) -> ResourceMap:
+    """ResourceMap from APIGroupDiscoveryList documents (/api first, then /apis).
+
+    Versions are in preference order; a ``Stale`` version is dropped and reported as failed;
+    resources and subresources without a responseKind are skipped (as client-go does).
+    """
+    resources: list[Resource] = []
+    preferred: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for document in lists:
+        for group in _expect_list(document, "items", "aggregated discovery"):
+            name = group.get("metadata", {}).get("name", "")
+            for version in group.get("versions") or []:
+                gv = f"{name}/{version['version']}" if name else version["version"]
+                if version.get("freshness") == "Stale":
+                    failed[gv] = "stale: the aggregated API server has not answered discovery"
+                    continue
+                is_preferred = preferred.setdefault(name, version["version"]) == version["version"]
+                resources.extend(_aggregated_resource(r, name, version["version"], is_preferred)
+                                 for r in version.get("resources") or [] if (r.get("responseKind") or {}).get("kind"))
+    return ResourceMap(resources, preferred, failed)
+
+
+def _aggregated_resource(entry: dict[str, Any], group: str, version: str, preferred: bool) -> Resource:
+    kind = entry["responseKind"]["kind"]
+    subresources = tuple(
+        Subresource(name=s["subresource"], kind=s["responseKind"]["kind"],
+                    group=s["responseKind"].get("group") or group, version=s["responseKind"].get("version") or version,
+                    verbs=frozenset(s.get("verbs") or ()))
+        for s in entry.get("subresources") or [] if (s.get("responseKind") or {}).get("kind"))
+    return Resource(group=group, version=version, kind=kind, plural=entry["resource"],
+                    singular=entry.get("singularResource") or kind.lower(),
+                    namespaced=entry.get("scope") == "Namespaced", verbs=frozenset(entry.get("verbs") or ()),
+                    short_names=tuple(entry.get("shortNames") or ()), categories=tuple(entry.get("categories") or ()),
+                    subresources=subresources, preferred=preferred)
+
+
+def parse_legacy(core: dict[str, Any], groups: dict[str, Any], lists: dict[str, dict[str, Any]],
+                 failed: dict[str, str]) -> ResourceMap:
+    """ResourceMap from /api (APIVersions), /apis (APIGroupList) and APIResourceList documents by group-version."""
+    resources: list[Resource] = []
+    preferred: dict[str, str] = {}
+    order: list[tuple[str, str, bool]] = []
+    core_versions = _expect_list(core, "versions", "/api")
+    for i, version in enumerate(core_versions):
+        order.append(("", version, i == 0))
+    if core_versions:
+        preferred[""] = core_versions[0]
+    for group in _expect_list(groups, "groups", "/apis"):
+        preferred_version = (group.get("preferredVersion") or {}).get("version")
+        preferred[group["name"]] = preferred_version
+        ordered = sorted(group["versions"], key=lambda v: v["version"] != preferred_version)
+        order.extend((group["name"], v["version"], v["version"] == preferred_version) for v in ordered)
+    for group, version, is_preferred in order:
+        gv = f"{group}/{version}" if group else version
+        if gv in lists:
+            resources.extend(_legacy_resources(lists[gv], group, version, is_preferred))
+    return ResourceMap(resources, preferred, dict(failed))
+
+
+def _legacy_resources(document: dict[str, Any], group: str, version: str, preferred: bool) -> list[Resource]:
+    entries = _expect_list(document, "resources", f"{group}/{version}")
+    subs: dict[str, list[Subresource]] = {}
+    for e in entries:
+        if "/" in e["name"]:
+            parent, sub = e["name"].split("/", 1)
+            subs.setdefault(parent, []).append(Subresource(
+                name=sub, kind=e.get("kind", ""), group=e.get("group") or group, version=e.get("version") or version,
+                verbs=frozenset(e.get("verbs") or ())))
+    return [Resource(group=group, version=version, kind=e["kind"], plural=e["name"],
+                     singular=e.get("singularName") or e["kind"].lower(), namespaced=bool(e.get("namespaced")),
+                     verbs=frozenset(e.get("verbs") or ()), short_names=tuple(e.get("shortNames") or ()),
+                     categories=tuple(e.get("categories") or ()), subresources=tuple(subs.get(e["name"], ())),
+                     preferred=preferred)
+            for e in entries if "/" not in e["name"]]

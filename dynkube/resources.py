@@ -1,0 +1,230 @@
+"""The resource map: every resource the server serves, and how a name a person types resolves to one.
+
+Resolution follows kubectl: plural or singular first, then kind, then short name; ``name.group``
+and ``name.version.group`` (group may be a dotted prefix: ``storageclass.storage``), ``group/version/name``
+and (apiVersion, kind). Without a version the group's preferred version is used. URL paths are built
+here and only here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from .errors import AmbiguousResource, InvalidInput, ResourceNotFound
+
+_VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Subresource:
+    """A subresource such as ``status``, ``scale`` or ``log``; its kind may live in another group."""
+
+    name: str
+    kind: str
+    group: str
+    version: str
+    verbs: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource at one group-version, as discovery describes it."""
+
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    verbs: frozenset[str]
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[Subresource, ...] = ()
+    preferred: bool = True
+
+    @property
+    def api_version(self) -> str:
+        """``apps/v1``, or ``v1`` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``deployments.apps``, or ``pods`` for the core group (kubectl's fully qualified name)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def subresource(self, name: str) -> Subresource:
+        """The named subresource, or ResourceNotFound listing those discovery reports."""
+        for sub in self.subresources:
+            if sub.name == name:
+                return sub
+        known = ", ".join(s.name for s in self.subresources) or "none"
+        raise ResourceNotFound(f"{self.group_resource} has no subresource {name!r} (it has: {known})",
+                               name=f"{self.plural}/{name}", candidates=tuple(s.name for s in self.subresources))
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        """The server-relative URL path: collection when ``name`` is None, all namespaces when
+        ``namespace`` is None for a namespaced resource."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        parts = [base]
+        if self.namespaced and namespace:
+            parts += ["namespaces", _segment(namespace, "namespace")]
+        parts.append(self.plural)
+        if name is not None:
+            parts.append(_segment(name, "name"))
+        if subresource:
+            if name is None:
+                raise InvalidInput(f"subresource {subresource!r} of {self.group_resource} needs an object name")
+            parts.append(subresource)
+        return "/".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Resource {self.plural}.{self.api_version} kind={self.kind}>" if self.group else \
+            f"<Resource {self.plural}.{self.version} kind={self.kind}>"
+
+
+def _segment(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value or value in (".", "..") or "/" in value:
+        raise InvalidInput(f"invalid {what} {value!r}: must be a non-empty string without '/'")
+    return quote(value, safe="")
+
+
+@dataclass
+class ResourceMap:
+    """All resources of a server, in discovery priority order (core first, then groups as served).
+
+    ``preferred_versions`` maps group → preferred version; ``failed`` maps group/version → why it
+    could not be discovered.
+    """
+
+    resources: list[Resource]
+    preferred_versions: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def preferred(self) -> list[Resource]:
+        """One entry per group and plural: the preferred version where the group serves it there."""
+        chosen: dict[tuple[str, str], Resource] = {}
+        for r in self.resources:
+            key = (r.group, r.plural)
+            if key not in chosen or (r.preferred and not chosen[key].preferred):
+                chosen[key] = r
+        return list(chosen.values())
+
+    def filter(self, *, group: str | None = None, verbs: Iterable[str] = (), namespaced: bool | None = None,
+               category: str | None = None, preferred_only: bool = True) -> list[Resource]:
+        """Resources matching every given criterion (by default one version per resource)."""
+        wanted_verbs = set(verbs)
+        pool = self.preferred() if preferred_only else self.resources
+        return [r for r in pool
+                if (group is None or r.group == group)
+                and wanted_verbs <= r.verbs
+                and (namespaced is None or r.namespaced == namespaced)
+                and (category is None or category in r.categories)]
+
+    def resolve(self, name: str, kind: str | None = None) -> Resource:
+        """The one resource meant by ``name`` (or by ``name`` = apiVersion and ``kind``).
+
+        Raises InvalidInput for a malformed name, ResourceNotFound (with close matches) or
+        AmbiguousResource (with the candidates).
+        """
+        if kind is not None:
+            group, version = _split_api_version(name)
+            return self._pick(_check_part(kind, name), self._lookup(_check_part(kind, name), group, version), name)
+        query = _check_part(name, name)
+        if "/" in query:
+            return self._resolve_slashed(query)
+        base, _, rest = query.partition(".")
+        if rest:
+            version_part, _, group_part = rest.partition(".")
+            if group_part and _VERSION.match(version_part):
+                found = self._lookup(base, group_part, version_part, group_prefix=True)
+                if found:
+                    return self._pick(query, found, query)
+            return self._pick(query, self._lookup(base, rest, None, group_prefix=True), query)
+        return self._pick(query, self._lookup(query, None, None), query)
+
+    def _resolve_slashed(self, query: str) -> Resource:
+        parts = query.split("/")
+        if len(parts) > 3 or any(not p for p in parts):
+            raise InvalidInput(f"malformed resource name {query!r}: expected NAME, NAME.GROUP, GROUP/VERSION/NAME "
+                               "or VERSION/NAME")
+        if len(parts) == 3:
+            return self._pick(query, self._lookup(parts[2], parts[0], parts[1]), query)
+        first, name = parts
+        if _VERSION.match(first) and any(r.group == "" and r.version == first for r in self.resources):
+            return self._pick(query, self._lookup(name, "", first), query)
+        return self._pick(query, self._lookup(name, first, None), query)
+
+    def _lookup(self, name: str, group: str | None, version: str | None, *, group_prefix: bool = False) -> list[Resource]:
+        """Candidates for ``name`` in the first tier that has any: plural/singular, kind, short name."""
+        pool = [r for r in self.resources if _group_matches(r.group, group, group_prefix)
+                and (version is None or r.version == version)]
+        lower = name.lower()
+        tiers = (
+            lambda r: r.plural == lower or r.singular == lower,
+            lambda r: r.kind.lower() == lower,
+            lambda r: lower in r.short_names,
+        )
+        for matches in tiers:
+            found = [r for r in pool if matches(r)]
+            if found:
+                if group_prefix and group is not None:
+                    exact = [r for r in found if r.group == group]
+                    found = exact or found
+                return found
+        return []
+
+    def _pick(self, query: str, found: list[Resource], original: str) -> Resource:
+        if not found:
+            raise self._not_found(original)
+        by_group: dict[str, list[Resource]] = {}
+        for r in found:
+            by_group.setdefault(r.group, []).append(r)
+        if len(by_group) > 1 and "" in by_group:
+            by_group = {"": by_group[""]}  # as kubectl: the core group wins (e.g. "events")
+        if len(by_group) > 1:
+            candidates = tuple(dict.fromkeys(r.group_resource for r in found))
+            raise AmbiguousResource(f"{query!r} matches more than one resource: {', '.join(candidates)}; "
+                                    "qualify it with its group (e.g. NAME.GROUP)", name=query, candidates=candidates)
+        versions = next(iter(by_group.values()))
+        return next((r for r in versions if r.preferred), versions[0])
+
+    def _not_found(self, query: str) -> ResourceNotFound:
+        names = {n for r in self.resources for n in (r.plural, r.singular, r.kind, *r.short_names, r.group_resource)}
+        close = tuple(difflib.get_close_matches(query, sorted(names), n=5, cutoff=0.6))
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return ResourceNotFound(f"the server doesn't have a resource type {query!r}{hint}", name=query, candidates=close)
+
+
+def _group_matches(group: str, wanted: str | None, prefix: bool) -> bool:
+    if wanted is None:
+        return True
+    if group == wanted:
+        return True
+    return prefix and group.startswith(wanted + ".")
+
+
+def _check_part(value: object, whole: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"invalid resource name {whole!r}: expected a non-empty string")
+    if not _NAME.match(value.replace("/", "")):
+        raise InvalidInput(f"invalid resource name {whole!r}")
+    return value.strip()
+
+
+def _split_api_version(api_version: str) -> tuple[str, str]:
+    if not isinstance(api_version, str) or not api_version or api_version.count("/") > 1 or \
+            any(not p for p in api_version.split("/")):
+        raise InvalidInput(f"invalid apiVersion {api_version!r}: expected VERSION or GROUP/VERSION")
+    group, _, version = api_version.rpartition("/")
+    return group, version

@@ -1,0 +1,362 @@
+"""Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries
+and Status-to-exception mapping.
+
+Nothing outside this module touches ``requests``. Retries are decided in one function,
+``retry_delay``; errors are built in one, ``raise_for_status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json as jsonlib
+import logging
+import os
+import random
+import re
+import ssl
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import errors
+from ._version import __version__
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"dynkube/{__version__}"
+DEFAULT_QPS = 50.0
+DEFAULT_BURST = 300
+DEFAULT_TIMEOUT = (10.0, 60.0)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Timeout = float | tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry: attempts in all (first included), backoff base and cap, total time budget."""
+
+    max_attempts: int = 5
+    backoff_base: float = 0.2
+    backoff_cap: float = 5.0
+    total_seconds: float = 60.0
+
+
+NO_RETRIES = RetryPolicy(max_attempts=1)
+
+
+def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
+                policy: RetryPolicy, *, never_sent: bool = False) -> float | None:
+    """Seconds to wait before retrying, or None not to retry.
+
+    ``status`` is None for a connection error; ``never_sent`` says the request body never left.
+    429 is retried for every verb (the server rejected it before doing anything); connection
+    errors, 503, 500 and 504 only for reads, or for writes that were never sent.
+    """
+    if attempt + 1 >= policy.max_attempts:
+        return None
+    read = method.upper() in IDEMPOTENT_METHODS
+    if status is None:
+        retryable = read or never_sent
+    elif status == 429:
+        retryable = True
+    else:
+        retryable = read and status in (500, 503, 504)
+    if not retryable:
+        return None
+    backoff = random.uniform(0, min(policy.backoff_cap, policy.backoff_base * 2 ** attempt))
+    retry_after = _retry_after_seconds(headers)
+    return max(backoff, retry_after) if retry_after is not None else backoff
+
+
+def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After", "")
+    return float(value) if value.strip().isdigit() else None
+
+
+class TokenBucket:
+    """client-go's token bucket: ``burst`` tokens, refilled at ``qps`` per second; thread-safe."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps = qps
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is available; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
+            self._last = now
+            self._tokens -= 1
+            wait = -self._tokens / self.qps if self._tokens < 0 else 0.0
+        if wait:
+            time.sleep(wait)
+        return wait
+
+
+class _TLSAdapter(HTTPAdapter):
+    """An HTTPAdapter with our own SSLContext and optional SNI / verification name override."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, server_hostname: str | None, pool_maxsize: int) -> None:
+        self._ssl_context = ssl_context
+        self._server_hostname = server_hostname
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._ssl_context
+        if self._server_hostname:
+            kwargs["server_hostname"] = self._server_hostname
+            kwargs["assert_hostname"] = self._server_hostname
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self._ssl_context
+        if self._server_hostname:
+            proxy_kwargs["server_hostname"] = self._server_hostname
+            proxy_kwargs["assert_hostname"] = self._server_hostname
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+def build_ssl_context(config: Config, client_certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
+    """The TLS context for a config: its CA (or the system's), its client certificate, or no verification."""
+    ctx = ssl.create_default_context()
+    if config.insecure_skip_tls_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif config.ca_data:
+        ctx = ssl.create_default_context(cadata=_pem_text(config.ca_data, "certificate-authority-data", config))
+    if client_certificate:
+        _load_client_certificate(ctx, *client_certificate, config=config)
+    return ctx
+
+
+def _pem_text(data: bytes, key: str, config: Config) -> str:
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise errors.ConfigError(f"{key} of {config.source} is not PEM text", path=config.source, key=key) from None
+
+
+def _load_client_certificate(ctx: ssl.SSLContext, cert: bytes, key: bytes, *, config: Config) -> None:
+    """Load PEM bytes into the context without leaving a readable copy on disk.
+
+    Linux: anonymous memory files (memfd). Elsewhere: 0600 files in a private temp dir, removed at once.
+    """
+    with _private_files(cert, key) as (cert_path, key_path):
+        try:
+            ctx.load_cert_chain(cert_path, key_path)
+        except (ssl.SSLError, ValueError) as exc:
+            raise errors.ConfigError(
+                f"client certificate or key from {config.source} cannot be used for TLS: {exc.__class__.__name__}",
+                path=config.source, key="client-certificate",
+            ) from None
+
+
+@contextlib.contextmanager
+def _private_files(*contents: bytes) -> Iterator[list[str]]:
+    if hasattr(os, "memfd_create"):
+        fds = [os.memfd_create("dynkube-tls", 0) for _ in contents]
+        try:
+            for fd, data in zip(fds, contents):
+                os.write(fd, data)
+            yield [f"/proc/self/fd/{fd}" for fd in fds]
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    with tempfile.TemporaryDirectory(prefix="dynkube-") as tmp:
+        paths = []
+        for i, data in enumerate(contents):
+            path = os.path.join(tmp, str(i))
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        yield paths
+
+
+class Transport:
+    """Sends requests to one cluster as one user.
+
+    ``qps``/``burst`` configure the client-side token bucket (``qps=None`` or ``<= 0`` turns it
+    off); ``timeout`` is the default (connect, read) timeout in seconds, overridable per call;
+    ``retry`` bounds retries. Non-2xx answers (except 304) raise ``dynkube.errors.ApiError``
+    subclasses; connection failures raise ``dynkube.errors.TransportError``.
+    """
+
+    def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,
+                 timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
+                 pool_maxsize: int = 32) -> None:
+        self.config = config
+        self.base_url = config.server.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry
+        self._limiter = TokenBucket(qps, burst) if qps and qps > 0 else None
+        self._secure = self.base_url.startswith("https://")
+        self._pool_maxsize = pool_maxsize
+        self._client_certificate = config.credentials.client_certificate() if self._secure else None
+        self._lock = threading.Lock()
+        self.session = self._new_session()
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # no .netrc, no REQUESTS_CA_BUNDLE; proxies from env are read below
+        session.headers["User-Agent"] = USER_AGENT
+        if self.config.disable_compression:
+            session.headers["Accept-Encoding"] = "identity"
+        session.verify = not self.config.insecure_skip_tls_verify
+        session.proxies = self._proxies()
+        if self._secure:
+            ctx = build_ssl_context(self.config, self._client_certificate)
+            session.mount("https://", _TLSAdapter(ctx, self.config.tls_server_name, self._pool_maxsize))
+        else:
+            session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_maxsize, max_retries=0))
+        return session
+
+    def _proxies(self) -> dict[str, str]:
+        if self.config.proxy_url:
+            return {"http": self.config.proxy_url, "https": self.config.proxy_url}
+        return dict(requests.utils.get_environ_proxies(self.base_url))
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a server-relative path (any path prefix of the server is kept)."""
+        return self.base_url + path
+
+    def request(self, method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
+                body: Any = None, data: bytes | None = None, content_type: str | None = None,
+                timeout: Timeout = None, stream: bool = False, retry: RetryPolicy | None = None,
+                rate_limited: bool = True) -> requests.Response:
+        """Send one request (with retries) and return a 2xx or 304 response.
+
+        ``body`` is JSON-encoded; ``data`` is sent as is. ``stream=True`` leaves the body unread
+        (the caller must close the response). Watches pass ``rate_limited=False``.
+        """
+        method = method.upper()
+        if body is not None:
+            data = jsonlib.dumps(body, separators=(",", ":")).encode()
+            content_type = content_type or "application/json"
+        send_headers = dict(headers or {})
+        if content_type:
+            send_headers["Content-Type"] = content_type
+        policy = retry or self.retry
+        deadline = time.monotonic() + policy.total_seconds
+        refreshed = False
+        attempt = 0
+        while True:
+            if self._limiter and rate_limited:
+                self._limiter.acquire()
+            try:
+                response = self._send(method, path, params, send_headers, data, timeout, stream)
+            except requests.exceptions.RequestException as exc:
+                delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc))
+                if delay is None or time.monotonic() + delay > deadline:
+                    raise errors.TransportError(f"{method} {self.url(path)}: {_describe(exc)}", url=self.url(path)) from None
+                log.info("retrying %s %s in %.2fs after %s", method, path, delay, exc.__class__.__name__)
+            else:
+                self._surface_warnings(response)
+                if response.status_code < 400 or response.status_code == 304:
+                    return response
+                if response.status_code == 401 and not refreshed and self._refresh_credentials():
+                    refreshed = True
+                    response.close()
+                    continue
+                delay = retry_delay(method, response.status_code, response.headers, attempt, policy)
+                if delay is None or time.monotonic() + delay > deadline:
+                    raise_for_status(response, method, self.url(path))
+                log.info("retrying %s %s in %.2fs after HTTP %d", method, path, delay, response.status_code)
+                response.close()
+            time.sleep(delay)
+            attempt += 1
+
+    def _send(self, method: str, path: str, params: Any, headers: dict[str, str], data: bytes | None,
+              timeout: Timeout, stream: bool) -> requests.Response:
+        if self._secure:
+            headers = {**self.config.credentials.headers(), **headers}
+        started = time.monotonic()
+        response = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
+                                        timeout=timeout if timeout is not None else self.timeout, stream=stream)
+        log.debug("%s %s -> %d in %.1f ms", method, response.url, response.status_code,
+                  (time.monotonic() - started) * 1000)
+        return response
+
+    def _refresh_credentials(self) -> bool:
+        """After a 401: ask the credentials to rotate; rebuild TLS if the client certificate changed."""
+        if not self._secure or not self.config.credentials.refresh():
+            return False
+        certificate = self.config.credentials.client_certificate()
+        with self._lock:
+            if certificate != self._client_certificate:
+                self._client_certificate = certificate
+                old, self.session = self.session, self._new_session()
+                old.close()
+        return True
+
+    @staticmethod
+    def _surface_warnings(response: requests.Response) -> None:
+        header = response.headers.get("Warning")
+        if header:
+            for text in parse_warning_header(header):
+                warnings.warn(text, errors.ServerWarning, stacklevel=4)
+
+
+_WARNING = re.compile(r'299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+
+
+def parse_warning_header(value: str) -> list[str]:
+    """The texts of RFC 7234 ``299`` warnings (what kube-apiserver sends), unescaped."""
+    return [re.sub(r"\\(.)", r"\1", m.group(1)) for m in _WARNING.finditer(value)]
+
+
+def raise_for_status(response: requests.Response, method: str, url: str) -> None:
+    """Raise the typed ApiError for a >= 400 response, from its Status body or synthesized."""
+    raise errors.api_error_from_status(status_from_response(response), method=method, url=url)
+
+
+def status_from_response(response: requests.Response) -> dict[str, Any]:
+    """The Status dict of an error response; a plain-text or HTML body gives a synthesized one."""
+    text = response.text
+    try:
+        status = jsonlib.loads(text)
+    except ValueError:
+        status = None
+    if isinstance(status, dict) and status.get("kind") == "Status":
+        status.setdefault("code", response.status_code)
+        return status
+    snippet = " ".join(text.split())[:200] or response.reason or "no body"
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": response.status_code,
+            "reason": _REASON_BY_CODE.get(response.status_code, response.reason or ""),
+            "message": f"the server answered {response.status_code}: {snippet}"}
+
+
+_REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                   405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
+                   415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+                   500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the connection was never established, so no byte of the request left."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
+
+
+def _describe(exc: Exception) -> str:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return f"{exc.__class__.__name__}: {reason or exc}"

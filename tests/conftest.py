@@ -1,0 +1,55 @@
+"""Shared fixtures. Integration and fault tests talk to a real kube-apiserver: the one the project's
+envtest starts (`scripts/envtest up`), or the cluster of $DYNKUBE_TEST_KUBECONFIG. If neither can be
+had, the tests that need it fail; they never skip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dynkube
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DYNKUBE_SHARED_DIR", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def kubeconfig_path() -> Path:
+    """The kubeconfig of the real test cluster (started by envtest unless DYNKUBE_TEST_KUBECONFIG is set)."""
+    explicit = os.environ.get("DYNKUBE_TEST_KUBECONFIG")
+    if explicit:
+        return Path(explicit)
+    result = subprocess.run([str(ROOT / "scripts" / "envtest"), "up"], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"the local control plane did not start:\n{result.stderr}{result.stdout}", pytrace=False)
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kubecache")
+
+
+@pytest.fixture(scope="session")
+def client(kubeconfig_path: Path, cache_root: Path) -> Iterator[dynkube.Client]:
+    """An admin client of the test cluster (client-certificate context), with a private cache dir."""
+    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root) as c:
+        yield c
+
+
+@pytest.fixture
+def namespace(client: dynkube.Client) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    namespaces = client.resource("namespaces")
+    namespaces.create({"metadata": {"name": name, "labels": {"dynkube-test": "true"}}})
+    yield name
+    try:
+        namespaces.delete(name)
+    except dynkube.NotFound:
+        pass
