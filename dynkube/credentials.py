@@ -1,0 +1,506 @@
+"""Credential providers: who the client is, as request headers and a TLS client certificate.
+
+Every class here satisfies ``dynkube.config.Credentials``. Secrets live only in private attributes:
+reprs and messages say where a credential came from, never its value. Exec credential plugins run
+here; what they return is cached per (plugin configuration, cluster) and shared by every Config in
+the process, as client-go does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from dynkube.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dynkube.config import Credentials
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE_REREAD_SECONDS = 60.0
+"""A token file is re-read at most this often (and at once on refresh()), as client-go does."""
+
+EXEC_TIMEOUT_SECONDS = 60.0
+"""A non-interactive exec plugin that runs longer is killed (an interactive one waits for its person)."""
+
+EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
+
+CERTIFICATE_LABELS = frozenset({"CERTIFICATE"})
+PRIVATE_KEY_LABELS = frozenset({"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"})
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_HEADER_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&'*+-.^_`|~")
+_STDERR_TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a setting was configured, so that errors name the file, the entry and the key."""
+
+    path: str | None  # the kubeconfig (or other) file, None when given in code
+    label: str  # e.g. "user 'alice' (context 'dev')"
+    key_prefix: str = ""  # e.g. "users[alice].user."
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}: {self.label}" if self.path else self.label
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        """A ConfigError for ``key`` of this entry; ``problem`` must not hold a secret."""
+        return ConfigError(f"{self.where}: {key}: {problem}", path=self.path, key=self.key_prefix + key)
+
+
+# --- PEM and header checks ---------------------------------------------------------------------
+
+
+def pem_problem(data: bytes, labels: frozenset[str]) -> str | None:
+    """Why ``data`` is not PEM with a block labelled one of ``labels``; None when it is usable."""
+    found = []
+    for match in _PEM_BLOCK.finditer(data):
+        label = match.group(1).decode()
+        headers = [line for line in match.group(2).splitlines() if b":" in line]
+        if any(b"ENCRYPTED" in line for line in headers):
+            return f"holds an encrypted {label} (not supported, as in kubectl)"
+        lines = [line.strip() for line in match.group(2).splitlines() if b":" not in line]
+        try:
+            if not base64.b64decode(b"".join(lines), validate=True):
+                return f"holds an empty {label} PEM block"
+        except binascii.Error:
+            return f"holds a {label} PEM block that is not valid base64"
+        found.append(label)
+    if not any(label in labels for label in found):
+        return f"is not PEM data with a {' or '.join(sorted(labels))} block"
+    return None
+
+
+def decode_base64(value: str) -> bytes:
+    """Standard base64 as kubeconfig *-data fields hold it; whitespace is ignored. Raises ValueError."""
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except binascii.Error:
+        raise ValueError("not valid base64") from None
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot go into an Authorization header; None when it can."""
+    if not token:
+        return "is empty"
+    if _CONTROL.search(token):
+        return "contains control characters or line breaks"
+    return None
+
+
+def _escape_header_key(key: str) -> str:
+    """Percent-encode what may not appear in an HTTP header name (for Impersonate-Extra-<key>)."""
+    return "".join(c if c in _HEADER_TOKEN_CHARS else "".join(f"%{b:02X}" for b in c.encode()) for c in key)
+
+
+def _printable(text: str) -> str:
+    """Text from a plugin, stripped of terminal escape codes and control characters."""
+    return _CONTROL_BUT_LINES.sub("", _ANSI.sub("", text))
+
+
+# --- static credentials ------------------------------------------------------------------------
+
+
+class TokenCredentials:
+    """A bearer token: static, or read from a file re-read at most every 60 s and on refresh().
+
+    When both are given the file wins whenever it can be read, as in client-go.
+    """
+
+    def __init__(self, token: str | None = None, token_file: str | None = None, *, origin: Origin) -> None:
+        if token is not None and (problem := token_problem(token)):
+            raise origin.error("token", problem)
+        self._token = token
+        self._file = token_file
+        self._origin = origin
+        self._lock = threading.Lock()
+        self._file_token: str | None = None
+        self._read_at = 0.0
+        if token_file:
+            self._read_file()
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._current()}"}
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return None
+
+    def refresh(self) -> bool:
+        """Re-read the token file now; True if the token changed."""
+        if not self._file:
+            return False
+        with self._lock:
+            before = self._file_token
+            self._read_file()
+            return self._file_token != before
+
+    def _current(self) -> str:
+        with self._lock:
+            if self._file and time.monotonic() - self._read_at >= TOKEN_FILE_REREAD_SECONDS:
+                self._read_file()
+            token = self._file_token or self._token
+        assert token is not None  # the constructor guarantees one of them
+        return token
+
+    def _read_file(self) -> None:
+        """Read the token file; when that fails keep the token we had, if there is one."""
+        assert self._file is not None
+        self._read_at = time.monotonic()
+        try:
+            self._file_token = _read_token_file(self._file, self._origin)
+        except ConfigError as err:
+            if self._file_token is None and self._token is None:
+                raise
+            log.warning("%s; using the token read before", err)
+
+    def __repr__(self) -> str:
+        source = f"tokenFile {self._file}" if self._file else f"token in {self._origin.where}"
+        return f"TokenCredentials(source={source})"
+
+
+def _read_token_file(path: str, origin: Origin) -> str:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            token = stream.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise origin.error("tokenFile", f"cannot read {path}: {reason}") from None
+    if problem := token_problem(token):
+        raise origin.error("tokenFile", f"the token in {path} {problem}")
+    return token
+
+
+class BasicCredentials:
+    """HTTP basic authentication (username/password in kubeconfig)."""
+
+    def __init__(self, username: str, password: str, *, origin: Origin) -> None:
+        self._username = username
+        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._origin = origin
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": self._header}
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return None
+
+    def refresh(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"BasicCredentials(username={self._username!r}, source={self._origin.where})"
+
+
+class ClientCertificateCredentials:
+    """A TLS client certificate and its private key, as PEM bytes."""
+
+    def __init__(self, certificate: bytes, key: bytes, *, source: str) -> None:
+        self._pair = (certificate, key)
+        self._source = source
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return self._pair
+
+    def refresh(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"ClientCertificateCredentials(source={self._source})"
+
+
+@dataclass(frozen=True)
+class Impersonation:
+    """Act as another user (kubeconfig ``as``, ``as-uid``, ``as-groups``, ``as-user-extra``)."""
+
+    user: str
+    uid: str = ""
+    groups: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Impersonate-User": self.user}
+        if self.uid:
+            headers["Impersonate-Uid"] = self.uid
+        if self.groups:
+            (headers["Impersonate-Group"],) = self.groups  # one value: see the configuration docs
+        for key, value in self.extra:
+            headers["Impersonate-Extra-" + _escape_header_key(key)] = value
+        return headers
+
+
+class CombinedCredentials:
+    """Several credentials at once (a client certificate with a token), plus impersonation."""
+
+    def __init__(self, parts: Sequence[Credentials], impersonation: Impersonation | None = None) -> None:
+        self._parts = tuple(parts)
+        self._impersonation = impersonation
+
+    def headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for part in self._parts:
+            headers.update(part.headers())
+        if self._impersonation:
+            headers.update(self._impersonation.headers())
+        return headers
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return next((pair for part in self._parts if (pair := part.client_certificate())), None)
+
+    def refresh(self) -> bool:
+        changed = [part.refresh() for part in self._parts]  # every part gets its chance
+        return any(changed)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(part) for part in self._parts)
+        if self._impersonation:
+            inner += f"{', ' if inner else ''}impersonate={self._impersonation.user!r}"
+        return f"CombinedCredentials({inner})"
+
+
+# --- exec credential plugins -------------------------------------------------------------------
+
+
+class InteractiveMode(enum.Enum):
+    """Whether an exec plugin may talk to the person at the terminal (exec ``interactiveMode``)."""
+
+    NEVER = "Never"
+    IF_AVAILABLE = "IfAvailable"
+    ALWAYS = "Always"
+
+
+@dataclass(frozen=True)
+class ExecSpec:
+    """One exec plugin configuration; equal specs share cached credentials."""
+
+    command: str
+    api_version: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # values may be secret
+    interactive_mode: InteractiveMode = InteractiveMode.IF_AVAILABLE
+    install_hint: str = ""
+    cluster_json: str | None = field(default=None, repr=False)  # spec.cluster when provideClusterInfo
+
+
+@dataclass(frozen=True)
+class _ExecResult:
+    token: str | None
+    certificate: tuple[bytes, bytes] | None
+    expires: datetime | None
+
+    def expired(self) -> bool:
+        return self.expires is not None and datetime.now(timezone.utc) >= self.expires
+
+
+class _ExecPlugin:
+    """Runs one exec plugin and keeps what it printed until it expires or a 401 asks again."""
+
+    def __init__(self, spec: ExecSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._result: _ExecResult | None = None
+        self._runs = 0
+
+    def current(self, origin: Origin) -> _ExecResult:
+        with self._lock:
+            if self._result is None or self._result.expired():
+                self._result = self._run(origin)
+            return self._result
+
+    def rerun(self, origin: Origin) -> bool:
+        """Run the plugin again (after a 401); True if that gave new credentials."""
+        runs_before = self._runs
+        with self._lock:
+            if self._runs != runs_before:  # another caller re-ran it while we waited
+                return True
+            old = self._result
+            self._result = self._run(origin)
+            return old is None or (old.token, old.certificate) != (self._result.token, self._result.certificate)
+
+    def _run(self, origin: Origin) -> _ExecResult:
+        self._runs += 1
+        interactive = self._interactive(origin)
+        argv = [self._executable(origin), *self.spec.args]
+        log.debug("running exec credential plugin %s for %s", self.spec.command, origin.where)
+        try:
+            done = subprocess.run(
+                argv,
+                env=self._environment(interactive),
+                stdin=None if interactive else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=None if interactive else subprocess.PIPE,
+                timeout=None if interactive else EXEC_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise self._error(origin, f"did not finish within {EXEC_TIMEOUT_SECONDS:g} s", err.stderr) from None
+        except OSError as err:
+            raise self._error(origin, f"could not be started: {err.strerror}", None) from None
+        if done.returncode != 0:
+            raise self._error(origin, f"exited with status {done.returncode}", done.stderr)
+        if done.stderr:
+            log.warning("exec plugin %s: %s", self.spec.command, _tail(done.stderr))
+        return _parse_exec_output(done.stdout, self.spec.api_version, origin, self.spec.command)
+
+    def _error(self, origin: Origin, problem: str, stderr: bytes | None) -> ConfigError:
+        """Failure message with the plugin's stderr tail; its stdout holds secrets and is never shown."""
+        tail = _tail(stderr) if stderr else ""
+        return origin.error("exec", f"plugin {self.spec.command!r} {problem}" + (f"; stderr: {tail}" if tail else ""))
+
+    def _interactive(self, origin: Origin) -> bool:
+        mode = self.spec.interactive_mode
+        if mode is InteractiveMode.NEVER:
+            return False
+        terminal = _stdin_is_terminal()
+        if mode is InteractiveMode.ALWAYS and not terminal:
+            raise origin.error("exec.interactiveMode", "is Always, but standard input is not a terminal")
+        return terminal
+
+    def _executable(self, origin: Origin) -> str:
+        command = self.spec.command
+        found = command if os.sep in command else shutil.which(command)
+        if found and os.path.isfile(found):
+            return found
+        hint = _printable(self.spec.install_hint).strip()
+        raise origin.error(
+            "exec.command",
+            f"exec plugin {command!r} was not found" + (f"\n\n{hint}" if hint else " (the kubeconfig gives no installHint)"),
+        )
+
+    def _environment(self, interactive: bool) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        spec: dict[str, Any] = {"interactive": interactive}
+        if self.spec.cluster_json is not None:
+            spec["cluster"] = json.loads(self.spec.cluster_json)
+        info = {"apiVersion": self.spec.api_version, "kind": "ExecCredential", "spec": spec}
+        env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+        return env
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # a closed or replaced stdin
+        return False
+
+
+def _tail(stderr: bytes) -> str:
+    text = _printable(stderr.decode("utf-8", "replace")).strip()
+    return text if len(text) <= _STDERR_TAIL_CHARS else "..." + text[-_STDERR_TAIL_CHARS:]
+
+
+def _parse_exec_output(stdout: bytes, api_version: str, origin: Origin, command: str) -> _ExecResult:
+    """Read the ExecCredential a plugin printed; messages describe it without quoting it."""
+
+    def bad(problem: str) -> ConfigError:
+        return origin.error("exec", f"plugin {command!r} {problem}")
+
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        raise bad("printed something that is not a JSON ExecCredential") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "ExecCredential":
+        raise bad("printed JSON that is not an ExecCredential")
+    if doc.get("apiVersion") != api_version:
+        raise bad(f"printed an ExecCredential of another apiVersion than the configured {api_version}")
+    status = doc.get("status")
+    if not isinstance(status, dict):
+        raise bad("printed an ExecCredential without a status")
+    token = _status_str(status, "token", bad)
+    certificate = _status_certificate(status, bad)
+    if not token and not certificate:
+        raise bad("printed an ExecCredential with neither a token nor a client certificate")
+    if token and (problem := token_problem(token)):
+        raise bad(f"returned a token that {problem}")
+    return _ExecResult(token or None, certificate, _expiry(status, bad))
+
+
+def _status_str(status: dict[str, Any], key: str, bad: Callable[[str], ConfigError]) -> str:
+    value = status.get(key) or ""
+    if not isinstance(value, str):
+        raise bad(f"printed a status.{key} that is not a string")
+    return value
+
+
+def _status_certificate(status: dict[str, Any], bad: Callable[[str], ConfigError]) -> tuple[bytes, bytes] | None:
+    cert = _status_str(status, "clientCertificateData", bad)
+    key = _status_str(status, "clientKeyData", bad)
+    if bool(cert) != bool(key):
+        raise bad("printed only one of status.clientCertificateData and status.clientKeyData (both or neither)")
+    if not cert:
+        return None
+    for name, data, labels in (("clientCertificateData", cert, CERTIFICATE_LABELS), ("clientKeyData", key, PRIVATE_KEY_LABELS)):
+        if problem := pem_problem(data.encode(), labels):
+            raise bad(f"printed a status.{name} that {problem}")
+    return cert.encode(), key.encode()
+
+
+def _expiry(status: dict[str, Any], bad: Callable[[str], ConfigError]) -> datetime | None:
+    value = status.get("expirationTimestamp")
+    if not value:
+        return None
+    try:
+        expires = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise bad("printed a status.expirationTimestamp that is not an RFC 3339 time") from None
+    if expires.tzinfo is None:
+        raise bad("printed a status.expirationTimestamp without a time zone")
+    return expires
+
+
+_PLUGINS: dict[ExecSpec, _ExecPlugin] = {}
+_PLUGINS_LOCK = threading.Lock()
+
+
+def _plugin_for(spec: ExecSpec) -> _ExecPlugin:
+    with _PLUGINS_LOCK:
+        return _PLUGINS.setdefault(spec, _ExecPlugin(spec))
+
+
+class ExecCredentials:
+    """Credentials printed by an exec plugin: cached until they expire, re-fetched once on refresh().
+
+    The plugin runs on first use, not when the Config is built. Configs with equal exec
+    configuration (and cluster, when provideClusterInfo is set) share one cache.
+    """
+
+    def __init__(self, spec: ExecSpec, *, origin: Origin) -> None:
+        self._plugin = _plugin_for(spec)
+        self._origin = origin
+
+    def headers(self) -> dict[str, str]:
+        token = self._plugin.current(self._origin).token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return self._plugin.current(self._origin).certificate
+
+    def refresh(self) -> bool:
+        return self._plugin.rerun(self._origin)
+
+    def __repr__(self) -> str:
+        return f"ExecCredentials(command={self._plugin.spec.command!r}, source={self._origin.where})"
+
