@@ -221,3 +221,16 @@ def api_error_from_status(status: dict[str, Any], *, method: str = "", url: str 
 
 class ServerWarning(UserWarning):
     """A ``Warning:`` header from the server (e.g. unknown fields, deprecated API versions)."""
+
+
+class FieldNotFound(DynkubeError):
+    """A field path names no field of the kind's schema; ``candidates`` are close matches."""
+
+    def __init__(self, message: str, *, path: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+        self.candidates = candidates
+
+
+class WaitTimeout(DynkubeError, TimeoutError):
+    """``wait_for`` ran out of time before the condition held."""

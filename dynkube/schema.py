@@ -1,0 +1,1120 @@
+"""Schemas: the server's OpenAPI v3 documents, turned into JSON Schema to validate objects and to explain fields.
+
+``SchemaStore`` fetches the ``/openapi/v3`` index once, then only the group-version documents it is asked
+about, keeps them in memory and on disk keyed by the hash the index gives (a document never changes for a
+hash). A kind's model is found through ``x-kubernetes-group-version-kind`` and converted once into a
+self-contained Draft 2020-12 schema with the Kubernetes extensions translated; its compiled validator is
+reused. Everything below the HTTP layer is pure: ``SchemaStore.from_documents`` and the module functions
+work on documents alone. ``jsonschema`` is imported only when something is validated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import datetime
+import difflib
+import functools
+import ipaddress
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from cachetools import LRUCache
+
+from . import errors
+from ._diskcache import DiskCache, default_cache_root, server_dir_name
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Explanation",
+    "FieldInfo",
+    "SchemaStore",
+    "ValidationIssue",
+    "crd_documents",
+    "explain_document",
+    "find_model",
+    "gv_path",
+    "openapi_disk_cache",
+    "to_json_schema",
+]
+
+INDEX_PATH = "/openapi/v3"
+_COMPONENT_REF = "#/components/schemas/"
+_DEFS_REF = "#/$defs/"
+_CLOSED = "x-dynkube-closed"  # private keyword: report properties the schema does not declare
+_QUANTITY_MODEL = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_INDEX_REFRESH_SECONDS = 1.0
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+_HEX = re.compile(r"^[0-9A-Fa-f]{16,256}$")
+
+
+class Transport(Protocol):
+    """What SchemaStore needs from dynkube.transport.Transport."""
+
+    def request(self, method: str, path: str, *, params: Any = None,
+                headers: Mapping[str, str] | None = None) -> Any: ...
+
+
+# ---- values -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One problem found in an object.
+
+    ``path`` is a field path as the server writes it (``spec.template.spec.containers[0].image``,
+    ``metadata.labels[app.kubernetes.io/name]``; ``""`` for the object itself); ``keyword`` is the JSON
+    Schema keyword that failed (``type``, ``required``, ``enum``, ...) or ``unknown-field``.
+    """
+
+    path: str
+    message: str
+    keyword: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A field listed by explain: its name, kubectl-style type (``[]Container``, ``map[string]string``)."""
+
+    name: str
+    type: str
+    description: str = ""
+    required: bool = False
+    enum: tuple[Any, ...] = ()
+    fields: tuple[FieldInfo, ...] = ()  # nested fields, filled only by a recursive explain
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What ``explain`` found for a kind or one of its fields; ``render()`` gives kubectl-like text."""
+
+    group: str
+    version: str
+    kind: str
+    path: tuple[str, ...]  # field names below the kind; () for the kind itself
+    type: str
+    description: str
+    required: tuple[str, ...] = ()
+    fields: tuple[FieldInfo, ...] = ()
+    enum: tuple[Any, ...] = ()
+    recursive: bool = False
+
+    @property
+    def name(self) -> str:
+        """The field's name, or the kind's."""
+        return self.path[-1] if self.path else self.kind
+
+    def field(self, name: str) -> FieldInfo:
+        """The child field called ``name`` (KeyError if there is none)."""
+        for info in self.fields:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def render(self) -> str:
+        """Text laid out as ``kubectl explain`` prints it (``--recursive`` when built recursively)."""
+        return _render(self)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+# ---- group-versions, documents and models -----------------------------------------------------
+
+def gv_path(group: str, version: str) -> str:
+    """The OpenAPI v3 index key of a group-version: ``api/v1``, ``apis/apps/v1``."""
+    if not version:
+        raise errors.InvalidInput("a version is required (e.g. 'v1')")
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def _split_api_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def _schemas_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    components = document.get("components") if isinstance(document, Mapping) else None
+    schemas = components.get("schemas") if isinstance(components, Mapping) else None
+    if not isinstance(schemas, Mapping):
+        raise errors.SchemaUnavailable("the OpenAPI document has no components.schemas")
+    return schemas
+
+
+def _is_document(value: Any) -> bool:
+    try:
+        _schemas_of(value)
+    except errors.SchemaUnavailable:
+        return False
+    return True
+
+
+def _kind_models(schemas: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
+    """Map every (group, version, kind) named by ``x-kubernetes-group-version-kind`` to its model."""
+    found: dict[tuple[str, str, str], str] = {}
+    for name, schema in schemas.items():
+        gvks = schema.get("x-kubernetes-group-version-kind") if isinstance(schema, Mapping) else None
+        for gvk in gvks if isinstance(gvks, list) else ():
+            if isinstance(gvk, Mapping):
+                key = (str(gvk.get("group", "")), str(gvk.get("version", "")), str(gvk.get("kind", "")))
+                found.setdefault(key, name)
+    return found
+
+
+def find_model(document: Mapping[str, Any], group: str, version: str, kind: str) -> str:
+    """The ``components.schemas`` name of a kind's model; SchemaUnavailable (with close kinds) if absent."""
+    models = _kind_models(_schemas_of(document))
+    return _model_in(models, group, version, kind)
+
+
+def _model_in(models: Mapping[tuple[str, str, str], str], group: str, version: str, kind: str) -> str:
+    name = models.get((group, version, kind))
+    if name:
+        return name
+    kinds = sorted({k for g, v, k in models if (g, v) == (group, version)})
+    close = difflib.get_close_matches(kind, kinds, n=3) or [k for k in kinds if k.lower() == kind.lower()]
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise errors.SchemaUnavailable(
+        f"the OpenAPI v3 document for {gv_path(group, version)} has no schema for kind {kind!r}{hint}")
+
+
+def _ref_name(schema: Any) -> str | None:
+    """The component a schema points to: ``$ref`` itself, or the ``allOf: [{$ref}]`` wrapper the server writes."""
+    if not isinstance(schema, Mapping):
+        return None
+    ref = schema.get("$ref")
+    if ref is None:
+        all_of = schema.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], Mapping):
+            ref = all_of[0].get("$ref")
+    if isinstance(ref, str) and ref.startswith(_COMPONENT_REF):
+        return ref[len(_COMPONENT_REF):]
+    return None
+
+
+# ---- OpenAPI v3 -> JSON Schema (Draft 2020-12) --------------------------------------------------
+
+def to_json_schema(document: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """A self-contained Draft 2020-12 schema for one model of an OpenAPI v3 document.
+
+    Components become ``$defs`` (so recursive models such as JSONSchemaProps stay finite), Kubernetes
+    extensions are translated, and objects that declare their properties carry the private keyword
+    ``x-dynkube-closed`` that the validator uses to report unknown fields.
+    """
+    return _Converter(_schemas_of(document)).root(model)
+
+
+class _Converter:
+    def __init__(self, schemas: Mapping[str, Any]) -> None:
+        self.schemas = schemas
+        self.defs: dict[str, Any] = {}
+        self.pending: list[str] = []
+
+    def root(self, model: str) -> dict[str, Any]:
+        if model not in self.schemas:
+            raise errors.SchemaUnavailable(f"the OpenAPI document has no component {model!r}")
+        top = {"$schema": "https://json-schema.org/draft/2020-12/schema", **self.ref(model)}
+        while self.pending:
+            name = self.pending.pop()
+            self.defs[name] = self.node(self.schemas.get(name, {}), model=name)
+        top["$defs"] = {_escape_pointer(k): v for k, v in self.defs.items()}
+        return top
+
+    def ref(self, name: str) -> dict[str, Any]:
+        if name not in self.defs:
+            self.defs[name] = None  # reserved; filled when popped from pending
+            self.pending.append(name)
+        return {"$ref": _DEFS_REF + _escape_pointer(name)}
+
+    def node(self, s: Any, *, branch: bool = False, model: str = "") -> Any:
+        """Convert one schema object; ``branch`` is true inside allOf/anyOf/oneOf/not (never closed)."""
+        if not isinstance(s, Mapping):
+            return bool(s) if isinstance(s, bool) else True
+        out: dict[str, Any] = {}
+        ref = _ref_name(s)
+        if ref is not None:
+            out.update(self.ref(ref))
+        elif "$ref" in s:
+            log.debug("ignoring unsupported $ref %r", s["$ref"])
+        self._types(s, out, model)
+        self._assertions(s, out)
+        self._structure(s, out, branch)
+        self._combinators(s, out, ref is not None)
+        return out
+
+    def _types(self, s: Mapping[str, Any], out: dict[str, Any], model: str) -> None:
+        types = _simple_types(s)
+        if types is None:
+            return
+        if s.get("nullable") is True and "null" not in types:
+            types.append("null")
+        out["type"] = types[0] if len(types) == 1 else types
+        fmt = s.get("format")
+        if model == _QUANTITY_MODEL:
+            out["format"] = "quantity"
+        elif fmt in _INT_RANGES and "integer" in types:
+            low, high = _INT_RANGES[fmt]
+            out.setdefault("minimum", low)
+            out.setdefault("maximum", high)
+        elif fmt in _SERVER_FORMATS:
+            out["format"] = fmt
+
+    def _assertions(self, s: Mapping[str, Any], out: dict[str, Any]) -> None:
+        for key in ("minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "multipleOf",
+                    "minProperties", "maxProperties", "const"):
+            if key in s:
+                out[key] = s[key]
+        if isinstance(s.get("enum"), list):
+            out["enum"] = list(s["enum"]) + ([None] if s.get("nullable") is True and None not in s["enum"] else [])
+        pattern = s.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+                out["pattern"] = pattern
+            except re.error as exc:
+                log.debug("pattern %r is not a Python regular expression (%s); not checked", pattern, exc)
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            if bound in s:
+                out[exclusive if s.get(exclusive) is True else bound] = s[bound]
+
+    def _structure(self, s: Mapping[str, Any], out: dict[str, Any], branch: bool) -> None:
+        props = s.get("properties")
+        if isinstance(props, Mapping):
+            out["properties"] = {k: self.node(v, branch=branch) for k, v in props.items()}
+        if "items" in s:
+            out["items"] = self.node(s["items"], branch=branch)
+        additional = s.get("additionalProperties")
+        if isinstance(additional, bool):
+            out["additionalProperties"] = additional
+        elif isinstance(additional, Mapping):
+            out["additionalProperties"] = self.node(additional, branch=branch)
+        required = [r for r in s.get("required") or () if isinstance(r, str)]
+        if s.get("x-kubernetes-embedded-resource") is True:
+            self._embedded(out, required)
+        if required:
+            out["required"] = required
+        preserve = s.get("x-kubernetes-preserve-unknown-fields") is True
+        if "properties" in out and additional is None and not preserve and not branch:
+            out[_CLOSED] = True
+
+    @staticmethod
+    def _embedded(out: dict[str, Any], required: list[str]) -> None:
+        """An embedded object is a full Kubernetes object: apiVersion and kind must be set."""
+        if "properties" in out or "type" not in out:
+            props = out.setdefault("properties", {})
+            props.setdefault("apiVersion", {"type": "string", "minLength": 1})
+            props.setdefault("kind", {"type": "string", "minLength": 1})
+            props.setdefault("metadata", {"type": "object"})
+        for name in ("apiVersion", "kind"):
+            if name not in required:
+                required.append(name)
+
+    def _combinators(self, s: Mapping[str, Any], out: dict[str, Any], ref_consumed: bool) -> None:
+        for key in ("allOf", "anyOf", "oneOf"):
+            parts = s.get(key)
+            if not isinstance(parts, list) or (key == "allOf" and ref_consumed):
+                continue
+            if key != "allOf" and _types_only(parts):
+                continue  # already folded into "type"
+            out[key] = [self.node(p, branch=True) for p in parts]
+        if isinstance(s.get("not"), Mapping):
+            out["not"] = self.node(s["not"], branch=True)
+
+
+def _simple_types(s: Mapping[str, Any]) -> list[str] | None:
+    """The JSON types a schema allows by itself (int-or-string and ``oneOf: [{type}...]`` folded in)."""
+    if s.get("x-kubernetes-int-or-string") is True or s.get("format") == "int-or-string":
+        return ["integer", "string"]
+    if isinstance(s.get("type"), str):
+        return [s["type"]]
+    for key in ("oneOf", "anyOf"):
+        parts = s.get(key)
+        if isinstance(parts, list) and _types_only(parts):
+            return [p["type"] for p in parts]
+    return None
+
+
+def _types_only(parts: list[Any]) -> bool:
+    """True for ``[{"type": "string"}, {"type": "number"}]``: alternatives that differ only by type."""
+    return bool(parts) and all(
+        isinstance(p, Mapping) and set(p) == {"type"} and isinstance(p["type"], str) for p in parts)
+
+
+def _escape_pointer(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+# ---- formats the server checks --------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE)
+_UUID_VERSION = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?([0-9a-f])", re.IGNORECASE)
+_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+
+
+def _check_date_time(value: str) -> bool:
+    match = _RFC3339.match(value)
+    if not match:
+        return False
+    try:
+        datetime.datetime(*(int(g) for g in match.groups()[:6]))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_date(value: str) -> bool:
+    if not _DATE.match(value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_byte(value: str) -> bool:
+    try:
+        base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _check_ip(version: int) -> Any:
+    def check(value: str) -> bool:
+        try:
+            return ipaddress.ip_address(value).version == version and "%" not in value
+        except ValueError:
+            return False
+    return check
+
+
+def _check_cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return "/" in value
+
+
+def _check_uuid(version: str | None) -> Any:
+    def check(value: str) -> bool:
+        if not _UUID.match(value):
+            return False
+        return version is None or _UUID_VERSION.match(value).group(1) == version  # type: ignore[union-attr]
+    return check
+
+
+# Formats whose values the server rejects when malformed (built-in decoding, or CRD format validation).
+# Any other format (email, hostname, uri, ...) is not asserted, so dynkube never rejects what the server takes.
+_SERVER_FORMATS: dict[str, Any] = {
+    "date-time": _check_date_time,
+    "datetime": _check_date_time,
+    "date": _check_date,
+    "byte": _check_byte,
+    "ipv4": _check_ip(4),
+    "ipv6": _check_ip(6),
+    "cidr": _check_cidr,
+    "uuid": _check_uuid(None),
+    "uuid3": _check_uuid("3"),
+    "uuid4": _check_uuid("4"),
+    "uuid5": _check_uuid("5"),
+    "quantity": lambda v: bool(_QUANTITY.match(v)),
+}
+
+
+# ---- the validator ----------------------------------------------------------------------------------
+
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with Kubernetes semantics: null = unset, unknown fields reported by ``x-dynkube-closed``."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def properties(validator: Any, props: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        for name, sub in props.items():
+            if instance.get(name) is not None:  # the server drops null fields before validating
+                yield from validator.descend(instance[name], sub, path=name, schema_path=name)
+
+    def additional(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        declared = schema.get("properties", {})
+        names = [k for k in instance if k not in declared]
+        if extra is False and names:
+            yield ValidationError(f"unexpected properties {', '.join(map(repr, names))}")
+        elif isinstance(extra, dict):
+            for name in names:
+                if instance[name] is not None:
+                    yield from validator.descend(instance[name], extra, path=name)
+
+    def required(validator: Any, names: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        declared = schema.get("properties", {})
+        for name in names:
+            if instance.get(name) is None and not _allows_null(declared.get(name)):
+                yield ValidationError("Required value", path=[name])
+
+    def closed(validator: Any, _value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        declared = schema.get("properties", {})
+        for name in instance:
+            if name not in declared:
+                yield ValidationError(_unknown_field_message(name, declared), path=[name])
+
+    return validators.extend(Draft202012Validator, {
+        "properties": properties, "additionalProperties": additional, "required": required, _CLOSED: closed,
+    })
+
+
+def _allows_null(schema: Any) -> bool:
+    kind = schema.get("type") if isinstance(schema, Mapping) else None
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
+def _unknown_field_message(name: str, declared: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(declared), n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown field {name!r}{hint}"
+
+
+@functools.cache
+def _format_checker() -> Any:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name, check in _SERVER_FORMATS.items():
+        checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
+    return checker
+
+
+class CompiledSchema:
+    """One kind's converted schema and its compiled validator; safe to share between threads."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        cls = _validator_class()
+        self._validator = cls(schema, format_checker=_format_checker())
+
+    def issues(self, obj: Any, *, strict: bool = False) -> list[ValidationIssue]:
+        """Every problem in ``obj``; unknown fields are errors only when ``strict`` (else logged)."""
+        found: list[ValidationIssue] = []
+        unknown: list[ValidationIssue] = []
+        for error in self._validator.iter_errors(obj):
+            issue = _issue(error)
+            (unknown if issue.keyword == "unknown-field" and not strict else found).append(issue)
+        if unknown:
+            log.warning("unknown fields (ignored by the server unless fieldValidation=Strict): %s",
+                        "; ".join(map(str, unknown)))
+        return found
+
+
+def _issue(error: Any) -> ValidationIssue:
+    keyword = "unknown-field" if error.validator == _CLOSED else str(error.validator)
+    return ValidationIssue(_field_path(error), error.message, keyword)
+
+
+def _field_path(error: Any) -> str:
+    """``spec.containers[0].ports[0].containerPort``; map keys as ``labels[key]`` (from the schema path)."""
+    steps = list(error.absolute_path)
+    keys = _map_key_steps(list(error.absolute_schema_path), len(steps))
+    text = ""
+    for i, step in enumerate(steps):
+        if isinstance(step, int) or i in keys:
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else str(step)
+    return text
+
+
+def _map_key_steps(schema_path: list[Any], count: int) -> set[int]:
+    """Which instance steps were map keys: those entered through additionalProperties/patternProperties."""
+    keys: set[int] = set()
+    step = 0
+    tokens = iter(schema_path)
+    for token in tokens:
+        if step >= count:
+            break
+        if token in ("properties", "patternProperties"):
+            next(tokens, None)
+            if token == "patternProperties":
+                keys.add(step)
+            step += 1
+        elif token == "additionalProperties":
+            keys.add(step)
+            step += 1
+        elif token in ("items", "prefixItems", "contains"):
+            step += 1
+    return keys
+
+
+# ---- explain ------------------------------------------------------------------------------------------
+
+def explain_document(document: Mapping[str, Any], group: str, version: str, kind: str,
+                     field_path: Sequence[str] | str = (), *, recursive: bool = False) -> Explanation:
+    """Explain a kind, or a field below it, from one group-version's OpenAPI v3 document."""
+    schemas = _schemas_of(document)
+    model = find_model(document, group, version, kind)
+    return _Explainer(schemas).explain(group, version, kind, model, _path_parts(field_path), recursive)
+
+
+def _path_parts(field_path: Sequence[str] | str) -> tuple[str, ...]:
+    parts = field_path.split(".") if isinstance(field_path, str) else list(field_path)
+    if any(not isinstance(p, str) or not p for p in parts):
+        raise errors.InvalidInput(f"field path {field_path!r} has an empty part")
+    return tuple(parts)
+
+
+class _Explainer:
+    def __init__(self, schemas: Mapping[str, Any]) -> None:
+        self.schemas = schemas
+
+    def deref(self, s: Any) -> Mapping[str, Any]:
+        seen: set[str] = set()
+        while (ref := _ref_name(s)) is not None and ref not in seen:
+            seen.add(ref)
+            s = self.schemas.get(ref, {})
+        return s if isinstance(s, Mapping) else {}
+
+    def element(self, s: Any) -> Mapping[str, Any]:
+        """The schema that holds the fields: through refs and array items (as kubectl walks)."""
+        s = self.deref(s)
+        while "items" in s and isinstance(s["items"], Mapping):
+            s = self.deref(s["items"])
+        return s
+
+    def explain(self, group: str, version: str, kind: str, model: str, path: tuple[str, ...],
+                recursive: bool) -> Explanation:
+        node: Any = {"$ref": _COMPONENT_REF + model}
+        for depth, name in enumerate(path):
+            props = self.element(node).get("properties") or {}
+            if name not in props:
+                raise self._not_found(kind, path[:depth], name, props)
+            node = props[name]
+        holder = self.element(node)
+        visiting = {r for r in (_ref_name(node), _ref_name(self._items_of(node))) if r}
+        return Explanation(
+            group=group, version=version, kind=kind, path=path,
+            type=self.type_name(node) if path else kind,
+            description=self.description(node, field=bool(path)),
+            required=tuple(holder.get("required") or ()),
+            fields=self.fields(holder, recursive=recursive, visiting=visiting | {model}),
+            enum=tuple(self.deref(node).get("enum") or ()), recursive=recursive,
+        )
+
+    def _items_of(self, node: Any) -> Any:
+        s = self.deref(node)
+        while "items" in s and isinstance(s["items"], Mapping):
+            node = s["items"]
+            if _ref_name(node):
+                return node
+            s = self.deref(node)
+        return node
+
+    @staticmethod
+    def _not_found(kind: str, parent: tuple[str, ...], name: str, props: Mapping[str, Any]) -> Exception:
+        prefix = ".".join(parent)
+        wanted = f"{prefix}.{name}" if prefix else name
+        close = tuple(f"{prefix}.{c}" if prefix else c for c in difflib.get_close_matches(name, list(props), n=3))
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        where = f"{kind}.{prefix}" if prefix else kind
+        return errors.FieldNotFound(f"field {name!r} does not exist in {where}{hint}",
+                                    path=wanted, candidates=close)
+
+    def description(self, node: Any, *, field: bool) -> str:
+        """The field's own description, then its type's (as kubectl prints them)."""
+        texts = [node.get("description")] if field and isinstance(node, Mapping) else []
+        target = self._type_target(node)
+        if target is not None:
+            texts.append(target.get("description"))
+        elif not field:
+            texts.append(self.deref(node).get("description"))
+        return "\n".join(t for t in texts if isinstance(t, str) and t)
+
+    def _type_target(self, node: Any) -> Mapping[str, Any] | None:
+        """The named component a field's type comes from, through arrays and maps."""
+        s = node
+        while isinstance(s, Mapping):
+            ref = _ref_name(s)
+            if ref is not None:
+                return self.schemas.get(ref, {})
+            if isinstance(s.get("items"), Mapping):
+                s = s["items"]
+            elif isinstance(s.get("additionalProperties"), Mapping):
+                s = s["additionalProperties"]
+            else:
+                return None
+        return None
+
+    def type_name(self, s: Any) -> str:
+        """kubectl's type label: ``integer``, ``Object``, ``[]Container``, ``map[string]string``, ``IntOrString``."""
+        if not isinstance(s, Mapping):
+            return "Object"
+        ref = _ref_name(s)
+        if ref is not None:
+            target_type = self.schemas.get(ref, {}).get("type")
+            if isinstance(target_type, str) and target_type not in ("object", "array"):
+                return target_type
+            return ref.rsplit(".", 1)[-1]
+        if isinstance(s.get("items"), Mapping):
+            return "[]" + self.type_name(s["items"])
+        if isinstance(s.get("additionalProperties"), Mapping):
+            return "map[string]" + self.type_name(s["additionalProperties"])
+        if s.get("x-kubernetes-int-or-string") is True:
+            return "IntOrString"
+        kind = s.get("type")
+        if isinstance(kind, str) and kind != "object":
+            return kind
+        return "Object"
+
+    def fields(self, holder: Mapping[str, Any], *, recursive: bool, visiting: set[str]) -> tuple[FieldInfo, ...]:
+        props = holder.get("properties")
+        if not isinstance(props, Mapping):
+            return ()
+        required = set(holder.get("required") or ())
+        return tuple(self.field_info(name, props[name], name in required, recursive, visiting)
+                     for name in sorted(props))
+
+    def field_info(self, name: str, node: Any, required: bool, recursive: bool, visiting: set[str]) -> FieldInfo:
+        children: tuple[FieldInfo, ...] = ()
+        if recursive:
+            refs = self._refs_along(node)
+            if not refs & visiting:
+                children = self.fields(self._child_holder(node), recursive=True, visiting=visiting | refs)
+        description = node.get("description", "") if isinstance(node, Mapping) else ""
+        return FieldInfo(name=name, type=self.type_name(node), description=description or "",
+                         required=required, enum=tuple(self.deref(node).get("enum") or ()), fields=children)
+
+    def _child_holder(self, node: Any) -> Mapping[str, Any]:
+        s = self.deref(node)
+        while True:
+            if isinstance(s.get("items"), Mapping):
+                s = self.deref(s["items"])
+            elif isinstance(s.get("additionalProperties"), Mapping) and "properties" not in s:
+                s = self.deref(s["additionalProperties"])
+            else:
+                return s
+
+    def _refs_along(self, node: Any) -> set[str]:
+        refs: set[str] = set()
+        s = node
+        while isinstance(s, Mapping):
+            ref = _ref_name(s)
+            if ref is not None:
+                refs.add(ref)
+                s = self.schemas.get(ref)
+            elif isinstance(s.get("items"), Mapping):
+                s = s["items"]
+            elif isinstance(s.get("additionalProperties"), Mapping) and "properties" not in s:
+                s = s["additionalProperties"]
+            else:
+                break
+        return refs
+
+
+# ---- text rendering (the layout of kubectl explain's plaintext template) ---------------------------------
+
+_WRAP = 76
+
+
+def _render(e: Explanation) -> str:
+    lines = [f"GROUP:      {e.group}"] if e.group else []
+    lines += [f"KIND:       {e.kind}", f"VERSION:    {e.version}", ""]
+    if e.path:
+        lines += [f"FIELD: {e.name} <{e.type}>", "", ""]
+    if e.enum:
+        lines += ["ENUM:"] + [f"    {_enum_text(v)}" for v in e.enum] + [""]
+    lines.append("DESCRIPTION:")
+    lines += ["    " + line for line in _wrap(e.description or "<empty>", _WRAP)]
+    lines.append("    ")
+    if e.fields:
+        lines.append("FIELDS:")
+        for info in e.fields:
+            lines += _field_lines(info, 1, e.recursive)
+    return "\n".join(lines) + "\n\n"
+
+
+def _field_lines(info: FieldInfo, depth: int, recursive: bool) -> list[str]:
+    pad = "  " * depth
+    head = f"{pad}{info.name}\t<{info.type}>" + (" -required-" if info.required else "")
+    if recursive:
+        out = [head]
+        for child in info.fields:
+            out += _field_lines(child, depth + 1, True)
+        return out
+    out = [head]
+    if info.enum:
+        out.append(f"{pad}enum: {', '.join(_enum_text(v) for v in info.enum)}")
+    out += [f"{pad}  {line}" for line in _wrap(info.description, _WRAP)] if info.description else []
+    return out + [""]
+
+
+def _enum_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap that keeps runs of spaces and line breaks, like kubectl (go-wordwrap)."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        out += _wrap_line(paragraph, width)
+    return out
+
+
+def _wrap_line(line: str, width: int) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    spaces = ""
+    for word in re.findall(r"\s+|\S+", line):
+        if word.isspace():
+            spaces += word
+            continue
+        if current and len(current) + len(spaces) + len(word) > width and len(word) < width:
+            lines.append(current)
+            current, spaces = "", ""
+        current += spaces + word
+        spaces = ""
+    lines.append(current + spaces if not current else current)
+    return lines
+
+
+# ---- CRDs: the model the server publishes for a CustomResourceDefinition --------------------------------------
+
+_API_VERSION_DESCRIPTION = (
+    "APIVersion defines the versioned schema of this representation of an object. Servers should convert "
+    "recognized schemas to the latest internal value, and may reject unrecognized values. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources")
+_KIND_DESCRIPTION = (
+    "Kind is a string value representing the REST resource this object represents. Servers may infer this "
+    "from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds")
+_METADATA_DESCRIPTION = (
+    "Standard object's metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+def crd_documents(crd: Mapping[str, Any], *, base_document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """OpenAPI v3 documents, keyed by group-version path, for each served version of a CRD manifest.
+
+    Shaped as the server publishes them: model ``<reversed group>.<version>.<Kind>`` with
+    ``apiVersion``/``kind``, ``metadata`` as a reference to ObjectMeta (copied, with what it uses, from
+    ``base_document``, e.g. the ``api/v1`` document) and ``x-kubernetes-group-version-kind``. Lets a
+    custom resource be validated or explained offline, before its CRD is installed.
+    """
+    spec = crd.get("spec") if isinstance(crd, Mapping) else None
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("names"), Mapping):
+        raise errors.InvalidInput("not a CustomResourceDefinition: spec.group/spec.names are missing")
+    group, kind = str(spec.get("group", "")), str(spec["names"].get("kind", ""))
+    meta = _components_closure(_schemas_of(base_document), _OBJECT_META)
+    docs: dict[str, dict[str, Any]] = {}
+    for version in spec.get("versions") or ():
+        if not isinstance(version, Mapping) or not version.get("served", True):
+            continue
+        schema = ((version.get("schema") or {}).get("openAPIV3Schema")
+                  or (spec.get("validation") or {}).get("openAPIV3Schema") or {"type": "object"})
+        name = ".".join(reversed(group.split("."))) + f".{version['name']}.{kind}"
+        schemas = dict(meta)
+        schemas[name] = _crd_model(schema, group, str(version["name"]), kind)
+        docs[gv_path(group, str(version["name"]))] = {
+            "openapi": "3.0.0", "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+            "paths": {}, "components": {"schemas": schemas}}
+    return docs
+
+
+def _crd_model(schema: Mapping[str, Any], group: str, version: str, kind: str) -> dict[str, Any]:
+    model = copy.deepcopy(dict(schema))
+    props = model.setdefault("properties", {})
+    props["apiVersion"] = {"description": _API_VERSION_DESCRIPTION, "type": "string"}
+    props["kind"] = {"description": _KIND_DESCRIPTION, "type": "string"}
+    props["metadata"] = {"allOf": [{"$ref": _COMPONENT_REF + _OBJECT_META}], "description": _METADATA_DESCRIPTION}
+    model.setdefault("type", "object")
+    model["x-kubernetes-group-version-kind"] = [{"group": group, "kind": kind, "version": version}]
+    return model
+
+
+def _components_closure(schemas: Mapping[str, Any], root: str) -> dict[str, Any]:
+    """``root`` and every component it references, transitively."""
+    found: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        name = pending.pop()
+        if name in found or name not in schemas:
+            continue
+        found[name] = schemas[name]
+        pending += _refs_in(schemas[name])
+    return found
+
+
+def _refs_in(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        own = [value["$ref"][len(_COMPONENT_REF):]] if str(value.get("$ref", "")).startswith(_COMPONENT_REF) else []
+        return own + [r for v in value.values() for r in _refs_in(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs_in(v)]
+    return []
+
+
+# ---- the store ----------------------------------------------------------------------------------------------------
+
+def openapi_disk_cache(server: str, root: Path | None = None) -> DiskCache:
+    """The disk cache for one server's OpenAPI documents: ``<root>/openapi/<host>/`` (no TTL: keyed by hash)."""
+    return DiskCache((root or default_cache_root()) / "openapi" / server_dir_name(server), None)
+
+
+@dataclass
+class _Entry:
+    url: str
+    hash: str
+
+
+@dataclass
+class _State:
+    index: dict[str, _Entry] | None = None
+    fetched_at: float = 0.0
+    documents: LRUCache = field(default_factory=lambda: LRUCache(maxsize=16))
+    models: dict[str, dict[tuple[str, str, str], str]] = field(default_factory=dict)
+    compiled: dict[tuple[str, str, str], CompiledSchema] = field(default_factory=dict)
+
+
+class SchemaStore:
+    """OpenAPI v3 documents of one server, fetched lazily, with validation and explain on top.
+
+    ``SchemaStore(transport, disk_cache=openapi_disk_cache(server))`` reads from a server;
+    ``SchemaStore.from_documents({...})`` works on documents already in hand (no I/O at all).
+    Thread-safe. Methods that may fetch are ``document``, ``validate``, ``validate_object``, ``explain``,
+    ``json_schema`` and ``group_versions``.
+    """
+
+    def __init__(self, transport: Transport | None, *, disk_cache: DiskCache | None = None) -> None:
+        self._transport = transport
+        self._disk = disk_cache
+        self._lock = threading.RLock()
+        self._state = _State()
+        self._local: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_documents(cls, documents: Mapping[str, Mapping[str, Any]]) -> SchemaStore:
+        """A store over documents keyed ``"api/v1"``, ``"apis/apps/v1"``; it never fetches anything."""
+        store = cls(None)
+        for key, doc in documents.items():
+            if not _is_document(doc):
+                raise errors.InvalidInput(f"document {key!r} has no components.schemas")
+            store._local[key.strip("/")] = dict(doc)
+        return store
+
+    def invalidate(self) -> None:
+        """Forget the index (so a new CRD's group-version is seen); documents stay cached by hash."""
+        with self._lock:
+            self._state.index = None
+            self._state.fetched_at = 0.0
+
+    def group_versions(self) -> list[str]:
+        """Every group-version path the server publishes a document for (fetches the index once)."""
+        if self._transport is None:
+            return sorted(self._local)
+        with self._lock:
+            return sorted(k for k in self._index() if k.startswith(("api/", "apis/")))
+
+    def document(self, group: str, version: str) -> dict[str, Any]:
+        """The OpenAPI v3 document of a group-version; SchemaUnavailable if the server has none."""
+        key = gv_path(group, version)
+        with self._lock:
+            return self._document(key)[1]
+
+    def json_schema(self, group: str, version: str, kind: str) -> dict[str, Any]:
+        """The self-contained JSON Schema used to validate a kind (see ``to_json_schema``)."""
+        return self._compiled(group, version, kind).schema
+
+    def validate(self, obj: Mapping[str, Any], group: str, version: str, kind: str, *,
+                 strict: bool = False) -> list[ValidationIssue]:
+        """Problems in ``obj`` against the kind's schema; ``[]`` when it is valid.
+
+        Unknown fields are errors only with ``strict=True`` (as ``fieldValidation=Strict``); otherwise they
+        are logged as warnings, since the server drops them. See docs/schema.md for what is not checked.
+        """
+        if not isinstance(obj, Mapping):
+            raise errors.InvalidInput(f"cannot validate a {type(obj).__name__}; expected a mapping")
+        return self._compiled(group, version, kind).issues(obj, strict=strict)
+
+    def validate_object(self, obj: Mapping[str, Any], *, strict: bool = False) -> list[ValidationIssue]:
+        """``validate`` with the group, version and kind read from the object's ``apiVersion``/``kind``."""
+        if not isinstance(obj, Mapping):
+            raise errors.InvalidInput(f"cannot validate a {type(obj).__name__}; expected a mapping")
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if not isinstance(api_version, str) or not api_version or not isinstance(kind, str) or not kind:
+            raise errors.InvalidInput("the object needs apiVersion and kind to be validated")
+        group, version = _split_api_version(api_version)
+        return self.validate(obj, group, version, kind, strict=strict)
+
+    def explain(self, group: str, version: str, kind: str, field_path: Sequence[str] | str = (), *,
+                recursive: bool = False) -> Explanation:
+        """Describe a kind or a field path below it (``["spec", "replicas"]`` or ``"spec.replicas"``).
+
+        Unknown fields raise ``FieldNotFound`` with close matches.
+        """
+        key = gv_path(group, version)
+        with self._lock:
+            doc_id, doc = self._document(key)
+            model = _model_in(self._models(doc_id, doc), group, version, kind)
+        return _Explainer(_schemas_of(doc)).explain(group, version, kind, model, _path_parts(field_path), recursive)
+
+    # -- internals --
+
+    def _compiled(self, group: str, version: str, kind: str) -> CompiledSchema:
+        key = gv_path(group, version)
+        with self._lock:
+            doc_id, doc = self._document(key)
+            compiled = self._state.compiled.get((doc_id, kind))
+            if compiled is None:
+                model = _model_in(self._models(doc_id, doc), group, version, kind)
+                compiled = CompiledSchema(to_json_schema(doc, model))
+                self._state.compiled[(doc_id, kind)] = compiled
+            return compiled
+
+    def _models(self, doc_id: str, doc: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
+        models = self._state.models.get(doc_id)
+        if models is None:
+            models = self._state.models[doc_id] = _kind_models(_schemas_of(doc))
+        return models
+
+    def _forget_older(self, key: str, doc_id: str) -> None:
+        """Drop what was built from an earlier document of the same group-version."""
+        stale = key + "@"
+        self._state.models = {k: v for k, v in self._state.models.items() if not k.startswith(stale) or k == doc_id}
+        self._state.compiled = {k: v for k, v in self._state.compiled.items()
+                                if not k[0].startswith(stale) or k[0] == doc_id}
+
+    def _document(self, key: str) -> tuple[str, dict[str, Any]]:
+        """(identity, document) for a group-version path; identity changes when the document does."""
+        if self._transport is None:
+            if key not in self._local:
+                raise self._unavailable(key, list(self._local))
+            return f"local:{key}", self._local[key]
+        entry = self._entry(key)
+        doc_id = f"{key}@{entry.hash}"
+        doc = self._state.documents.get(doc_id)
+        if doc is None:
+            doc = self._load(key, entry)
+            self._state.documents[doc_id] = doc
+            self._forget_older(key, doc_id)
+        return doc_id, doc
+
+    def _entry(self, key: str) -> _Entry:
+        index = self._index()
+        if key not in index and time.monotonic() - self._state.fetched_at >= _INDEX_REFRESH_SECONDS:
+            index = self._index(refresh=True)
+        if key not in index:
+            raise self._unavailable(key, list(index))
+        return index[key]
+
+    @staticmethod
+    def _unavailable(key: str, known: list[str]) -> errors.SchemaUnavailable:
+        close = difflib.get_close_matches(key, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return errors.SchemaUnavailable(f"the server publishes no OpenAPI v3 document for {key}{hint}")
+
+    def _index(self, *, refresh: bool = False) -> dict[str, _Entry]:
+        if self._state.index is not None and not refresh:
+            return self._state.index
+        try:
+            response = self._transport.request("GET", INDEX_PATH, headers={"Accept": "application/json"})  # type: ignore[union-attr]
+        except errors.NotFound:
+            raise errors.SchemaUnavailable(
+                f"the server does not publish OpenAPI v3 (GET {INDEX_PATH} returned 404); it needs "
+                "Kubernetes 1.24+ with the OpenAPIV3 feature on (GA and always on since 1.27)") from None
+        self._state.index = parse_index(response.content)
+        self._state.fetched_at = time.monotonic()
+        return self._state.index
+
+    def _load(self, key: str, entry: _Entry) -> dict[str, Any]:
+        disk_key = _disk_key(key, entry.hash)
+        if self._disk is not None and disk_key:
+            cached = self._disk.read(disk_key)
+            if _is_document(cached):
+                log.debug("OpenAPI v3 %s from the disk cache", key)
+                return cached
+            if cached is not None:
+                log.warning("ignoring malformed cached OpenAPI document %s", disk_key)
+        doc, redirected = self._fetch(key, entry)
+        if self._disk is not None and disk_key and not redirected:
+            self._disk.write(disk_key, doc)
+            self._prune(key, disk_key)
+        return doc
+
+    def _fetch(self, key: str, entry: _Entry) -> tuple[dict[str, Any], bool]:
+        parts = urlsplit(entry.url)
+        try:
+            response = self._transport.request(  # type: ignore[union-attr]
+                "GET", parts.path, params=dict(parse_qsl(parts.query)) or None,
+                headers={"Accept": "application/json"})
+        except errors.NotFound:
+            raise errors.SchemaUnavailable(
+                f"the OpenAPI v3 document for {key} is gone ({entry.url} returned 404); "
+                "its group-version may have just been removed") from None
+        doc = parse_document(response.content, entry.url)
+        return doc, bool(getattr(response, "history", None))
+
+    def _prune(self, key: str, keep: str) -> None:
+        """Remove this group-version's documents for older hashes from the disk cache."""
+        directory = self._disk.directory.joinpath(*key.split("/"))  # type: ignore[union-attr]
+        try:
+            for path in directory.glob("*.json"):
+                if path.name != keep.rsplit("/", 1)[-1]:
+                    path.unlink()
+        except OSError as exc:
+            log.debug("could not prune %s: %s", directory, exc)
+
+
+def parse_index(body: bytes) -> dict[str, _Entry]:
+    """The ``/openapi/v3`` index as {group-version path: entry}; keys have no leading slash."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise errors.SchemaUnavailable(f"the OpenAPI v3 index at {INDEX_PATH} is not JSON: {exc}") from None
+    paths = data.get("paths") if isinstance(data, dict) else None
+    if not isinstance(paths, dict):
+        raise errors.SchemaUnavailable(f"the OpenAPI v3 index at {INDEX_PATH} has no 'paths' object")
+    index: dict[str, _Entry] = {}
+    for key, value in paths.items():
+        url = value.get("serverRelativeURL") if isinstance(value, dict) else None
+        if isinstance(url, str):
+            index[key.strip("/")] = _Entry(url=url, hash=dict(parse_qsl(urlsplit(url).query)).get("hash", ""))
+    return index
+
+
+def parse_document(body: bytes, url: str) -> dict[str, Any]:
+    """A group-version document from response bytes; SchemaUnavailable naming ``url`` if unusable."""
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise errors.SchemaUnavailable(f"the OpenAPI v3 document at {url} is not valid JSON: {exc}") from None
+    if not _is_document(doc):
+        raise errors.SchemaUnavailable(f"the OpenAPI v3 document at {url} has no components.schemas")
+    return doc
+
+
+def _disk_key(key: str, hash_: str) -> str | None:
+    """``apis/apps/v1/<HASH>.json``, or None when the path or hash is not safe as a file name."""
+    segments = key.split("/")
+    if not _HEX.match(hash_) or not all(_KEY_SEGMENT.match(s) and s not in (".", "..") for s in segments):
+        return None
+    return f"{key}/{hash_}.json"
