@@ -12,15 +12,18 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, Con
                      DiscoveryError, DynkubeError, Expired, Forbidden, Gone, Invalid, InvalidInput,
                      ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
-                     TransportError, Unauthorized, UnsupportedMediaType)
+                     TransportError, Unauthorized, UnsupportedMediaType, WaitTimeout)
+from .helpers import retry_on_conflict, wait_for
+from .manifests import ApplyResult
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
-    "ApiObject", "ApiList", "Resource", "ResourceMap", "Subresource",
+    "ApiObject", "ApiList", "ApplyResult", "Resource", "ResourceMap", "Subresource",
+    "retry_on_conflict", "wait_for",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
     "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
-    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning",
+    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning", "WaitTimeout",
 ]

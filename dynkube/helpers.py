@@ -1,0 +1,115 @@
+"""Helpers users otherwise write by hand: retry on conflict (client-go's retry.RetryOnConflict) and
+waiting for a condition (kubectl wait: a condition type, a JSONPath value, or deletion)."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, WaitTimeout
+from .objects import ApiObject
+
+if TYPE_CHECKING:
+    from .client import ResourceClient
+
+T = TypeVar("T")
+
+DELETED = "delete"
+
+
+def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.01, jitter: float = 0.1) -> T:
+    """Call ``fn`` until it does not raise ``Conflict`` (at most ``attempts`` times), as client-go's
+    DefaultRetry: 5 steps, 10 ms apart, 10 % jitter. ``fn`` should re-read the object each time.
+
+    ``AlreadyExists`` is a Conflict subclass but never retried: retrying a create cannot succeed.
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except AlreadyExists:
+            raise
+        except Conflict:
+            if attempt + 1 == attempts:
+                raise
+            time.sleep(delay * (1 + random.uniform(0, jitter)))
+    raise AssertionError("unreachable")
+
+
+def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, *,
+             condition: str | Callable[[ApiObject], bool], timeout: float = 60.0,
+             interval: float = 0.2) -> ApiObject | None:
+    """Poll ``name`` until ``condition`` holds; returns the object (None when waiting for deletion).
+
+    ``condition`` is a callable on the object, a condition type (``"Established"``, ``"Available"``,
+    ``"Ready"`` — true when status.conditions has it with status True), ``"delete"`` (the object is
+    gone), or a kubectl JSONPath equality such as ``"jsonpath={.status.phase}=Running"``.
+    Raises ``WaitTimeout`` (also a ``TimeoutError``) when the time runs out.
+    """
+    check = _condition(condition)
+    deadline = time.monotonic() + timeout
+    last: ApiObject | None = None
+    while True:
+        try:
+            last = resource.get(name, namespace)
+        except NotFound:
+            if condition == DELETED:
+                return None
+            last = None
+        else:
+            if condition != DELETED and check(last):
+                return last
+        if time.monotonic() + interval > deadline:
+            state = "still exists" if condition == DELETED else f"last seen: {_summary(last)}"
+            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {resource.plural}/{name} "
+                              f"to satisfy {condition!r} ({state})")
+        time.sleep(interval)
+        interval = min(interval * 1.5, 2.0)
+
+
+def _condition(condition: str | Callable[[ApiObject], bool]) -> Callable[[ApiObject], bool]:
+    if callable(condition):
+        return condition
+    if not isinstance(condition, str) or not condition:
+        raise InvalidInput(f"invalid wait condition {condition!r}")
+    if condition == DELETED:
+        return lambda obj: False
+    if condition.startswith("jsonpath="):
+        return _jsonpath_equals(condition[len("jsonpath="):])
+    kind = condition.removeprefix("condition=")
+    return lambda obj: any(c.get("type") == kind and c.get("status") == "True"
+                           for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+_JSONPATH = re.compile(r"^\{((?:\.[\w-]+(?:\[\d+\])?)+)\}=(.*)$")
+_STEP = re.compile(r"\.([\w-]+)(?:\[(\d+)\])?")
+
+
+def _jsonpath_equals(expression: str) -> Callable[[ApiObject], bool]:
+    """``{.status.phase}=Running`` (dotted fields with optional [index]) as a predicate."""
+    match = _JSONPATH.match(expression)
+    if not match:
+        raise InvalidInput(f"unsupported JSONPath condition {expression!r}; expected {{.field.path}}=value")
+    steps = [(field, int(index) if index else None) for field, index in _STEP.findall(match.group(1))]
+    expected = match.group(2)
+
+    def check(obj: ApiObject) -> bool:
+        value: Any = obj
+        for field, index in steps:
+            value = value.get(field) if isinstance(value, dict) else None
+            if index is not None:
+                value = value[index] if isinstance(value, list) and index < len(value) else None
+        if isinstance(value, bool):
+            return str(value).lower() == expected.lower()
+        return value is not None and str(value) == expected
+
+    return check
+
+
+def _summary(obj: ApiObject | None) -> str:
+    if obj is None:
+        return "not found"
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return ", ".join(f"{c.get('type')}={c.get('status')}" for c in conditions) or "no conditions"
