@@ -383,7 +383,7 @@ def _entries(doc: dict[str, Any], kind: str, path: str) -> list[_Entry]:
 
 
 def _type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "null"}
+    names = {dict: "a mapping", list: "a list", bool: "a boolean", str: "a string", int: "a number", float: "a number"}
     return names.get(type(value), "a " + type(value).__name__)
 
 
@@ -640,7 +640,7 @@ def _user_extra(body: dict[str, Any], origin: Origin) -> tuple[tuple[str, str], 
         raise origin.error("as-user-extra", "must be a mapping of names to lists of strings")
     extra = []
     for name, values in value.items():
-        values = _str_list_field(value, name, Origin(origin.path, origin.label, origin.key_prefix + "as-user-extra."))
+        values = _str_list_field(value, name, origin.nested("as-user-extra"))
         if len(values) > 1:
             raise origin.error("as-user-extra", "more than one value per key is not supported yet (see docs/configuration.md)")
         extra.extend((str(name), item) for item in values)
@@ -652,7 +652,7 @@ def _exec_spec(entry: _Entry, origin: Origin, cluster: _Cluster) -> ExecSpec:
     body = entry.body["exec"]
     if not isinstance(body, dict):
         raise origin.error("exec", f"must be a mapping, not {_type_name(body)}")
-    exec_origin = Origin(origin.path, origin.label, origin.key_prefix + "exec.")
+    exec_origin = origin.nested("exec")
     command = _str_field(body, "command", exec_origin)
     if not command:
         raise exec_origin.error("command", "is missing: name the credential plugin to run")

@@ -57,14 +57,20 @@ class Origin:
 
     path: str | None  # the kubeconfig (or other) file, None when given in code
     label: str  # e.g. "user 'alice' (context 'dev')"
-    key_prefix: str = ""  # e.g. "users[alice].user."
+    key_prefix: str = ""  # where the entry is in the file, e.g. "users[alice].user."
+    field_prefix: str = ""  # where a nested mapping is in the entry, e.g. "exec."
 
     @property
     def where(self) -> str:
         return f"{self.path}: {self.label}" if self.path else self.label
 
+    def nested(self, name: str) -> Origin:
+        """The origin of a mapping inside this entry (such as ``exec``)."""
+        return Origin(self.path, self.label, self.key_prefix, f"{self.field_prefix}{name}.")
+
     def error(self, key: str, problem: str) -> ConfigError:
         """A ConfigError for ``key`` of this entry; ``problem`` must not hold a secret."""
+        key = self.field_prefix + key
         return ConfigError(f"{self.where}: {key}: {problem}", path=self.path, key=self.key_prefix + key)
 
 
@@ -87,7 +93,7 @@ def pem_problem(data: bytes, labels: frozenset[str]) -> str | None:
             return f"holds a {label} PEM block that is not valid base64"
         found.append(label)
     if not any(label in labels for label in found):
-        return f"is not PEM data with a {' or '.join(sorted(labels))} block"
+        return f"is not PEM data with a {min(labels, key=len)} block"  # the shortest label is the generic one
     return None
 
 
