@@ -230,7 +230,13 @@ class _Converter:
         while self.pending:
             name = self.pending.pop()
             self.defs[name] = self.node(self.schemas.get(name, {}), model=name)
-        top["$defs"] = {_escape_pointer(k): v for k, v in self.defs.items()}
+        recursive = _recursive_defs(self.defs)
+        inline = {_DEFS_REF + _escape_pointer(k): v for k, v in self.defs.items() if k not in recursive}
+        for schema in self.defs.values():
+            _inline_refs(schema, inline)
+        if model not in recursive:
+            top = {**self.defs[model], "$schema": top["$schema"]}
+        top["$defs"] = {_escape_pointer(k): self.defs[k] for k in sorted(recursive)}
         return top
 
     def ref(self, name: str) -> dict[str, Any]:
@@ -312,12 +318,11 @@ class _Converter:
 
     @staticmethod
     def _embedded(out: dict[str, Any], required: list[str]) -> None:
-        """An embedded object is a full Kubernetes object: apiVersion and kind must be set."""
-        if "properties" in out or "type" not in out:
-            props = out.setdefault("properties", {})
-            props.setdefault("apiVersion", {"type": "string", "minLength": 1})
-            props.setdefault("kind", {"type": "string", "minLength": 1})
-            props.setdefault("metadata", {"type": "object"})
+        """An embedded object is a full object: apiVersion and kind are required (metadata is not, as on the server)."""
+        props = out.setdefault("properties", {})
+        props.setdefault("apiVersion", {"type": "string", "minLength": 1})
+        props.setdefault("kind", {"type": "string", "minLength": 1})
+        props.setdefault("metadata", {"type": "object"})
         for name in ("apiVersion", "kind"):
             if name not in required:
                 required.append(name)
@@ -332,6 +337,52 @@ class _Converter:
             out[key] = [self.node(p, branch=True) for p in parts]
         if isinstance(s.get("not"), Mapping):
             out["not"] = self.node(s["not"], branch=True)
+
+
+def _refs_to_defs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_DEFS_REF):
+            yield ref[len(_DEFS_REF):].replace("~1", "/").replace("~0", "~")
+        for v in value.values():
+            yield from _refs_to_defs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _refs_to_defs(v)
+
+
+def _recursive_defs(defs: Mapping[str, Any]) -> set[str]:
+    """Definitions that can reach themselves through references (JSONSchemaProps, ...)."""
+    edges = {name: set(_refs_to_defs(schema)) for name, schema in defs.items()}
+    recursive: set[str] = set()
+    for start in edges:
+        stack, seen = list(edges[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                recursive.add(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(edges.get(name, ()))
+    return recursive
+
+
+def _inline_refs(value: Any, inline: Mapping[str, Any]) -> None:
+    """Replace ``{"$ref": X}`` by X's (shared) schema where X is not recursive: faster validation."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        if _plain_ref(child, inline):
+            while _plain_ref(child, inline):  # a chain of plain references
+                target = inline[child["$ref"]]
+                child.clear()
+                child.update(target if isinstance(target, dict) else {"allOf": [target]})
+        else:
+            _inline_refs(child, inline)
+
+
+def _plain_ref(value: Any, inline: Mapping[str, Any]) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(ref := value.get("$ref"), str) and ref in inline
 
 
 def _simple_types(s: Mapping[str, Any]) -> list[str] | None:
@@ -492,8 +543,9 @@ def _allows_null(schema: Any) -> bool:
 
 def _unknown_field_message(name: str, declared: Mapping[str, Any]) -> str:
     close = difflib.get_close_matches(name, list(declared), n=3)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown field {name!r}{hint}"
+    quoted = " or ".join(f'"{c}"' for c in close)
+    hint = f"; did you mean {quoted}?" if close else ""
+    return f'unknown field "{name}"{hint}'
 
 
 @functools.cache
@@ -577,7 +629,10 @@ def explain_document(document: Mapping[str, Any], group: str, version: str, kind
 
 
 def _path_parts(field_path: Sequence[str] | str) -> tuple[str, ...]:
-    parts = field_path.split(".") if isinstance(field_path, str) else list(field_path)
+    if isinstance(field_path, str):
+        parts = field_path.split(".") if field_path else []
+    else:
+        parts = list(field_path)
     if any(not isinstance(p, str) or not p for p in parts):
         raise errors.InvalidInput(f"field path {field_path!r} has an empty part")
     return tuple(parts)
@@ -594,12 +649,35 @@ class _Explainer:
             s = self.schemas.get(ref, {})
         return s if isinstance(s, Mapping) else {}
 
-    def element(self, s: Any) -> Mapping[str, Any]:
-        """The schema that holds the fields: through refs and array items (as kubectl walks)."""
-        s = self.deref(s)
-        while "items" in s and isinstance(s["items"], Mapping):
-            s = self.deref(s["items"])
-        return s
+    def chain(self, node: Any, *, maps: bool = True) -> Iterator[Mapping[str, Any]]:
+        """``node``, then what it stands for: its ``$ref`` target, array items, map values (if ``maps``)."""
+        seen: set[str] = set()
+        s = node
+        while isinstance(s, Mapping):
+            yield s
+            ref = _ref_name(s)
+            if ref is not None:
+                if ref in seen:
+                    return
+                seen.add(ref)
+                s = self.schemas.get(ref)
+            elif isinstance(s.get("items"), Mapping):
+                s = s["items"]
+            elif maps and isinstance(s.get("additionalProperties"), Mapping) and "properties" not in s:
+                s = s["additionalProperties"]
+            else:
+                return
+
+    def element(self, node: Any, *, maps: bool = False) -> Mapping[str, Any]:
+        """The schema that holds a field's fields: through refs and array items (as kubectl walks)."""
+        last: Mapping[str, Any] = {}
+        for last in self.chain(node, maps=maps):
+            pass
+        return last
+
+    def refs(self, node: Any) -> set[str]:
+        """Every component a field's type goes through (to stop recursive expansion at a cycle)."""
+        return {r for s in self.chain(node) if (r := _ref_name(s)) is not None}
 
     def explain(self, group: str, version: str, kind: str, model: str, path: tuple[str, ...],
                 recursive: bool) -> Explanation:
@@ -610,24 +688,14 @@ class _Explainer:
                 raise self._not_found(kind, path[:depth], name, props)
             node = props[name]
         holder = self.element(node)
-        visiting = {r for r in (_ref_name(node), _ref_name(self._items_of(node))) if r}
         return Explanation(
             group=group, version=version, kind=kind, path=path,
             type=self.type_name(node) if path else kind,
-            description=self.description(node, field=bool(path)),
+            description=self.description(node),
             required=tuple(holder.get("required") or ()),
-            fields=self.fields(holder, recursive=recursive, visiting=visiting | {model}),
+            fields=self.fields(holder, recursive=recursive, visiting=self.refs(node) | {model}),
             enum=tuple(self.deref(node).get("enum") or ()), recursive=recursive,
         )
-
-    def _items_of(self, node: Any) -> Any:
-        s = self.deref(node)
-        while "items" in s and isinstance(s["items"], Mapping):
-            node = s["items"]
-            if _ref_name(node):
-                return node
-            s = self.deref(node)
-        return node
 
     @staticmethod
     def _not_found(kind: str, parent: tuple[str, ...], name: str, props: Mapping[str, Any]) -> Exception:
@@ -636,36 +704,18 @@ class _Explainer:
         close = tuple(f"{prefix}.{c}" if prefix else c for c in difflib.get_close_matches(name, list(props), n=3))
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         where = f"{kind}.{prefix}" if prefix else kind
-        return errors.FieldNotFound(f"field {name!r} does not exist in {where}{hint}",
+        return errors.FieldNotFound(f'field "{name}" does not exist in {where}{hint}',
                                     path=wanted, candidates=close)
 
-    def description(self, node: Any, *, field: bool) -> str:
-        """The field's own description, then its type's (as kubectl prints them)."""
-        texts = [node.get("description")] if field and isinstance(node, Mapping) else []
-        target = self._type_target(node)
-        if target is not None:
-            texts.append(target.get("description"))
-        elif not field:
-            texts.append(self.deref(node).get("description"))
-        return "\n".join(t for t in texts if isinstance(t, str) and t)
-
-    def _type_target(self, node: Any) -> Mapping[str, Any] | None:
-        """The named component a field's type comes from, through arrays and maps."""
-        s = node
-        while isinstance(s, Mapping):
-            ref = _ref_name(s)
-            if ref is not None:
-                return self.schemas.get(ref, {})
-            if isinstance(s.get("items"), Mapping):
-                s = s["items"]
-            elif isinstance(s.get("additionalProperties"), Mapping):
-                s = s["additionalProperties"]
-            else:
-                return None
-        return None
+    def description(self, node: Any) -> str:
+        """The field's own description, then those of its type, array items or map values (as kubectl)."""
+        return "\n".join(d for s in self.chain(node) if isinstance(d := s.get("description"), str) and d)
 
     def type_name(self, s: Any) -> str:
-        """kubectl's type label: ``integer``, ``Object``, ``[]Container``, ``map[string]string``, ``IntOrString``."""
+        """kubectl's type label: ``integer``, ``Object``, ``[]Container``, ``map[string]string``, ``IntOrString``.
+
+        As in kubectl, a field without a type (e.g. a CRD's ``x-kubernetes-int-or-string``) shows as ``Object``.
+        """
         if not isinstance(s, Mapping):
             return "Object"
         ref = _ref_name(s)
@@ -678,8 +728,6 @@ class _Explainer:
             return "[]" + self.type_name(s["items"])
         if isinstance(s.get("additionalProperties"), Mapping):
             return "map[string]" + self.type_name(s["additionalProperties"])
-        if s.get("x-kubernetes-int-or-string") is True:
-            return "IntOrString"
         kind = s.get("type")
         if isinstance(kind, str) and kind != "object":
             return kind
@@ -696,52 +744,26 @@ class _Explainer:
     def field_info(self, name: str, node: Any, required: bool, recursive: bool, visiting: set[str]) -> FieldInfo:
         children: tuple[FieldInfo, ...] = ()
         if recursive:
-            refs = self._refs_along(node)
+            refs = self.refs(node)
             if not refs & visiting:
-                children = self.fields(self._child_holder(node), recursive=True, visiting=visiting | refs)
+                children = self.fields(self.element(node, maps=True), recursive=True, visiting=visiting | refs)
         description = node.get("description", "") if isinstance(node, Mapping) else ""
         return FieldInfo(name=name, type=self.type_name(node), description=description or "",
                          required=required, enum=tuple(self.deref(node).get("enum") or ()), fields=children)
-
-    def _child_holder(self, node: Any) -> Mapping[str, Any]:
-        s = self.deref(node)
-        while True:
-            if isinstance(s.get("items"), Mapping):
-                s = self.deref(s["items"])
-            elif isinstance(s.get("additionalProperties"), Mapping) and "properties" not in s:
-                s = self.deref(s["additionalProperties"])
-            else:
-                return s
-
-    def _refs_along(self, node: Any) -> set[str]:
-        refs: set[str] = set()
-        s = node
-        while isinstance(s, Mapping):
-            ref = _ref_name(s)
-            if ref is not None:
-                refs.add(ref)
-                s = self.schemas.get(ref)
-            elif isinstance(s.get("items"), Mapping):
-                s = s["items"]
-            elif isinstance(s.get("additionalProperties"), Mapping) and "properties" not in s:
-                s = s["additionalProperties"]
-            else:
-                break
-        return refs
 
 
 # ---- text rendering (the layout of kubectl explain's plaintext template) ---------------------------------
 
 _WRAP = 76
+_ENUM_SHOWN = 4  # kubectl lists this many enum values in FIELDS, then ", ...."
 
 
 def _render(e: Explanation) -> str:
     lines = [f"GROUP:      {e.group}"] if e.group else []
     lines += [f"KIND:       {e.kind}", f"VERSION:    {e.version}", ""]
     if e.path:
-        lines += [f"FIELD: {e.name} <{e.type}>", "", ""]
-    if e.enum:
-        lines += ["ENUM:"] + [f"    {_enum_text(v)}" for v in e.enum] + [""]
+        lines.append(f"FIELD: {e.name} <{e.type}>")
+        lines += ["ENUM:", *(f"    {_enum_text(v)}" for v in e.enum), ""] if e.enum else ["", ""]
     lines.append("DESCRIPTION:")
     lines += ["    " + line for line in _wrap(e.description or "<empty>", _WRAP)]
     lines.append("    ")
@@ -754,15 +776,14 @@ def _render(e: Explanation) -> str:
 
 def _field_lines(info: FieldInfo, depth: int, recursive: bool) -> list[str]:
     pad = "  " * depth
-    head = f"{pad}{info.name}\t<{info.type}>" + (" -required-" if info.required else "")
+    out = [f"{pad}{info.name}\t<{info.type}>" + (" -required-" if info.required else "")]
+    if info.enum:
+        shown = ", ".join(_enum_text(v) for v in info.enum[:_ENUM_SHOWN])
+        out.append(f"{pad}enum: {shown}" + (", ...." if len(info.enum) > _ENUM_SHOWN else ""))
     if recursive:
-        out = [head]
         for child in info.fields:
             out += _field_lines(child, depth + 1, True)
         return out
-    out = [head]
-    if info.enum:
-        out.append(f"{pad}enum: {', '.join(_enum_text(v) for v in info.enum)}")
     out += [f"{pad}  {line}" for line in _wrap(info.description, _WRAP)] if info.description else []
     return out + [""]
 
@@ -787,7 +808,7 @@ def _wrap_line(line: str, width: int) -> list[str]:
         if word.isspace():
             spaces += word
             continue
-        if current and len(current) + len(spaces) + len(word) > width and len(word) < width:
+        if current and len(current) + len(spaces) + len(word) > width:
             lines.append(current)
             current, spaces = "", ""
         current += spaces + word
