@@ -48,10 +48,12 @@ class Discovery:
 
     ``cache_dir=None`` uses ``$KUBECACHEDIR`` or ``~/.kube/cache``; ``cache_dir=False`` turns the
     disk cache off. ``disk_ttl`` is how long a disk entry is used without asking the server.
+    ``aggregated=False`` forces legacy per-group-version discovery. ``stats`` counts the discovery
+    requests made and the 304 Not Modified answers received.
     """
 
     def __init__(self, transport: Transport, *, cache_dir: Path | str | None | bool = None,
-                 disk_ttl: float = DEFAULT_DISK_TTL) -> None:
+                 disk_ttl: float = DEFAULT_DISK_TTL, aggregated: bool = True) -> None:
         self.transport = transport
         self._server = transport.base_url
         self._disk = None if cache_dir is False else DiskCache(
@@ -62,7 +64,9 @@ class Discovery:
         self._map: ResourceMap | None = None
         self._generation = 0
         self._last_refresh = 0.0
-        self.requests_made = 0
+        self._aggregated = aggregated
+        self._memory_key = f"{self._server} aggregated={aggregated}"
+        self.stats = {"requests": 0, "not_modified": 0}
 
     # ---- public ------------------------------------------------------------------------
 
@@ -102,7 +106,7 @@ class Discovery:
         with self._lock:
             self._map = None
             with _MEMORY_LOCK:
-                _MEMORY.pop(self._server, None)
+                _MEMORY.pop(self._memory_key, None)
             if self._disk:
                 self._disk.remove_all()
 
@@ -120,7 +124,7 @@ class Discovery:
 
     def _load(self) -> ResourceMap:
         with _MEMORY_LOCK:
-            cached = _MEMORY.get(self._server)
+            cached = _MEMORY.get(self._memory_key)
         if cached is not None:
             return cached
         stored = self._disk.read("dynkube.json") if self._disk else None
@@ -148,7 +152,7 @@ class Discovery:
 
     def _remember(self, resource_map: ResourceMap) -> None:
         with _MEMORY_LOCK:
-            _MEMORY[self._server] = resource_map
+            _MEMORY[self._memory_key] = resource_map
         if resource_map.failed:
             log.warning("discovery of %s failed for: %s", self._server,
                         "; ".join(f"{gv}: {why}" for gv, why in sorted(resource_map.failed.items())))
@@ -172,7 +176,7 @@ class Discovery:
 
     def _get_aggregated(self, path: str, etag: str | None, stored: dict[str, Any] | None,
                         key: str) -> tuple[dict[str, Any], str | None]:
-        headers = {"Accept": AGGREGATED_ACCEPT}
+        headers = {"Accept": AGGREGATED_ACCEPT if self._aggregated else "application/json"}
         if etag:
             headers["If-None-Match"] = etag
         try:
@@ -215,8 +219,17 @@ class Discovery:
             return exc
 
     def _get(self, path: str, headers: dict[str, str]) -> Any:
-        self.requests_made += 1
-        return self.transport.request("GET", path, headers=headers)
+        self.stats["requests"] += 1
+        response = self.transport.request("GET", path, headers=headers)
+        if response.status_code == 304:
+            self.stats["not_modified"] += 1
+        return response
+
+
+def clear_memory_cache() -> None:
+    """Forget the discovery maps this process keeps for every server (the disk cache stays)."""
+    with _MEMORY_LOCK:
+        _MEMORY.clear()
 
 
 # ---- parsing ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +53,30 @@ def namespace(client: dynkube.Client) -> Iterator[str]:
         namespaces.delete(name)
     except dynkube.NotFound:
         pass
+
+
+@pytest.fixture
+def crd_factory(client: dynkube.Client) -> Iterator[Callable[..., str]]:
+    """Creates uniquely named namespaced CRDs (Established when returned); returns the kind. Removed afterwards."""
+    created: list[str] = []
+
+    def make(*, scope: str = "Namespaced", short_names: tuple[str, ...] = ()) -> str:
+        suffix = uuid.uuid4().hex[:8]
+        kind, plural, group = f"Thing{suffix}", f"things{suffix}", f"t{suffix}.example.com"
+        crds = client.resource("customresourcedefinitions")
+        crds.create({"metadata": {"name": f"{plural}.{group}"}, "spec": {
+            "group": group, "scope": scope,
+            "names": {"plural": plural, "singular": f"thing{suffix}", "kind": kind, "shortNames": list(short_names)},
+            "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                          "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+        created.append(f"{plural}.{group}")
+        dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
+        return kind
+
+    yield make
+    crds = client.resource("customresourcedefinitions")
+    for name in created:
+        try:
+            crds.delete(name)
+        except dynkube.NotFound:
+            pass
