@@ -392,7 +392,8 @@ class _ExecPlugin:
         hint = _printable(self.spec.install_hint).strip()
         raise origin.error(
             "exec.command",
-            f"exec plugin {command!r} was not found" + (f"\n\n{hint}" if hint else " (the kubeconfig gives no installHint)"),
+            f"exec plugin {command!r} was not found{'' if os.sep in command else ' on PATH'}"
+            + (f"\n\n{hint}" if hint else " (the kubeconfig gives no installHint)"),
         )
 
     def _environment(self, interactive: bool) -> dict[str, str]:
