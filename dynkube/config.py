@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from dynkube.credentials import (
@@ -209,11 +209,12 @@ def default_config(*, context: str | None = None, namespace: str | None = None) 
             return kubeconfig.config(context, namespace)
     elif os.environ.get("KUBECONFIG"):
         log.warning("none of the files in $KUBECONFIG exist: %s", os.environ["KUBECONFIG"])
-    if in_cluster and not context:
+    if context:
+        raise ConfigError(f"context {context!r} was asked for, but no kubeconfig was found: {looked}", key="KUBECONFIG")
+    if in_cluster:
         return in_cluster_config(namespace=namespace)
-    wanted = f" for context {context!r}" if context else ""
     raise ConfigError(
-        f"no Kubernetes configuration found{wanted}: {looked}, and this is not a pod "
+        f"no Kubernetes configuration found: {looked}, and this is not a pod "
         f"(KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset or no token in {SERVICE_ACCOUNT_DIR})",
         key="KUBECONFIG",
     )
@@ -233,8 +234,7 @@ def _find_kubeconfigs() -> tuple[list[str], str]:
     return ([home] if os.path.exists(home) else []), f"$KUBECONFIG is not set and {home} does not exist"
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     """A named cluster, user or context, with the file that defined it."""
 
     kind: str  # "cluster" | "user" | "context"
@@ -251,15 +251,15 @@ class _Entry:
         return os.path.join(os.path.dirname(self.path), path) if path and not os.path.isabs(path) else path
 
 
-@dataclass
 class _Kubeconfig:
     """Several kubeconfig files merged by kubectl's rules: the first file to define a name wins."""
 
-    files: list[str]
-    clusters: dict[str, _Entry] = field(default_factory=dict)
-    users: dict[str, _Entry] = field(default_factory=dict)
-    contexts: dict[str, _Entry] = field(default_factory=dict)
-    current_context: str = ""
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.clusters: dict[str, _Entry] = {}
+        self.users: dict[str, _Entry] = {}
+        self.contexts: dict[str, _Entry] = {}
+        self.current_context = ""
 
     @classmethod
     def load(cls, files: list[str]) -> _Kubeconfig:
@@ -510,8 +510,7 @@ def _redact_url(url: str) -> str:
 # --- clusters ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Cluster:
+class _Cluster(NamedTuple):
     """A kubeconfig cluster entry, checked."""
 
     origin: Origin

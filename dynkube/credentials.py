@@ -16,14 +16,13 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dynkube.errors import ConfigError
 
@@ -51,8 +50,7 @@ _HEADER_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU
 _STDERR_TAIL_CHARS = 2000
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a setting was configured, so that errors name the file, the entry and the key."""
 
     path: str | None  # the kubeconfig (or other) file, None when given in code
@@ -82,17 +80,17 @@ def pem_problem(data: bytes, labels: frozenset[str]) -> str | None:
     found = []
     for match in _PEM_BLOCK.finditer(data):
         label = match.group(1).decode()
-        headers = [line for line in match.group(2).splitlines() if b":" in line]
-        if any(b"ENCRYPTED" in line for line in headers):
+        lines = match.group(2).splitlines()
+        if any(b":" in line and b"ENCRYPTED" in line for line in lines):  # Proc-Type: 4,ENCRYPTED
             return f"holds an encrypted {label} (not supported, as in kubectl)"
-        lines = [line.strip() for line in match.group(2).splitlines() if b":" not in line]
+        body = b"".join(line.strip() for line in lines if b":" not in line)
         try:
-            if not base64.b64decode(b"".join(lines), validate=True):
+            if not base64.b64decode(body, validate=True):
                 return f"holds an empty {label} PEM block"
         except binascii.Error:
             return f"holds a {label} PEM block that is not valid base64"
         found.append(label)
-    if not any(label in labels for label in found):
+    if not labels.intersection(found):
         return f"is not PEM data with a {min(labels, key=len)} block"  # the shortest label is the generic one
     return None
 
@@ -111,6 +109,8 @@ def token_problem(token: str) -> str | None:
         return "is empty"
     if _CONTROL.search(token):
         return "contains control characters or line breaks"
+    if not token.isascii():
+        return "contains non-ASCII characters"
     return None
 
 
@@ -134,7 +134,7 @@ class TokenCredentials:
     """
 
     def __init__(self, token: str | None = None, token_file: str | None = None, *, origin: Origin) -> None:
-        if token is not None and (problem := token_problem(token)):
+        if (token is not None or not token_file) and (problem := token_problem(token or "")):
             raise origin.error("token", problem)
         self._token = token
         self._file = token_file
@@ -303,21 +303,23 @@ class ExecSpec:
 
     command: str
     api_version: str
-    args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # values may be secret
+    args: tuple[str, ...] = field(default=(), repr=False)  # args and env may hold client secrets
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     interactive_mode: InteractiveMode = InteractiveMode.IF_AVAILABLE
-    install_hint: str = ""
+    install_hint: str = field(default="", repr=False)
     cluster_json: str | None = field(default=None, repr=False)  # spec.cluster when provideClusterInfo
 
 
-@dataclass(frozen=True)
-class _ExecResult:
+class _ExecResult(NamedTuple):
     token: str | None
     certificate: tuple[bytes, bytes] | None
     expires: datetime | None
 
     def expired(self) -> bool:
         return self.expires is not None and datetime.now(timezone.utc) >= self.expires
+
+    def __repr__(self) -> str:
+        return f"_ExecResult(expires={self.expires})"  # never the token or key
 
 
 class _ExecPlugin:
@@ -346,6 +348,8 @@ class _ExecPlugin:
             return old is None or (old.token, old.certificate) != (self._result.token, self._result.certificate)
 
     def _run(self, origin: Origin) -> _ExecResult:
+        import subprocess  # deferred: most programs never run a plugin, and `import dynkube` should stay cheap
+
         self._runs += 1
         interactive = self._interactive(origin)
         argv = [self._executable(origin), *self.spec.args]
