@@ -4,7 +4,6 @@ token is refused."""
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,28 +11,14 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
+from ..support.rawsession import raw_session
 
 
 @pytest.fixture(scope="module")
 def raw(kubeconfig_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[requests.Session, str]]:
     """A requests session authenticated as the kubeconfig's current context says."""
-    config = yaml.safe_load(kubeconfig_path.read_text())
-    context = next(c["context"] for c in config["contexts"] if c["name"] == config["current-context"])
-    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-    user = next(u["user"] for u in config["users"] if u["name"] == context["user"])
-    files = tmp_path_factory.mktemp("raw")
-    session = requests.Session()
-    if "certificate-authority-data" in cluster:
-        (files / "ca.crt").write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-        session.verify = str(files / "ca.crt")
-    if "client-certificate-data" in user:
-        (files / "c.crt").write_bytes(base64.b64decode(user["client-certificate-data"]))
-        (files / "c.key").write_bytes(base64.b64decode(user["client-key-data"]))
-        session.cert = (str(files / "c.crt"), str(files / "c.key"))
-    if "token" in user:
-        session.headers["Authorization"] = f"Bearer {user['token']}"
-    yield session, cluster["server"].rstrip("/")
+    session, server = raw_session(kubeconfig_path, tmp_path_factory.mktemp("raw"))
+    yield session, server
     session.close()
 
 

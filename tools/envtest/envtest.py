@@ -13,6 +13,7 @@ directory, waits for /readyz and writes a kubeconfig with two contexts for the s
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -45,8 +46,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in commands:
         print("usage: envtest up|down|status|kubeconfig", file=sys.stderr)
         return 2
+    RUN_DIR.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return commands[argv[0]]()
+        with (RUN_DIR.parent / "envtest.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent `up`s (parallel test runs) take turns
+            return commands[argv[0]]()
     except EnvtestError as exc:
         print(f"envtest: {exc}", file=sys.stderr)
         return 1
@@ -182,7 +186,8 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={certs['sa.pub']}", f"--service-account-signing-key-file={certs['sa.key']}",
-        "--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"])
+        "--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount",
+        "--endpoint-reconciler-type=none"])  # 127.0.0.1 may not be published as the kubernetes endpoint
     _wait_for(state, "kube-apiserver", lambda: _apiserver_ready(state["server"], certs["ca.crt"]), READY_TIMEOUT)
     _write_kubeconfig(state["server"], certs)
     _spawn(state, "kube-controller-manager", [
@@ -190,7 +195,7 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
         f"--secure-port={kcm_port}", "--bind-address=127.0.0.1", "--leader-elect=false",
         f"--service-account-private-key-file={certs['sa.key']}", f"--root-ca-file={certs['ca.crt']}",
-        "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route"])
+        "--controllers=*,-nodeipam,-nodelifecycle"])
     _wait_for(state, "kube-controller-manager", lambda: _http_ok(f"https://127.0.0.1:{kcm_port}/healthz",
                                                                    insecure=True), 60)
     _write_state(state)
@@ -248,17 +253,15 @@ def _write_kubeconfig(server: str, certs: dict[str, Path]) -> None:
 
 
 def _alive(pid: int) -> bool:
-    """True while `pid` is a running process started from our .envtest binaries (not a reused pid)."""
+    """True while `pid` runs: our own child, or (from an earlier `up`) a process of our .envtest binaries."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)  # our child: (0, 0) while running, reaped otherwise
+    except ChildProcessError:
+        pass
+    try:
+        return b".envtest" in Path(f"/proc/{pid}/cmdline").read_bytes()  # not a reused pid
     except OSError:
         return False
-    if b".envtest" not in cmdline:
-        return False
-    try:  # a zombie child of ours counts as dead
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
-        return True
 
 
 def _all_alive(state: dict) -> bool:
