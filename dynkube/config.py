@@ -132,7 +132,9 @@ class Config:
         if token:
             parts.append(TokenCredentials(token, origin=origin))
         if cert or key:
-            parts.append(_certificate_pair(cert, key, "client_certificate", "client_key", "from_url() arguments", origin))
+            parts.append(
+                _certificate_pair(cert, key, "client_certificate", "client_key", "from_url() arguments", origin)
+            )
         tls = bool(ca_data or cert or insecure_skip_tls_verify)
         return cls(
             server=_server_url(server, tls=tls, key="server", origin=origin),
@@ -168,7 +170,9 @@ def load_kubeconfig(
     return _Kubeconfig.load(files).config(context, namespace)
 
 
-def in_cluster_config(*, namespace: str | None = None, service_account_dir: str | os.PathLike[str] | None = None) -> Config:
+def in_cluster_config(
+    *, namespace: str | None = None, service_account_dir: str | os.PathLike[str] | None = None
+) -> Config:
     """A Config for a pod: the API server from the environment, the service account's token and CA.
 
     The token file is re-read at most every 60 s and at once after a 401, since bound tokens
@@ -243,7 +247,9 @@ class _Entry(NamedTuple):
     path: str
 
     def origin(self, context: str) -> Origin:
-        label = f"context {self.name!r}" if self.kind == "context" else f"{self.kind} {self.name!r} (context {context!r})"
+        label = (
+            f"context {self.name!r}" if self.kind == "context" else f"{self.kind} {self.name!r} (context {context!r})"
+        )
         return Origin(self.path, label, f"{self.kind}s[{self.name}].{self.kind}.")
 
     def resolve(self, path: str) -> str:
@@ -320,7 +326,9 @@ class _Kubeconfig:
 
     def _lookup(self, entries: dict[str, _Entry], name: str, kind: str, origin: Origin) -> _Entry:
         if name not in entries:
-            raise origin.error(kind, f"{kind} {name!r} is not defined in {', '.join(self.files)} (defined: {_names(entries)})")
+            raise origin.error(
+                kind, f"{kind} {name!r} is not defined in {', '.join(self.files)} (defined: {_names(entries)})"
+            )
         return entries[name]
 
 
@@ -343,11 +351,15 @@ def _read_yaml(path: str) -> dict[str, Any]:
     except yaml.YAMLError as err:  # its str() quotes the document, which may hold secrets
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or 'syntax error'}", path=path) from None
+        raise ConfigError(
+            f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or 'syntax error'}", path=path
+        ) from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: not a kubeconfig: the top level must be a mapping, not {_type_name(doc)}", path=path)
+        raise ConfigError(
+            f"{path}: not a kubeconfig: the top level must be a mapping, not {_type_name(doc)}", path=path
+        )
     return doc
 
 
@@ -415,7 +427,9 @@ def _str_list_field(body: dict[str, Any], key: str, origin: Origin) -> tuple[str
     return tuple(value)
 
 
-def _pem_field(entry: _Entry, data_key: str, file_key: str, labels: frozenset[str], origin: Origin) -> tuple[bytes, str] | None:
+def _pem_field(
+    entry: _Entry, data_key: str, file_key: str, labels: frozenset[str], origin: Origin
+) -> tuple[bytes, str] | None:
     """PEM bytes from ``<data_key>`` (base64) or the file named by ``<file_key>``, with their source."""
     data = _str_field(entry.body, data_key, origin)
     path = entry.resolve(_str_field(entry.body, file_key, origin))
@@ -442,7 +456,9 @@ def _read_file(path: str, key: str, origin: Origin) -> bytes:
         raise origin.error(key, f"cannot read {path}: {err.strerror}") from None
 
 
-def _pem_argument(value: str | os.PathLike[str] | bytes | None, key: str, labels: frozenset[str], origin: Origin) -> bytes | None:
+def _pem_argument(
+    value: str | os.PathLike[str] | bytes | None, key: str, labels: frozenset[str], origin: Origin
+) -> bytes | None:
     """A from_url() argument: PEM bytes, or the path of a PEM file."""
     if value is None:
         return None
@@ -464,7 +480,9 @@ def _certificate_pair(
 
 def _check_insecure(insecure: bool, ca_data: bytes | None, key: str, origin: Origin) -> None:
     if insecure and ca_data:
-        raise origin.error(key, "cannot be combined with a certificate authority (kubectl refuses this too); remove one")
+        raise origin.error(
+            key, "cannot be combined with a certificate authority (kubectl refuses this too); remove one"
+        )
 
 
 def _server_url(raw: str, *, tls: bool, key: str, origin: Origin) -> str:
@@ -593,11 +611,15 @@ def _user_credentials(entry: _Entry | None, context: str, cluster: _Cluster) -> 
     key = _pem_field(entry, "client-key-data", "client-key", PRIVATE_KEY_LABELS, origin)
     if cert or key:
         cert_pem, source = cert or (None, "")
-        parts.append(_certificate_pair(cert_pem, key[0] if key else None, "client-certificate", "client-key", source, origin))
+        parts.append(
+            _certificate_pair(cert_pem, key[0] if key else None, "client-certificate", "client-key", source, origin)
+        )
     if body.get("exec") is not None:
         spec = _exec_spec(entry, origin, cluster)  # checked even when unused, as kubectl does
         if parts:
-            log.debug("%s: token, basic or certificate credentials are set, so the exec plugin is not used", origin.where)
+            log.debug(
+                "%s: token, basic or certificate credentials are set, so the exec plugin is not used", origin.where
+            )
         else:
             parts.append(ExecCredentials(spec, origin=origin))
     return _combine(parts, _impersonation(body, origin)), bool(cert)
@@ -641,7 +663,9 @@ def _user_extra(body: dict[str, Any], origin: Origin) -> tuple[tuple[str, str], 
     for name, values in value.items():
         values = _str_list_field(value, name, origin.nested("as-user-extra"))
         if len(values) > 1:
-            raise origin.error("as-user-extra", "more than one value per key is not supported yet (see docs/configuration.md)")
+            raise origin.error(
+                "as-user-extra", "more than one value per key is not supported yet (see docs/configuration.md)"
+            )
         extra.extend((str(name), item) for item in values)
     return tuple(extra)
 
@@ -665,9 +689,11 @@ def _exec_spec(entry: _Entry, origin: Origin, cluster: _Cluster) -> ExecSpec:
         env=_exec_env(body, exec_origin),
         interactive_mode=_interactive_mode(body, api_version, exec_origin),
         install_hint=_str_field(body, "installHint", exec_origin),
-        cluster_json=json.dumps(cluster.exec_info(), sort_keys=True, default=str)
-        if _bool_field(body, "provideClusterInfo", exec_origin)
-        else None,
+        cluster_json=(
+            json.dumps(cluster.exec_info(), sort_keys=True, default=str)
+            if _bool_field(body, "provideClusterInfo", exec_origin)
+            else None
+        ),
     )
 
 

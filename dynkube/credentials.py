@@ -463,7 +463,10 @@ def _status_certificate(status: dict[str, Any], bad: Callable[[str], ConfigError
         raise bad("printed only one of status.clientCertificateData and status.clientKeyData (both or neither)")
     if not cert:
         return None
-    for name, data, labels in (("clientCertificateData", cert, CERTIFICATE_LABELS), ("clientKeyData", key, PRIVATE_KEY_LABELS)):
+    for name, data, labels in (
+        ("clientCertificateData", cert, CERTIFICATE_LABELS),
+        ("clientKeyData", key, PRIVATE_KEY_LABELS),
+    ):
         if problem := pem_problem(data.encode(), labels):
             raise bad(f"printed a status.{name} that {problem}")
     return cert.encode(), key.encode()
@@ -514,4 +517,3 @@ class ExecCredentials:
 
     def __repr__(self) -> str:
         return f"ExecCredentials(command={self._plugin.spec.command!r}, source={self._origin.where})"
-

@@ -41,7 +41,11 @@ def write_kubeconfig(
 
 
 def one_context(
-    path: Path, *, cluster: dict[str, Any] | None = None, user: dict[str, Any] | None = None, context: dict[str, Any] | None = None
+    path: Path,
+    *,
+    cluster: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Path:
     """A kubeconfig with one context "ctx" joining cluster "c" and user "u"; the dicts add or replace fields."""
     return write_kubeconfig(
@@ -90,7 +94,9 @@ def test_no_kubeconfig_anywhere_names_what_was_looked_for(tmp_path: Path) -> Non
         load_kubeconfig()
 
 
-def test_kubeconfig_env_skips_missing_duplicate_and_empty_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kubeconfig_env_skips_missing_duplicate_and_empty_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = one_context(tmp_path / "real")
     listed = [str(tmp_path / "missing"), "", str(real), str(real)]
     monkeypatch.setenv("KUBECONFIG", os.pathsep.join(listed))
@@ -119,7 +125,9 @@ def test_first_file_defining_a_name_wins_wholesale(tmp_path: Path, monkeypatch: 
     first = write_kubeconfig(tmp_path / "first", clusters={"shared": {"server": "https://first.example"}})
     second = write_kubeconfig(
         tmp_path / "second",
-        clusters={"shared": {"server": "https://second.example", "tls-server-name": "second", "disable-compression": True}},
+        clusters={
+            "shared": {"server": "https://second.example", "tls-server-name": "second", "disable-compression": True}
+        },
         users={"u": {}},
         contexts={"ctx": {"cluster": "shared", "user": "u"}},
         current="ctx",
@@ -154,12 +162,16 @@ def test_context_override_beats_current_context(tmp_path: Path) -> None:
     assert (config.context, config.server) == ("ctx-b", "https://b.example")
 
 
-def test_relative_paths_resolve_against_the_file_that_defined_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_resolve_against_the_file_that_defined_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "ca.pem").write_bytes(CA_PEM)
     (tmp_path / "two" / "creds").mkdir(parents=True)
     (tmp_path / "two" / "creds" / "token").write_text("file-token\n")
-    first = write_kubeconfig(tmp_path / "one" / "config", clusters={"c": {"server": "https://c.example", "certificate-authority": "ca.pem"}})
+    first = write_kubeconfig(
+        tmp_path / "one" / "config", clusters={"c": {"server": "https://c.example", "certificate-authority": "ca.pem"}}
+    )
     second = write_kubeconfig(
         tmp_path / "two" / "config",
         clusters={"c": {"server": "https://ignored.example"}},
@@ -180,14 +192,21 @@ def test_relative_paths_resolve_against_the_file_that_defined_the_entry(tmp_path
     ("override", "context_namespace", "expected"),
     [("given", "from-context", "given"), (None, "from-context", "from-context"), (None, None, "default")],
 )
-def test_namespace_precedence(tmp_path: Path, override: str | None, context_namespace: str | None, expected: str) -> None:
+def test_namespace_precedence(
+    tmp_path: Path, override: str | None, context_namespace: str | None, expected: str
+) -> None:
     extra = {"namespace": context_namespace} if context_namespace else {}
     path = one_context(tmp_path / "config", context=extra)
     assert load_kubeconfig(path, namespace=override).namespace == expected
 
 
 def test_context_without_user_is_anonymous(tmp_path: Path) -> None:
-    path = write_kubeconfig(tmp_path / "config", clusters={"c": {"server": "https://c.example"}}, contexts={"ctx": {"cluster": "c"}}, current="ctx")
+    path = write_kubeconfig(
+        tmp_path / "config",
+        clusters={"c": {"server": "https://c.example"}},
+        contexts={"ctx": {"cluster": "c"}},
+        current="ctx",
+    )
     assert isinstance(load_kubeconfig(path).credentials, NoCredentials)
 
 
@@ -226,8 +245,12 @@ def test_insecure_skip_tls_verify(tmp_path: Path) -> None:
     assert load_kubeconfig(path).insecure_skip_tls_verify is True
 
 
-@pytest.mark.parametrize(("cluster", "expected"), [({}, "http://h:6443"), ({"insecure-skip-tls-verify": True}, "https://h:6443")])
-def test_server_without_scheme_gets_https_only_when_tls_is_configured(tmp_path: Path, cluster: dict[str, Any], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("cluster", "expected"), [({}, "http://h:6443"), ({"insecure-skip-tls-verify": True}, "https://h:6443")]
+)
+def test_server_without_scheme_gets_https_only_when_tls_is_configured(
+    tmp_path: Path, cluster: dict[str, Any], expected: str
+) -> None:
     path = one_context(tmp_path / "config", cluster={"server": "h:6443", **cluster})
     assert load_kubeconfig(path).server == expected
 
@@ -253,52 +276,276 @@ def bad_cases() -> list[Any]:
     return [
         case({"server": None}, {}, {}, "clusters[c].cluster.server", ["no server"], id="no-server"),
         case({"server": "ftp://h"}, {}, {}, "clusters[c].cluster.server", ["http"], id="bad-scheme"),
-        case({"certificate-authority": "missing-ca.pem"}, {}, {}, "clusters[c].cluster.certificate-authority", ["missing-ca.pem"], id="missing-ca"),
-        case({"certificate-authority-data": "%%%"}, {}, {}, "clusters[c].cluster.certificate-authority-data", ["base64"], id="ca-bad-base64"),
-        case({"certificate-authority-data": not_pem}, {}, {}, "clusters[c].cluster.certificate-authority-data", ["PEM"], id="ca-not-pem"),
-        case({"certificate-authority-data": ca_b64, "certificate-authority": "ca.pem"}, {}, {}, "clusters[c].cluster.certificate-authority-data", ["both"], id="ca-data-and-file"),
-        case({"certificate-authority-data": ca_b64, "insecure-skip-tls-verify": True}, {}, {}, "clusters[c].cluster.insecure-skip-tls-verify", ["certificate authority"], id="insecure-with-ca"),
-        case({"insecure-skip-tls-verify": "yes"}, {}, {}, "clusters[c].cluster.insecure-skip-tls-verify", ["true or false"], id="bool-as-string"),
+        case(
+            {"certificate-authority": "missing-ca.pem"},
+            {},
+            {},
+            "clusters[c].cluster.certificate-authority",
+            ["missing-ca.pem"],
+            id="missing-ca",
+        ),
+        case(
+            {"certificate-authority-data": "%%%"},
+            {},
+            {},
+            "clusters[c].cluster.certificate-authority-data",
+            ["base64"],
+            id="ca-bad-base64",
+        ),
+        case(
+            {"certificate-authority-data": not_pem},
+            {},
+            {},
+            "clusters[c].cluster.certificate-authority-data",
+            ["PEM"],
+            id="ca-not-pem",
+        ),
+        case(
+            {"certificate-authority-data": ca_b64, "certificate-authority": "ca.pem"},
+            {},
+            {},
+            "clusters[c].cluster.certificate-authority-data",
+            ["both"],
+            id="ca-data-and-file",
+        ),
+        case(
+            {"certificate-authority-data": ca_b64, "insecure-skip-tls-verify": True},
+            {},
+            {},
+            "clusters[c].cluster.insecure-skip-tls-verify",
+            ["certificate authority"],
+            id="insecure-with-ca",
+        ),
+        case(
+            {"insecure-skip-tls-verify": "yes"},
+            {},
+            {},
+            "clusters[c].cluster.insecure-skip-tls-verify",
+            ["true or false"],
+            id="bool-as-string",
+        ),
         case({"proxy-url": "ftp://proxy"}, {}, {}, "clusters[c].cluster.proxy-url", ["http"], id="proxy-scheme"),
         case({"extensions": {"a": 1}}, {}, {}, "clusters[c].cluster.extensions", ["list"], id="extensions-shape"),
-        case({}, {"client-certificate": "missing.crt", "client-key-data": key_pem}, {}, "users[u].user.client-certificate", ["missing.crt"], id="missing-cert-file"),
-        case({}, {"client-certificate-data": cert_pem, "client-key": "missing.key"}, {}, "users[u].user.client-key", ["missing.key"], id="missing-key-file"),
-        case({}, {"client-certificate-data": "not base64!"}, {}, "users[u].user.client-certificate-data", ["base64"], id="cert-bad-base64"),
-        case({}, {"client-certificate-data": not_pem, "client-key-data": key_pem}, {}, "users[u].user.client-certificate-data", ["PEM"], id="cert-not-pem"),
-        case({}, {"client-certificate-data": cert_pem, "client-key-data": cert_pem}, {}, "users[u].user.client-key-data", ["PRIVATE KEY"], id="key-not-a-key"),
-        case({}, {"client-certificate-data": cert_pem}, {}, "users[u].user.client-key", ["missing"], id="cert-without-key"),
-        case({}, {"client-key-data": key_pem}, {}, "users[u].user.client-certificate", ["missing"], id="key-without-cert"),
-        case({}, {"tokenFile": "no-such-token"}, {}, "users[u].user.tokenFile", ["no-such-token"], id="missing-token-file"),
+        case(
+            {},
+            {"client-certificate": "missing.crt", "client-key-data": key_pem},
+            {},
+            "users[u].user.client-certificate",
+            ["missing.crt"],
+            id="missing-cert-file",
+        ),
+        case(
+            {},
+            {"client-certificate-data": cert_pem, "client-key": "missing.key"},
+            {},
+            "users[u].user.client-key",
+            ["missing.key"],
+            id="missing-key-file",
+        ),
+        case(
+            {},
+            {"client-certificate-data": "not base64!"},
+            {},
+            "users[u].user.client-certificate-data",
+            ["base64"],
+            id="cert-bad-base64",
+        ),
+        case(
+            {},
+            {"client-certificate-data": not_pem, "client-key-data": key_pem},
+            {},
+            "users[u].user.client-certificate-data",
+            ["PEM"],
+            id="cert-not-pem",
+        ),
+        case(
+            {},
+            {"client-certificate-data": cert_pem, "client-key-data": cert_pem},
+            {},
+            "users[u].user.client-key-data",
+            ["PRIVATE KEY"],
+            id="key-not-a-key",
+        ),
+        case(
+            {},
+            {"client-certificate-data": cert_pem},
+            {},
+            "users[u].user.client-key",
+            ["missing"],
+            id="cert-without-key",
+        ),
+        case(
+            {}, {"client-key-data": key_pem}, {}, "users[u].user.client-certificate", ["missing"], id="key-without-cert"
+        ),
+        case(
+            {},
+            {"tokenFile": "no-such-token"},
+            {},
+            "users[u].user.tokenFile",
+            ["no-such-token"],
+            id="missing-token-file",
+        ),
         case({}, {"token": ["a", "list"]}, {}, "users[u].user.token", ["string"], id="token-wrong-type"),
-        case({}, {"token": "t", "username": "bob", "password": "pw"}, {}, "users[u].user.token", ["more than one"], id="token-and-basic"),
+        case(
+            {},
+            {"token": "t", "username": "bob", "password": "pw"},
+            {},
+            "users[u].user.token",
+            ["more than one"],
+            id="token-and-basic",
+        ),
         case({}, {"as-groups": ["g"]}, {}, "users[u].user.as", ["impersonate"], id="groups-without-as"),
-        case({}, {"as": "alice", "as-groups": ["g1", "g2"]}, {}, "users[u].user.as-groups", ["more than one group"], id="many-groups"),
-        case({}, {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never"}}, {}, "users[u].user.exec.command", ["command"], id="exec-no-command"),
-        case({}, {"exec": {"command": "x"}}, {}, "users[u].user.exec.apiVersion", ["client.authentication.k8s.io/v1"], id="exec-no-api-version"),
-        case({}, {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1alpha1"}}, {}, "users[u].user.exec.apiVersion", ["must be one of"], id="exec-old-api-version"),
-        case({}, {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1"}}, {}, "users[u].user.exec.interactiveMode", ["required"], id="exec-v1-no-interactive-mode"),
-        case({}, {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Sometimes"}}, {}, "users[u].user.exec.interactiveMode", ["Never"], id="exec-bad-interactive-mode"),
-        case({}, {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1beta1", "env": [{"value": "v"}]}}, {}, "users[u].user.exec.env[0]", ["name"], id="exec-env-without-name"),
+        case(
+            {},
+            {"as": "alice", "as-groups": ["g1", "g2"]},
+            {},
+            "users[u].user.as-groups",
+            ["more than one group"],
+            id="many-groups",
+        ),
+        case(
+            {},
+            {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never"}},
+            {},
+            "users[u].user.exec.command",
+            ["command"],
+            id="exec-no-command",
+        ),
+        case(
+            {},
+            {"exec": {"command": "x"}},
+            {},
+            "users[u].user.exec.apiVersion",
+            ["client.authentication.k8s.io/v1"],
+            id="exec-no-api-version",
+        ),
+        case(
+            {},
+            {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1alpha1"}},
+            {},
+            "users[u].user.exec.apiVersion",
+            ["must be one of"],
+            id="exec-old-api-version",
+        ),
+        case(
+            {},
+            {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1"}},
+            {},
+            "users[u].user.exec.interactiveMode",
+            ["required"],
+            id="exec-v1-no-interactive-mode",
+        ),
+        case(
+            {},
+            {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Sometimes"}},
+            {},
+            "users[u].user.exec.interactiveMode",
+            ["Never"],
+            id="exec-bad-interactive-mode",
+        ),
+        case(
+            {},
+            {"exec": {"command": "x", "apiVersion": "client.authentication.k8s.io/v1beta1", "env": [{"value": "v"}]}},
+            {},
+            "users[u].user.exec.env[0]",
+            ["name"],
+            id="exec-env-without-name",
+        ),
         case({}, {"exec": "x"}, {}, "users[u].user.exec", ["mapping"], id="exec-not-a-mapping"),
-        case({}, {}, {"namespace": "Not_A_Namespace"}, "contexts[ctx].context.namespace", ["DNS-1123"], id="bad-namespace"),
+        case(
+            {},
+            {},
+            {"namespace": "Not_A_Namespace"},
+            "contexts[ctx].context.namespace",
+            ["DNS-1123"],
+            id="bad-namespace",
+        ),
         case({}, {}, {"cluster": None}, "contexts[ctx].context.cluster", ["no cluster"], id="context-without-cluster"),
-        case({}, {}, {"cluster": "nowhere"}, "contexts[ctx].context.cluster", ["'nowhere'", "not defined"], id="unknown-cluster"),
+        case(
+            {},
+            {},
+            {"cluster": "nowhere"},
+            "contexts[ctx].context.cluster",
+            ["'nowhere'", "not defined"],
+            id="unknown-cluster",
+        ),
         case({}, {}, {"user": "nobody"}, "contexts[ctx].context.user", ["'nobody'", "not defined"], id="unknown-user"),
     ]
 
 
-@pytest.mark.parametrize(("cluster", "user", "context", "key", "words"), bad_cases())
+NOT_PEM = base64.b64encode(b"just some bytes").decode()
+CA_B64 = base64.b64encode(CA_PEM).decode()
+KEY_B64 = base64.b64encode(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").decode()
+EXEC_V1 = {"command": "x", "apiVersion": "client.authentication.k8s.io/v1"}
+PREFIX = {"cluster": "clusters[c].cluster.", "user": "users[u].user.", "context": "contexts[ctx].context."}
+
+
+def bad(section: str, body: dict[str, Any], key: str, *words: str, id: str) -> Any:
+    """A bad-input case: ``body`` goes into the cluster, user or context; ``key`` is the one to blame."""
+    return pytest.param(section, body, PREFIX[section] + key, words, id=id)
+
+
+# fmt: off
+BAD_ENTRIES = [
+    bad("cluster", {"server": None}, "server", "no server", id="no-server"),
+    bad("cluster", {"server": "ftp://h"}, "server", "http", id="bad-scheme"),
+    bad("cluster", {"certificate-authority": "nope.pem"}, "certificate-authority", "nope.pem", id="missing-ca"),
+    bad("cluster", {"certificate-authority-data": "%%%"}, "certificate-authority-data", "base64", id="ca-bad-base64"),
+    bad("cluster", {"certificate-authority-data": NOT_PEM}, "certificate-authority-data", "PEM", id="ca-not-pem"),
+    bad("cluster", {"certificate-authority-data": CA_B64, "certificate-authority": "ca.pem"},
+        "certificate-authority-data", "both", id="ca-data-and-file"),
+    bad("cluster", {"certificate-authority-data": CA_B64, "insecure-skip-tls-verify": True},
+        "insecure-skip-tls-verify", "certificate authority", id="insecure-with-ca"),
+    bad("cluster", {"insecure-skip-tls-verify": "yes"}, "insecure-skip-tls-verify", "true or false", id="bool-as-text"),
+    bad("cluster", {"proxy-url": "ftp://proxy"}, "proxy-url", "http", id="proxy-scheme"),
+    bad("cluster", {"extensions": {"a": 1}}, "extensions", "list", id="extensions-shape"),
+    bad("user", {"client-certificate": "nope.crt", "client-key-data": KEY_B64}, "client-certificate", "nope.crt",
+        id="missing-cert-file"),
+    bad("user", {"client-certificate-data": CA_B64, "client-key": "nope.key"}, "client-key", "nope.key",
+        id="missing-key-file"),
+    bad("user", {"client-certificate-data": "not base64!"}, "client-certificate-data", "base64", id="cert-bad-base64"),
+    bad("user", {"client-certificate-data": NOT_PEM, "client-key-data": KEY_B64}, "client-certificate-data", "PEM",
+        id="cert-not-pem"),
+    bad("user", {"client-certificate-data": CA_B64, "client-key-data": CA_B64}, "client-key-data", "PRIVATE KEY",
+        id="key-not-a-key"),
+    bad("user", {"client-certificate-data": CA_B64}, "client-key", "missing", id="cert-without-key"),
+    bad("user", {"client-key-data": KEY_B64}, "client-certificate", "missing", id="key-without-cert"),
+    bad("user", {"tokenFile": "no-such-token"}, "tokenFile", "no-such-token", id="missing-token-file"),
+    bad("user", {"token": ["a", "list"]}, "token", "string", id="token-wrong-type"),
+    bad("user", {"token": "t", "username": "bob", "password": "pw"}, "token", "more than one", id="token-and-basic"),
+    bad("user", {"as-groups": ["g"]}, "as", "impersonate", id="groups-without-as"),
+    bad("user", {"as": "alice", "as-groups": ["g1", "g2"]}, "as-groups", "more than one group", id="many-groups"),
+    bad("user", {"exec": {**EXEC_V1, "command": None, "interactiveMode": "Never"}}, "exec.command", "command",
+        id="exec-no-command"),
+    bad("user", {"exec": {"command": "x"}}, "exec.apiVersion", "client.authentication.k8s.io/v1",
+        id="exec-no-api-version"),
+    bad("user", {"exec": {**EXEC_V1, "apiVersion": "client.authentication.k8s.io/v1alpha1"}}, "exec.apiVersion",
+        "must be one of", id="exec-old-api-version"),
+    bad("user", {"exec": EXEC_V1}, "exec.interactiveMode", "required", id="exec-v1-no-interactive-mode"),
+    bad("user", {"exec": {**EXEC_V1, "interactiveMode": "Sometimes"}}, "exec.interactiveMode", "Never",
+        id="exec-bad-interactive-mode"),
+    bad("user", {"exec": {**EXEC_V1, "interactiveMode": "Never", "env": [{"value": "v"}]}}, "exec.env[0]", "name",
+        id="exec-env-without-name"),
+    bad("user", {"exec": "x"}, "exec", "mapping", id="exec-not-a-mapping"),
+    bad("context", {"namespace": "Not_A_Namespace"}, "namespace", "DNS-1123", id="bad-namespace"),
+    bad("context", {"cluster": None}, "cluster", "no cluster", id="context-without-cluster"),
+    bad("context", {"cluster": "nowhere"}, "cluster", "'nowhere'", "not defined", id="unknown-cluster"),
+    bad("context", {"user": "nobody"}, "user", "'nobody'", "not defined", id="unknown-user"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("section", "body", "key", "words"), BAD_ENTRIES)
 def test_bad_entries_name_file_context_and_key(
-    tmp_path: Path, cluster: dict[str, Any], user: dict[str, Any], context: dict[str, Any], key: str, words: list[str]
+    tmp_path: Path, section: str, body: dict[str, Any], key: str, words: tuple[str, ...]
 ) -> None:
     (tmp_path / "ca.pem").write_bytes(CA_PEM)
-    path = one_context(tmp_path / "config", cluster=cluster, user=user, context=context)
+    path = one_context(tmp_path / "config", **{section: body})
     with pytest.raises(ConfigError) as caught:
         load_kubeconfig(path)
     message = str(caught.value)
-    assert caught.value.path == str(path)
-    assert caught.value.key == key
-    assert str(path) in message and "'ctx'" in message and key.rsplit(".", 1)[-1].split("[")[0] in message
+    assert (caught.value.path, caught.value.key) == (str(path), key)
+    assert str(path) in message and "context 'ctx'" in message and key.split(".", 2)[-1] in message
     for word in words:
         assert word in message
 
@@ -310,9 +557,16 @@ def test_bad_entries_name_file_context_and_key(
         pytest.param("- just\n- a list\n", ["top level must be a mapping"], None, id="top-level-list"),
         pytest.param("clusters: {a: 1}\n", ["clusters must be a list"], "clusters", id="section-not-a-list"),
         pytest.param("users:\n- user: {}\n", ["users[0]", "name"], "users[0]", id="entry-without-name"),
-        pytest.param("users:\n- name: u\n  user: [1]\n", ["user must be a mapping"], "users[0].user", id="entry-body-not-a-mapping"),
+        pytest.param(
+            "users:\n- name: u\n  user: [1]\n",
+            ["user must be a mapping"],
+            "users[0].user",
+            id="entry-body-not-a-mapping",
+        ),
         pytest.param("users:\n- name: u\n- name: u\n", ["twice"], "users[1]", id="duplicate-name"),
-        pytest.param("current-context: [a]\n", ["current-context must be a string"], "current-context", id="current-context-type"),
+        pytest.param(
+            "current-context: [a]\n", ["current-context must be a string"], "current-context", id="current-context-type"
+        ),
     ],
 )
 def test_malformed_files_name_the_file(tmp_path: Path, text: str, words: list[str], key: str | None) -> None:
@@ -365,10 +619,18 @@ def test_no_current_context(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "replacement"), [("gcp", "gke-gcloud-auth-plugin"), ("azure", "kubelogin"), ("oidc", "kubelogin"), ("custom", "exec credential plugin")]
+    ("name", "replacement"),
+    [
+        ("gcp", "gke-gcloud-auth-plugin"),
+        ("azure", "kubelogin"),
+        ("oidc", "kubelogin"),
+        ("custom", "exec credential plugin"),
+    ],
 )
 def test_auth_provider_names_its_replacement(tmp_path: Path, name: str, replacement: str) -> None:
-    path = one_context(tmp_path / "config", user={"auth-provider": {"name": name, "config": {"access-token": "at-secret"}}})
+    path = one_context(
+        tmp_path / "config", user={"auth-provider": {"name": name, "config": {"access-token": "at-secret"}}}
+    )
     with pytest.raises(ConfigError, match=replacement) as caught:
         load_kubeconfig(path)
     assert caught.value.key == "users[u].user.auth-provider"

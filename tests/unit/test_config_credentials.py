@@ -56,12 +56,16 @@ def test_numeric_token_is_taken_as_text(tmp_path: Path) -> None:
 
 def test_token_file_wins_over_token_when_readable(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("  from-file\n")
-    credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", {"token": "inline", "tokenFile": "token"})).credentials
+    credentials = load_kubeconfig(
+        user_kubeconfig(tmp_path / "config", {"token": "inline", "tokenFile": "token"})
+    ).credentials
     assert credentials.headers() == {"Authorization": "Bearer from-file"}
 
 
 def test_token_is_used_when_token_file_is_unreadable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", {"token": "inline", "tokenFile": "missing"})).credentials
+    credentials = load_kubeconfig(
+        user_kubeconfig(tmp_path / "config", {"token": "inline", "tokenFile": "missing"})
+    ).credentials
     assert credentials.headers() == {"Authorization": "Bearer inline"}
     assert "missing" in caplog.text and "inline" not in caplog.text
 
@@ -117,7 +121,9 @@ def test_token_with_a_line_break_is_refused_without_echoing_it(tmp_path: Path) -
 
 
 def test_basic_auth(tmp_path: Path) -> None:
-    credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", {"username": "bob", "password": "pw"})).credentials
+    credentials = load_kubeconfig(
+        user_kubeconfig(tmp_path / "config", {"username": "bob", "password": "pw"})
+    ).credentials
     assert credentials.headers() == {"Authorization": "Basic " + base64.b64encode(b"bob:pw").decode()}
     assert isinstance(credentials, BasicCredentials)
 
@@ -133,19 +139,32 @@ def test_client_certificate_from_files(tmp_path: Path) -> None:
 
 
 def test_client_certificate_from_data(tmp_path: Path) -> None:
-    user = {"client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": base64.b64encode(KEY_PEM).decode()}
-    assert load_kubeconfig(user_kubeconfig(tmp_path / "config", user)).credentials.client_certificate() == (CERT_PEM, KEY_PEM)
+    user = {
+        "client-certificate-data": base64.b64encode(CERT_PEM).decode(),
+        "client-key-data": base64.b64encode(KEY_PEM).decode(),
+    }
+    assert load_kubeconfig(user_kubeconfig(tmp_path / "config", user)).credentials.client_certificate() == (
+        CERT_PEM,
+        KEY_PEM,
+    )
 
 
 def test_encrypted_private_key_is_refused(tmp_path: Path) -> None:
     encrypted = KEY_PEM.replace(b"-----\n", b"-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n", 1)
-    user = {"client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": base64.b64encode(encrypted).decode()}
+    user = {
+        "client-certificate-data": base64.b64encode(CERT_PEM).decode(),
+        "client-key-data": base64.b64encode(encrypted).decode(),
+    }
     with pytest.raises(ConfigError, match="encrypted"):
         load_kubeconfig(user_kubeconfig(tmp_path / "config", user))
 
 
 def test_token_and_client_certificate_are_both_used_as_in_client_go(tmp_path: Path) -> None:
-    user = {"token": "abc", "client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": base64.b64encode(KEY_PEM).decode()}
+    user = {
+        "token": "abc",
+        "client-certificate-data": base64.b64encode(CERT_PEM).decode(),
+        "client-key-data": base64.b64encode(KEY_PEM).decode(),
+    }
     credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", user)).credentials
     assert isinstance(credentials, CombinedCredentials)
     assert credentials.headers() == {"Authorization": "Bearer abc"}
@@ -191,7 +210,9 @@ def test_no_secret_in_repr_str_or_logs(tmp_path: Path, caplog: pytest.LogCapture
         "client-key-data": base64.b64encode(KEY_PEM).decode(),
         "as": "alice",
     }
-    config = load_kubeconfig(user_kubeconfig(tmp_path / "config", user, {"proxy-url": f"http://me:{SECRETS[3]}@proxy:3128"}))
+    config = load_kubeconfig(
+        user_kubeconfig(tmp_path / "config", user, {"proxy-url": f"http://me:{SECRETS[3]}@proxy:3128"})
+    )
     config.credentials.headers()
     basic = load_kubeconfig(user_kubeconfig(tmp_path / "basic", {"username": "bob", "password": SECRETS[1]}))
     texts = [repr(config), str(config), repr(config.credentials), repr(basic), str(basic.credentials), caplog.text]
@@ -205,8 +226,17 @@ def test_no_secret_in_repr_str_or_logs(tmp_path: Path, caplog: pytest.LogCapture
     "user",
     [
         pytest.param({"token": SECRETS[0], "username": "bob", "password": SECRETS[1]}, id="two-methods"),
-        pytest.param({"client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": SECRETS[0] + "!"}, id="bad-key-data"),
-        pytest.param({"client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": base64.b64encode(SECRETS[0].encode()).decode()}, id="key-not-pem"),
+        pytest.param(
+            {"client-certificate-data": base64.b64encode(CERT_PEM).decode(), "client-key-data": SECRETS[0] + "!"},
+            id="bad-key-data",
+        ),
+        pytest.param(
+            {
+                "client-certificate-data": base64.b64encode(CERT_PEM).decode(),
+                "client-key-data": base64.b64encode(SECRETS[0].encode()).decode(),
+            },
+            id="key-not-pem",
+        ),
         pytest.param({"token": SECRETS[0], "as-groups": ["g"]}, id="impersonation-error"),
     ],
 )
@@ -234,7 +264,12 @@ def service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_in_cluster_config(service_account: Path) -> None:
     config = in_cluster_config(service_account_dir=service_account)
-    assert (config.server, config.namespace, config.source, config.context) == ("https://10.96.0.1:443", "team-a", "in-cluster", None)
+    assert (config.server, config.namespace, config.source, config.context) == (
+        "https://10.96.0.1:443",
+        "team-a",
+        "in-cluster",
+        None,
+    )
     assert config.ca_data == CERT_PEM
     assert config.credentials.headers() == {"Authorization": "Bearer sa-token-1"}
     assert repr(config.credentials) == f"TokenCredentials(source=tokenFile {service_account / 'token'})"
@@ -255,7 +290,12 @@ def test_in_cluster_ipv6_host_is_bracketed(service_account: Path, monkeypatch: p
     ],
 )
 def test_in_cluster_namespace_precedence(
-    service_account: Path, monkeypatch: pytest.MonkeyPatch, override: str | None, pod_namespace: str | None, namespace_file: bool, expected: str
+    service_account: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    override: str | None,
+    pod_namespace: str | None,
+    namespace_file: bool,
+    expected: str,
 ) -> None:
     if pod_namespace:
         monkeypatch.setenv("POD_NAMESPACE", pod_namespace)
@@ -284,7 +324,9 @@ def test_in_cluster_needs_the_token_file(service_account: Path) -> None:
     assert caught.value.path == str(service_account / "token")
 
 
-def test_in_cluster_without_ca_uses_system_cas_and_says_so(service_account: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_in_cluster_without_ca_uses_system_cas_and_says_so(
+    service_account: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (service_account / "ca.crt").unlink()
     assert in_cluster_config(service_account_dir=service_account).ca_data is None
     assert "ca.crt" in caplog.text
@@ -316,7 +358,9 @@ def test_from_url_without_credentials_is_anonymous() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "key"),
     [
-        pytest.param({"ca": CERT_PEM, "insecure_skip_tls_verify": True}, "insecure_skip_tls_verify", id="insecure-with-ca"),
+        pytest.param(
+            {"ca": CERT_PEM, "insecure_skip_tls_verify": True}, "insecure_skip_tls_verify", id="insecure-with-ca"
+        ),
         pytest.param({"client_certificate": CERT_PEM}, "client_key", id="cert-without-key"),
         pytest.param({"ca": b"not pem"}, "ca", id="ca-not-pem"),
         pytest.param({"ca": "/no/such/ca.crt"}, "ca", id="missing-ca-file"),

@@ -41,7 +41,11 @@ class Plugin:
         user: dict[str, Any] | None = None,
         **exec_fields: Any,
     ) -> Path:
-        plugin_env = {"EXEC_PLUGIN_COUNTER_FILE": str(self.counter), "EXEC_PLUGIN_INFO_FILE": str(self.info), **(env or {})}
+        plugin_env = {
+            "EXEC_PLUGIN_COUNTER_FILE": str(self.counter),
+            "EXEC_PLUGIN_INFO_FILE": str(self.info),
+            **(env or {}),
+        }
         exec_config = {
             "apiVersion": V1,
             "command": sys.executable,
@@ -113,7 +117,9 @@ def test_plugin_is_not_run_until_credentials_are_needed(plugin: Plugin) -> None:
     assert plugin.runs == 0
 
 
-def test_args_and_env_reach_the_plugin_on_top_of_the_parent_environment(plugin: Plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_args_and_env_reach_the_plugin_on_top_of_the_parent_environment(
+    plugin: Plugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EXEC_PLUGIN_EXPIRY_SECONDS", "3600")  # from the parent environment
     config = plugin.load(args=[str(PLUGIN), "--token=from-args"])
     assert config.credentials.headers() == {"Authorization": "Bearer from-args"}
@@ -176,7 +182,9 @@ def test_cache_is_shared_across_configs(plugin: Plugin) -> None:
 
 def test_cache_is_per_cluster_when_the_plugin_is_told_the_cluster(plugin: Plugin) -> None:
     plugin.load(provideClusterInfo=True).credentials.headers()
-    plugin.load(name="other", provideClusterInfo=True, cluster={"server": "https://other.example"}).credentials.headers()
+    plugin.load(
+        name="other", provideClusterInfo=True, cluster={"server": "https://other.example"}
+    ).credentials.headers()
     assert plugin.runs == 2
 
 
@@ -184,13 +192,19 @@ def test_client_certificate_from_the_plugin(plugin: Plugin, tmp_path: Path) -> N
     key = b"-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(b"key" * 10) + b"\n-----END PRIVATE KEY-----\n"
     (tmp_path / "c.crt").write_bytes(CA_PEM)
     (tmp_path / "c.key").write_bytes(key)
-    env = {"EXEC_PLUGIN_TOKEN": "", "EXEC_PLUGIN_CERT_FILE": str(tmp_path / "c.crt"), "EXEC_PLUGIN_KEY_FILE": str(tmp_path / "c.key")}
+    env = {
+        "EXEC_PLUGIN_TOKEN": "",
+        "EXEC_PLUGIN_CERT_FILE": str(tmp_path / "c.crt"),
+        "EXEC_PLUGIN_KEY_FILE": str(tmp_path / "c.key"),
+    }
     credentials = plugin.load(env=env).credentials
     assert credentials.client_certificate() == (CA_PEM, key)
     assert credentials.headers() == {}
 
 
-def test_relative_command_with_a_separator_resolves_against_the_kubeconfig(plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_command_with_a_separator_resolves_against_the_kubeconfig(
+    plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wrapper = tmp_path / "bin" / "plugin"
     wrapper.parent.mkdir()
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{PLUGIN}" "$@"\n')
@@ -215,7 +229,8 @@ def test_plugin_stderr_is_logged_on_success(plugin: Plugin, caplog: pytest.LogCa
 def test_repr_names_the_command_and_source(plugin: Plugin) -> None:
     config = plugin.load()
     config.credentials.headers()
-    assert repr(config.credentials) == f"ExecCredentials(command={sys.executable!r}, source={plugin.directory / 'config'}: user 'u' (context 'ctx'))"
+    source = f"{plugin.directory / 'config'}: user 'u' (context 'ctx')"
+    assert repr(config.credentials) == f"ExecCredentials(command={sys.executable!r}, source={source})"
     assert "exec-token" not in repr(config)
 
 
@@ -234,7 +249,9 @@ def assert_names_file_and_user(error: ConfigError, plugin: Plugin) -> None:
 
 
 def test_missing_command_shows_the_install_hint(plugin: Plugin) -> None:
-    config = plugin.load(command="dynkube-no-such-plugin", installHint="\x1b[1mInstall it with: brew install no-such-plugin\x1b[0m")
+    config = plugin.load(
+        command="dynkube-no-such-plugin", installHint="\x1b[1mInstall it with: brew install no-such-plugin\x1b[0m"
+    )
     error = failure(config)
     assert_names_file_and_user(error, plugin)
     assert "dynkube-no-such-plugin" in str(error) and "Install it with: brew install no-such-plugin" in str(error)
@@ -255,7 +272,9 @@ def test_garbage_output_is_an_error_that_does_not_quote_it(plugin: Plugin) -> No
     assert "not a JSON ExecCredential" in str(error) and "leaked-secret" not in str(error)
 
 
-@pytest.mark.parametrize(("mode", "words"), [("wrong-version", "another apiVersion"), ("no-status", "without a status")])
+@pytest.mark.parametrize(
+    ("mode", "words"), [("wrong-version", "another apiVersion"), ("no-status", "without a status")]
+)
 def test_wrong_shape_output_is_an_error(plugin: Plugin, mode: str, words: str) -> None:
     error = failure(plugin.load(env={"EXEC_PLUGIN_MODE": mode}))
     assert words in str(error)
