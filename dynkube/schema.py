@@ -185,10 +185,17 @@ def _model_in(models: Mapping[tuple[str, str, str], str], group: str, version: s
     if name:
         return name
     kinds = sorted({k for g, v, k in models if (g, v) == (group, version)})
-    close = difflib.get_close_matches(kind, kinds, n=3) or [k for k in kinds if k.lower() == kind.lower()]
+    close = [k for k in kinds if k.lower() == kind.lower()] or _suggest(kind, kinds)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise errors.SchemaUnavailable(
         f"the OpenAPI v3 document for {gv_path(group, version)} has no schema for kind {kind!r}{hint}")
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> list[str]:
+    """Close matches for a misspelt name: the best one and any nearly as close (at most three)."""
+    scored = sorted(((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in candidates), reverse=True)
+    scored = [(r, c) for r, c in scored if r >= 0.6]
+    return [c for r, c in scored[:3] if r >= scored[0][0] - 0.05] if scored else []
 
 
 def _ref_name(schema: Any) -> str | None:
@@ -542,7 +549,7 @@ def _allows_null(schema: Any) -> bool:
 
 
 def _unknown_field_message(name: str, declared: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(declared), n=3)
+    close = _suggest(name, list(declared))
     quoted = " or ".join(f'"{c}"' for c in close)
     hint = f"; did you mean {quoted}?" if close else ""
     return f'unknown field "{name}"{hint}'
@@ -570,13 +577,18 @@ class CompiledSchema:
         """Every problem in ``obj``; unknown fields are errors only when ``strict`` (else logged)."""
         found: list[ValidationIssue] = []
         unknown: list[ValidationIssue] = []
-        for error in self._validator.iter_errors(obj):
+        for error in sorted(self._validator.iter_errors(obj), key=_error_order):
             issue = _issue(error)
             (unknown if issue.keyword == "unknown-field" and not strict else found).append(issue)
         if unknown:
             log.warning("unknown fields (ignored by the server unless fieldValidation=Strict): %s",
                         "; ".join(map(str, unknown)))
         return found
+
+
+def _error_order(error: Any) -> tuple[tuple[int, int, str], ...]:
+    """Sort by field path, array indexes numerically (``[2]`` before ``[10]``)."""
+    return tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in error.absolute_path)
 
 
 def _issue(error: Any) -> ValidationIssue:
@@ -701,7 +713,7 @@ class _Explainer:
     def _not_found(kind: str, parent: tuple[str, ...], name: str, props: Mapping[str, Any]) -> Exception:
         prefix = ".".join(parent)
         wanted = f"{prefix}.{name}" if prefix else name
-        close = tuple(f"{prefix}.{c}" if prefix else c for c in difflib.get_close_matches(name, list(props), n=3))
+        close = tuple(f"{prefix}.{c}" if prefix else c for c in _suggest(name, list(props)))
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         where = f"{kind}.{prefix}" if prefix else kind
         return errors.FieldNotFound(f'field "{name}" does not exist in {where}{hint}',
@@ -1049,7 +1061,7 @@ class SchemaStore:
 
     @staticmethod
     def _unavailable(key: str, known: list[str]) -> errors.SchemaUnavailable:
-        close = difflib.get_close_matches(key, known, n=3)
+        close = _suggest(key, known)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return errors.SchemaUnavailable(f"the server publishes no OpenAPI v3 document for {key}{hint}")
 
