@@ -636,8 +636,8 @@ def _auth_provider_error(provider: Any, origin: Origin) -> ConfigError:
     replacement = _AUTH_PROVIDER_REPLACEMENTS.get(name if isinstance(name, str) else "", "an exec credential plugin")
     return origin.error(
         "auth-provider",
-        f"auth-provider {name!r} is a legacy mechanism that kubectl and client-go no longer support; use "
-        f"{replacement} instead (other clouds: aws eks get-token, azure kubelogin, gke-gcloud-auth-plugin)",
+        f"auth-provider {name!r} is the legacy, deprecated credential mechanism, which dynkube does not support; "
+        f"use {replacement} instead (other clouds: aws eks get-token, azure kubelogin, gke-gcloud-auth-plugin)",
     )
 
 
