@@ -54,7 +54,8 @@ _DEFS_REF = "#/$defs/"
 _CLOSED = "x-dynkube-closed"  # private keyword: report properties the schema does not declare
 _QUANTITY_MODEL = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_INDEX_REFRESH_SECONDS = 1.0
+_INDEX_REFRESH_SECONDS = 1.0  # at most one index refetch per second when a group-version is missing
+_DOCUMENTS_IN_MEMORY = 8  # parsed documents kept (the core one is ~2 MB of JSON); the disk cache backs them
 _KEY_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 _HEX = re.compile(r"^[0-9A-Fa-f]{16,256}$")
 
@@ -565,7 +566,7 @@ def _format_checker() -> Any:
     return checker
 
 
-class CompiledSchema:
+class _CompiledSchema:
     """One kind's converted schema and its compiled validator; safe to share between threads."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -923,9 +924,9 @@ class _Entry:
 class _State:
     index: dict[str, _Entry] | None = None
     fetched_at: float = 0.0
-    documents: LRUCache = field(default_factory=lambda: LRUCache(maxsize=16))
+    documents: LRUCache = field(default_factory=lambda: LRUCache(maxsize=_DOCUMENTS_IN_MEMORY))
     models: dict[str, dict[tuple[str, str, str], str]] = field(default_factory=dict)
-    compiled: dict[tuple[str, str, str], CompiledSchema] = field(default_factory=dict)
+    compiled: dict[tuple[str, str], _CompiledSchema] = field(default_factory=dict)  # by (document id, kind)
 
 
 class SchemaStore:
@@ -1012,14 +1013,14 @@ class SchemaStore:
 
     # -- internals --
 
-    def _compiled(self, group: str, version: str, kind: str) -> CompiledSchema:
+    def _compiled(self, group: str, version: str, kind: str) -> _CompiledSchema:
         key = gv_path(group, version)
         with self._lock:
             doc_id, doc = self._document(key)
             compiled = self._state.compiled.get((doc_id, kind))
             if compiled is None:
                 model = _model_in(self._models(doc_id, doc), group, version, kind)
-                compiled = CompiledSchema(to_json_schema(doc, model))
+                compiled = _CompiledSchema(to_json_schema(doc, model))
                 self._state.compiled[(doc_id, kind)] = compiled
             return compiled
 
@@ -1032,6 +1033,8 @@ class SchemaStore:
     def _forget_older(self, key: str, doc_id: str) -> None:
         """Drop what was built from an earlier document of the same group-version."""
         stale = key + "@"
+        for old in [k for k in self._state.documents if k.startswith(stale) and k != doc_id]:
+            del self._state.documents[old]
         self._state.models = {k: v for k, v in self._state.models.items() if not k.startswith(stale) or k == doc_id}
         self._state.compiled = {k: v for k, v in self._state.compiled.items()
                                 if not k[0].startswith(stale) or k[0] == doc_id}
@@ -1069,7 +1072,7 @@ class SchemaStore:
         if self._state.index is not None and not refresh:
             return self._state.index
         try:
-            response = self._transport.request("GET", INDEX_PATH, headers={"Accept": "application/json"})  # type: ignore[union-attr]
+            response = self._get(INDEX_PATH)
         except errors.NotFound:
             raise errors.SchemaUnavailable(
                 f"the server does not publish OpenAPI v3 (GET {INDEX_PATH} returned 404); it needs "
@@ -1077,6 +1080,11 @@ class SchemaStore:
         self._state.index = parse_index(response.content)
         self._state.fetched_at = time.monotonic()
         return self._state.index
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        if self._transport is None:
+            raise errors.SchemaUnavailable(f"this store holds given documents only; it cannot fetch {path}")
+        return self._transport.request("GET", path, params=params, headers={"Accept": "application/json"})
 
     def _load(self, key: str, entry: _Entry) -> dict[str, Any]:
         disk_key = _disk_key(key, entry.hash)
@@ -1096,9 +1104,7 @@ class SchemaStore:
     def _fetch(self, key: str, entry: _Entry) -> tuple[dict[str, Any], bool]:
         parts = urlsplit(entry.url)
         try:
-            response = self._transport.request(  # type: ignore[union-attr]
-                "GET", parts.path, params=dict(parse_qsl(parts.query)) or None,
-                headers={"Accept": "application/json"})
+            response = self._get(parts.path, dict(parse_qsl(parts.query)) or None)
         except errors.NotFound:
             raise errors.SchemaUnavailable(
                 f"the OpenAPI v3 document for {key} is gone ({entry.url} returned 404); "

@@ -272,4 +272,5 @@ def test_explain_document_works_on_a_document_alone():
 
 def test_long_words_are_not_broken():
     text = explain("apps", "v1", "Deployment").render()
-    assert "\n    https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata\n" in text
+    url = "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+    assert f"\n    {url}\n" in text
