@@ -158,7 +158,7 @@ def load_kubeconfig(
     missing ones skipped) > ``~/.kube/config``. ``context`` overrides current-context;
     ``namespace`` overrides the context's namespace (else "default").
     """
-    if kubeconfig is not None:
+    if kubeconfig is not None and os.fspath(kubeconfig):  # "" means not given, as for kubectl --kubeconfig=""
         path = os.path.abspath(os.fspath(kubeconfig))
         if not os.path.exists(path):
             raise ConfigError(f"kubeconfig {path} does not exist", path=path)
@@ -445,7 +445,7 @@ def _pem_field(
     else:
         return None
     if problem := pem_problem(pem, labels):
-        raise origin.error(key, f"{'the file ' + path + ' ' if key == file_key else ''}{problem}")
+        raise origin.error(key, f"{path} {problem}" if key == file_key else problem)
     return pem, source
 
 

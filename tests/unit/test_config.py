@@ -84,6 +84,11 @@ def test_explicit_path_must_exist(tmp_path: Path) -> None:
     assert caught.value.path == str(tmp_path / "nope")
 
 
+def test_empty_explicit_path_means_not_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(one_context(tmp_path / "env")))
+    assert load_kubeconfig("").source == str(tmp_path / "env")
+
+
 def test_home_kubeconfig_is_used_when_kubeconfig_env_is_unset(tmp_path: Path) -> None:
     one_context(tmp_path / "home" / ".kube" / "config", cluster={"server": "https://home.example"})
     assert load_kubeconfig().server == "https://home.example"
@@ -490,6 +495,8 @@ BAD_ENTRIES = [
     bad("cluster", {"server": None}, "server", "no server", id="no-server"),
     bad("cluster", {"server": "ftp://h"}, "server", "http", id="bad-scheme"),
     bad("cluster", {"certificate-authority": "nope.pem"}, "certificate-authority", "nope.pem", id="missing-ca"),
+    bad("cluster", {"certificate-authority": "not-pem.crt"}, "certificate-authority", "not-pem.crt", "PEM",
+        id="ca-file-not-pem"),
     bad("cluster", {"certificate-authority-data": "%%%"}, "certificate-authority-data", "base64", id="ca-bad-base64"),
     bad("cluster", {"certificate-authority-data": NOT_PEM}, "certificate-authority-data", "PEM", id="ca-not-pem"),
     bad("cluster", {"certificate-authority-data": CA_B64, "certificate-authority": "ca.pem"},
@@ -540,6 +547,7 @@ def test_bad_entries_name_file_context_and_key(
     tmp_path: Path, section: str, body: dict[str, Any], key: str, words: tuple[str, ...]
 ) -> None:
     (tmp_path / "ca.pem").write_bytes(CA_PEM)
+    (tmp_path / "not-pem.crt").write_text("hello")
     path = one_context(tmp_path / "config", **{section: body})
     with pytest.raises(ConfigError) as caught:
         load_kubeconfig(path)
