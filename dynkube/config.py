@@ -520,6 +520,7 @@ def _proxy_url(raw: str, origin: Origin) -> str | None:
 
 
 def _redact_url(url: str) -> str:
+    """The URL with any user:password@ replaced by ***@."""
     scheme, sep, rest = url.partition("://")
     userinfo, at, hostpart = rest.partition("@")
     return f"{scheme}{sep}***@{hostpart}" if at and "/" not in userinfo else url
@@ -594,9 +595,22 @@ def _user_credentials(entry: _Entry | None, context: str, cluster: _Cluster) -> 
     if entry is None:
         return NoCredentials(), False
     origin = entry.origin(context)
+    if entry.body.get("auth-provider"):
+        raise _auth_provider_error(entry.body["auth-provider"], origin)
+    parts = _static_credentials(entry, origin)
+    if entry.body.get("exec") is not None:
+        spec = _exec_spec(entry, origin, cluster)  # checked even when unused, as kubectl does
+        if parts:
+            log.debug("%s: token, basic or certificate credentials are set; its exec plugin is not used", origin.where)
+        else:
+            parts.append(ExecCredentials(spec, origin=origin))
+    has_certificate = any(isinstance(part, ClientCertificateCredentials) for part in parts)
+    return _combine(parts, _impersonation(entry.body, origin)), has_certificate
+
+
+def _static_credentials(entry: _Entry, origin: Origin) -> list[Credentials]:
+    """Token, basic auth and client certificate of a user entry (token with basic auth is refused)."""
     body = entry.body
-    if body.get("auth-provider"):
-        raise _auth_provider_error(body["auth-provider"], origin)
     parts: list[Credentials] = []
     token = _str_field(body, "token", origin)
     token_file = entry.resolve(_str_field(body, "tokenFile", origin))
@@ -611,18 +625,9 @@ def _user_credentials(entry: _Entry | None, context: str, cluster: _Cluster) -> 
     key = _pem_field(entry, "client-key-data", "client-key", PRIVATE_KEY_LABELS, origin)
     if cert or key:
         cert_pem, source = cert or (None, "")
-        parts.append(
-            _certificate_pair(cert_pem, key[0] if key else None, "client-certificate", "client-key", source, origin)
-        )
-    if body.get("exec") is not None:
-        spec = _exec_spec(entry, origin, cluster)  # checked even when unused, as kubectl does
-        if parts:
-            log.debug(
-                "%s: token, basic or certificate credentials are set, so the exec plugin is not used", origin.where
-            )
-        else:
-            parts.append(ExecCredentials(spec, origin=origin))
-    return _combine(parts, _impersonation(body, origin)), bool(cert)
+        key_pem = key[0] if key else None
+        parts.append(_certificate_pair(cert_pem, key_pem, "client-certificate", "client-key", source, origin))
+    return parts
 
 
 def _combine(parts: list[Credentials], impersonation: Impersonation | None) -> Credentials:
