@@ -16,16 +16,15 @@ import copy
 import datetime
 import difflib
 import functools
-import ipaddress
 import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from cachetools import LRUCache
@@ -456,6 +455,8 @@ def _check_byte(value: str) -> bool:
 
 def _check_ip(version: int) -> Any:
     def check(value: str) -> bool:
+        import ipaddress
+
         try:
             return ipaddress.ip_address(value).version == version and "%" not in value
         except ValueError:
@@ -464,6 +465,8 @@ def _check_ip(version: int) -> Any:
 
 
 def _check_cidr(value: str) -> bool:
+    import ipaddress
+
     try:
         ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -914,19 +917,22 @@ def openapi_disk_cache(server: str, root: Path | None = None) -> DiskCache:
     return DiskCache((root or default_cache_root()) / "openapi" / server_dir_name(server), None)
 
 
-@dataclass
-class _Entry:
+class _Entry(NamedTuple):
+    """One group-version of the index: its server-relative URL and the document hash in it."""
+
     url: str
     hash: str
 
 
-@dataclass
 class _State:
-    index: dict[str, _Entry] | None = None
-    fetched_at: float = 0.0
-    documents: LRUCache = field(default_factory=lambda: LRUCache(maxsize=_DOCUMENTS_IN_MEMORY))
-    models: dict[str, dict[tuple[str, str, str], str]] = field(default_factory=dict)
-    compiled: dict[tuple[str, str], _CompiledSchema] = field(default_factory=dict)  # by (document id, kind)
+    """What a store has learned; guarded by the store's lock."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, _Entry] | None = None
+        self.fetched_at = 0.0
+        self.documents: LRUCache = LRUCache(maxsize=_DOCUMENTS_IN_MEMORY)  # by document id ("<gv>@<hash>")
+        self.models: dict[str, dict[tuple[str, str, str], str]] = {}  # by document id
+        self.compiled: dict[tuple[str, str], _CompiledSchema] = {}  # by (document id, kind)
 
 
 class SchemaStore:
