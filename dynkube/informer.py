@@ -1,0 +1,597 @@
+"""Informers: a local copy of one resource's objects, kept current by list + watch, with indexes,
+event handlers and periodic resync (client-go's tools/cache, with threads).
+
+One reflector thread lists (a streaming list when the server supports it, else a paginated list)
+and then watches with resume, applying each change to the ``Store`` and queueing one notification
+per handler. Each handler has its own thread, so a slow or failing handler delays nobody else. On
+410 Gone the informer lists again and notifies only the differences; objects that vanished
+meanwhile are announced as deleted with a ``DeletedFinalStateUnknown`` tombstone.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .client import _list_params
+from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
+from .objects import ApiObject
+from .watch import Backoff, EventType, Watch
+
+if TYPE_CHECKING:
+    from .client import Client, ResourceClient
+
+log = logging.getLogger(__name__)
+
+NAMESPACE_INDEX = "namespace"
+WATCH_LIST_SINCE = (1, 34)  # streaming lists are on by default from this server version
+PAGE_SIZE = 500
+
+IndexFunc = Callable[[ApiObject], Iterable[str]]
+AddHandler = Callable[[ApiObject, bool], Any]
+UpdateHandler = Callable[[ApiObject, ApiObject], Any]
+DeleteHandler = Callable[[Any], Any]
+
+
+class DeletedFinalStateUnknown(NamedTuple):
+    """Given to ``on_delete`` for an object deleted while the watch was down: ``obj`` is the last
+    state the informer knew, not the state at deletion."""
+
+    key: str
+    obj: ApiObject
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    """The store key of an object: ``namespace/name``, or ``name`` when cluster-scoped."""
+    metadata = obj["metadata"]
+    namespace = metadata.get("namespace")
+    return f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
+
+
+def _namespace_index(obj: ApiObject) -> list[str]:
+    namespace = obj["metadata"].get("namespace")
+    return [namespace] if namespace else []
+
+
+class Store:
+    """Objects by key, with named indexes; safe to read from any thread. Objects are shared with
+    the handlers: treat them as read-only (copy before changing)."""
+
+    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[str, ApiObject] = {}
+        self._indexers: dict[str, IndexFunc] = {NAMESPACE_INDEX: _namespace_index}
+        self._indices: dict[str, dict[str, set[str]]] = {NAMESPACE_INDEX: {}}
+        for name, func in (indexers or {}).items():
+            self.add_indexer(name, func)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __repr__(self) -> str:
+        return f"<Store of {len(self._items)} objects, indexes {sorted(self._indexers)}>"
+
+    def get(self, key: str) -> ApiObject | None:
+        """The object under ``key`` (see ``object_key``), or None."""
+        return self._items.get(key)
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._items)
+
+    def list(self) -> list[ApiObject]:
+        with self._lock:
+            return list(self._items.values())
+
+    def by_index(self, index: str, value: str) -> list[ApiObject]:
+        """The objects whose index function returned ``value`` for ``index``."""
+        with self._lock:
+            keys = self._index(index).get(value, ())
+            return [self._items[k] for k in keys]
+
+    def index_values(self, index: str) -> list[str]:
+        """Every value ``index`` currently holds objects under."""
+        with self._lock:
+            return [value for value, keys in self._index(index).items() if keys]
+
+    def add_indexer(self, name: str, func: IndexFunc) -> None:
+        """Add an index (objects already stored are indexed at once)."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"an index name must be a non-empty string, not {name!r}")
+        if not callable(func):
+            raise InvalidInput(f"the index function for {name!r} must be callable, not {type(func).__name__}")
+        with self._lock:
+            if name in self._indexers:
+                raise InvalidInput(f"the store already has an index named {name!r}")
+            self._indexers[name] = func
+            self._indices[name] = {}
+            for key, obj in self._items.items():
+                self._index_one(name, key, obj)
+
+    def put(self, key: str, obj: ApiObject) -> ApiObject | None:
+        """Store ``obj``; returns the object it replaced."""
+        with self._lock:
+            old = self._items.get(key)
+            if old is not None:
+                self._unindex(key, old)
+            self._items[key] = obj
+            for name in self._indexers:
+                self._index_one(name, key, obj)
+            return old
+
+    def remove(self, key: str) -> ApiObject | None:
+        """Forget ``key``; returns the object it held."""
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._unindex(key, old)
+            return old
+
+    def _index(self, name: str) -> dict[str, set[str]]:
+        try:
+            return self._indices[name]
+        except KeyError:
+            raise InvalidInput(f"no index named {name!r} (indexes: {', '.join(sorted(self._indices))})") from None
+
+    def _index_values(self, name: str, obj: ApiObject) -> Iterable[str]:
+        try:
+            return self._indexers[name](obj)
+        except Exception:
+            log.exception("index function %r failed on %s; the object is left out of that index", name,
+                          object_key(obj))
+            return ()
+
+    def _index_one(self, name: str, key: str, obj: ApiObject) -> None:
+        index = self._indices[name]
+        for value in self._index_values(name, obj):
+            index.setdefault(value, set()).add(key)
+
+    def _unindex(self, key: str, obj: ApiObject) -> None:
+        for name, index in self._indices.items():
+            for value in self._index_values(name, obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+
+class _Note(enum.Enum):
+    ADD = enum.auto()
+    UPDATE = enum.auto()
+    DELETE = enum.auto()
+    SYNCED = enum.auto()
+
+
+class HandlerRegistration:
+    """One set of handlers on an informer, with its own queue and thread. ``has_synced()`` is True
+    once the handlers have been called for every object of the initial list."""
+
+    def __init__(self, on_add: AddHandler | None, on_update: UpdateHandler | None,
+                 on_delete: DeleteHandler | None, name: str) -> None:
+        for what, func in (("on_add", on_add), ("on_update", on_update), ("on_delete", on_delete)):
+            if func is not None and not callable(func):
+                raise InvalidInput(f"{what} must be callable, not {type(func).__name__}")
+        self._handlers = {_Note.ADD: on_add, _Note.UPDATE: on_update, _Note.DELETE: on_delete}
+        self._queue: collections.deque[tuple[_Note, tuple[Any, ...]]] = collections.deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._closed = False
+        self._synced = threading.Event()
+        self._thread = threading.Thread(target=self._dispatch, name=name, daemon=True)
+
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    def pending(self) -> int:
+        """Notifications queued and not yet delivered."""
+        return len(self._queue)
+
+    def push(self, note: _Note, *args: Any) -> None:
+        with self._ready:
+            self._queue.append((note, args))
+            self._ready.notify()
+
+    def start(self) -> None:
+        if not self._thread.is_alive() and not self._closed:
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop delivering (undelivered notifications are dropped) and join the thread."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if self._closed:
+                    return
+                note, args = self._queue.popleft()
+            self._deliver(note, args)
+
+    def _deliver(self, note: _Note, args: tuple[Any, ...]) -> None:
+        if note is _Note.SYNCED:
+            self._synced.set()
+            return
+        handler = self._handlers[note]
+        if handler is None:
+            return
+        try:
+            handler(*args)
+        except Exception:
+            log.exception("%s handler %r failed; the informer goes on", note.name.lower(), handler)
+
+
+class Informer:
+    """A local, current copy of one resource's objects (in one namespace, or all of them with
+    ``all_namespaces=True``; ``namespace=None`` means the client's default namespace, as for
+    ``list``), with handlers notified of every change.
+
+    ``use_watch_list``: None asks the server's version (streaming lists from 1.34) and falls back to
+    list + watch if the server refuses; True or False forces the choice. ``resync_period`` (seconds)
+    re-delivers ``on_update(obj, obj)`` for every object periodically. ``indexers`` adds named
+    indexes to the built-in ``namespace`` one.
+    """
+
+    def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
+                 label_selector: str | Mapping[str, str] | None = None,
+                 field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
+                 use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
+                 backoff: Backoff = Backoff()) -> None:
+        resource._require_verb("list")
+        resource._collection_path(namespace, all_namespaces, "watch")
+        _list_params(label_selector, field_selector, None, None, None, None)
+        if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
+                                          or resync_period <= 0):
+            raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
+        if use_watch_list not in (None, True, False):
+            raise InvalidInput(f"use_watch_list must be None, True or False, not {use_watch_list!r}")
+        self.resource = resource
+        self.store = Store(indexers)
+        self.last_error: Exception | None = None
+        self._selection: dict[str, Any] = {"namespace": namespace, "all_namespaces": all_namespaces,
+                                           "label_selector": label_selector, "field_selector": field_selector}
+        self._resync_period = resync_period
+        self._watch_list = use_watch_list  # None until the server's version has been asked
+        self._watch_list_forced = use_watch_list is not None
+        self._backoff = backoff
+        self._progressed = False
+        self._lock = threading.RLock()  # store changes and their fan-out to handlers are atomic
+        self._registrations: list[HandlerRegistration] = []
+        self._synced = threading.Event()
+        self._stopping = threading.Event()
+        self._watch: Watch | None = None
+        self._threads: list[threading.Thread] = []
+
+    def __repr__(self) -> str:
+        where = "all namespaces" if self._selection["all_namespaces"] else self._selection["namespace"] or "default ns"
+        return f"<Informer {self.resource.resource.group_resource} ({where}) {len(self.store)} objects>"
+
+    def __enter__(self) -> Informer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- public API ----------------------------------------------------------------------
+
+    def add_handler(self, on_add: AddHandler | None = None, on_update: UpdateHandler | None = None,
+                    on_delete: DeleteHandler | None = None) -> HandlerRegistration:
+        """Register handlers: ``on_add(obj, is_initial)``, ``on_update(old, new)``, ``on_delete(obj)``
+        (``obj`` may be a ``DeletedFinalStateUnknown``). Added after the first sync, they first get
+        ``on_add(obj, True)`` for every stored object. Exceptions they raise are logged."""
+        registration = HandlerRegistration(on_add, on_update, on_delete,
+                                           name=f"dynkube-handler-{self.resource.plural}")
+        with self._lock:
+            if self._synced.is_set():
+                for obj in self.store.list():
+                    registration.push(_Note.ADD, obj, True)
+                registration.push(_Note.SYNCED)
+            self._registrations.append(registration)
+        if self.started:
+            registration.start()
+        return registration
+
+    def remove_handler(self, registration: HandlerRegistration) -> None:
+        """Stop calling these handlers."""
+        with self._lock:
+            self._registrations.remove(registration)
+        registration.close()
+
+    @property
+    def started(self) -> bool:
+        """True once ``start()`` was called (an informer runs once: start, then stop)."""
+        return bool(self._threads)
+
+    def start(self) -> Informer:
+        """Start the reflector (and resync) threads; returns self."""
+        if self._threads:
+            raise InvalidInput(f"{self!r} was already started")
+        name = f"dynkube-informer-{self.resource.plural}"
+        self._threads.append(threading.Thread(target=self._reflect, name=name, daemon=True))
+        if self._resync_period:
+            self._threads.append(threading.Thread(target=self._resync_loop, args=(self._resync_period,),
+                                                  name=f"{name}-resync", daemon=True))
+        with self._lock:
+            registrations = list(self._registrations)
+        for registration in registrations:
+            registration.start()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching and delivering, and join every thread of this informer."""
+        self._stopping.set()
+        with self._lock:
+            watch, registrations = self._watch, list(self._registrations)
+        if watch is not None:
+            watch.stop()
+        for thread in self._threads:
+            thread.join()
+        for registration in registrations:
+            registration.close()
+
+    def has_synced(self) -> bool:
+        """True once the store holds the initial list and every handler has been told of it."""
+        with self._lock:
+            registrations = list(self._registrations)
+        return self._synced.is_set() and all(r.has_synced() for r in registrations)
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        """Wait until ``has_synced()``; False if ``timeout`` seconds pass first (see ``last_error``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            events = [self._synced] + [r._synced for r in self._registrations]
+        for event in events:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not event.wait(remaining):
+                return False
+        return True
+
+    def get(self, name: str, namespace: str | None = None) -> ApiObject | None:
+        """The stored object ``name`` (in ``namespace``, default: the informer's namespace)."""
+        if self.resource.resource.namespaced:
+            namespace = namespace or self._selection["namespace"] or self.resource.client.namespace
+            return self.store.get(f"{namespace}/{name}")
+        return self.store.get(name)
+
+    def list(self) -> list[ApiObject]:
+        """Every stored object."""
+        return self.store.list()
+
+    # ---- reflector -----------------------------------------------------------------------
+
+    def _reflect(self) -> None:
+        """List and watch until stopped: relist at once after 410, back off after failures."""
+        failures = 0
+        while not self._stopping.is_set():
+            self._progressed = False
+            try:
+                self._list_and_watch()
+            except Gone as exc:
+                log.info("%r: %s; listing again", self, exc)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return
+                self.last_error = exc
+                log.log(logging.WARNING if isinstance(exc, DynkubeError) else logging.ERROR,
+                        "%r: %s", self, exc, exc_info=not isinstance(exc, DynkubeError))
+            failures = 0 if self._progressed else failures + 1
+            if failures:
+                self._stopping.wait(self._backoff.delay(failures))
+
+    def _list_and_watch(self) -> None:
+        if self._watch_list is None:
+            self._watch_list = server_version(self.resource.client) >= WATCH_LIST_SINCE
+        if self._watch_list:
+            try:
+                self._stream_list_and_watch()
+                return
+            except (Invalid, BadRequest) as exc:
+                if self._watch_list_forced:
+                    raise
+                log.info("%r: the server refused a streaming list (%s); using list + watch", self, exc)
+                self._watch_list = False
+        self._list_then_watch()
+
+    def _stream_list_and_watch(self) -> None:
+        watch = self._open_watch(resource_version=None, send_initial_events=True)
+        initial: dict[str, ApiObject] | None = {}
+        for event in watch:
+            if initial is None:
+                self._apply(event.type, event.object)
+            elif event.is_initial_events_end:
+                self._replace(initial)
+                initial = None
+            elif event.type is EventType.ADDED:
+                initial[object_key(event.object)] = event.object
+
+    def _list_then_watch(self) -> None:
+        version, objects = self._list()
+        self._replace(objects)
+        for event in self._open_watch(resource_version=version, send_initial_events=False):
+            self._apply(event.type, event.object)
+
+    def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
+        watch = self.resource.watch(**self._selection, resource_version=resource_version, resume=True,
+                                    send_initial_events=send_initial_events)
+        with self._lock:
+            self._watch = watch
+        if self._stopping.is_set():
+            watch.stop()
+        return watch
+
+    def _list(self) -> tuple[str, dict[str, ApiObject]]:
+        """Every object (paginated; one unpaginated list if a continue token expires) and the list's RV."""
+        try:
+            return self._list_pages(PAGE_SIZE)
+        except Gone:
+            log.info("%r: a continue token expired; listing in one request", self)
+            return self._list_pages(None)
+
+    def _list_pages(self, limit: int | None) -> tuple[str, dict[str, ApiObject]]:
+        objects: dict[str, ApiObject] = {}
+        token, version = None, ""
+        while True:
+            page = self.resource.list_page(**self._selection, limit=limit, continue_token=token)
+            version = version or page.resource_version
+            for obj in page.items:
+                objects[object_key(obj)] = obj
+            token = page.continue_token
+            if not token:
+                return version, objects
+
+    # ---- applying changes -------------------------------------------------------------------
+
+    def _apply(self, kind: EventType, obj: ApiObject) -> None:
+        if kind is EventType.BOOKMARK:
+            return
+        key = object_key(obj)
+        with self._lock:
+            if kind is EventType.DELETED:
+                if self.store.remove(key) is not None:
+                    self._notify(_Note.DELETE, obj)
+                return
+            old = self.store.put(key, obj)
+            if old is None:
+                self._notify(_Note.ADD, obj, False)
+            else:
+                self._notify(_Note.UPDATE, old, obj)
+        self._progressed = True
+
+    def _replace(self, objects: dict[str, ApiObject]) -> None:
+        """Make the store equal ``objects``, notifying the differences (all adds on the first sync)."""
+        initial = not self._synced.is_set()
+        with self._lock:
+            for key in [k for k in self.store.keys() if k not in objects]:
+                self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, self.store.remove(key)))
+            for key, obj in objects.items():
+                old = self.store.put(key, obj)
+                if old is None:
+                    self._notify(_Note.ADD, obj, initial)
+                elif _uid(old) != _uid(obj):
+                    self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, old))
+                    self._notify(_Note.ADD, obj, False)
+                elif _version(old) != _version(obj):
+                    self._notify(_Note.UPDATE, old, obj)
+            if initial:
+                self._notify(_Note.SYNCED)
+                self._synced.set()
+        self.last_error = None
+        self._progressed = True
+        log.debug("%r: store replaced from a list", self)
+
+    def _notify(self, note: _Note, *args: Any) -> None:
+        for registration in self._registrations:
+            registration.push(note, *args)
+
+    def _resync_loop(self, period: float) -> None:
+        while not self._stopping.wait(period):
+            with self._lock:
+                if self._synced.is_set():
+                    for obj in self.store.list():
+                        self._notify(_Note.UPDATE, obj, obj)
+
+
+def _uid(obj: ApiObject) -> Any:
+    return obj["metadata"].get("uid")
+
+
+def _version(obj: ApiObject) -> Any:
+    return obj["metadata"].get("resourceVersion")
+
+
+def server_version(client: Client) -> tuple[int, int]:
+    """The server's (major, minor) from /version (``"34+"`` counts as 34); (0, 0) if unreadable."""
+    document = client.version()
+    try:
+        return int(document["major"]), int(re.match(r"\d+", document["minor"]).group())  # type: ignore[union-attr]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return (0, 0)
+
+
+class SharedInformerFactory:
+    """One informer per resource and selection, shared by every caller that asks for it, so many
+    handlers on one resource cost one list and one watch.
+
+        factory = SharedInformerFactory(client)
+        pods = factory.informer("pods", all_namespaces=True)
+        pods.add_handler(on_add=...)
+        factory.start(); factory.wait_for_sync(30)
+    """
+
+    def __init__(self, client: Client, *, resync_period: float | None = None,
+                 use_watch_list: bool | None = None) -> None:
+        self.client = client
+        self._resync_period = resync_period
+        self._use_watch_list = use_watch_list
+        self._informers: dict[tuple[Any, ...], Informer] = {}
+        self._started = False
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SharedInformerFactory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def informer(self, resource: str | ResourceClient, namespace: str | None = None, *,
+                 all_namespaces: bool = False, label_selector: str | Mapping[str, str] | None = None,
+                 field_selector: str | Mapping[str, str] | None = None) -> Informer:
+        """The shared informer for this selection (created on first request; started at once if the
+        factory already was)."""
+        rc = self.client.resource(resource) if isinstance(resource, str) else resource
+        scope = None if all_namespaces else rc._namespace(namespace)
+        selectors = tuple(sorted(_list_params(label_selector, field_selector, None, None, None, None).items()))
+        key = (rc.resource, all_namespaces, scope, selectors)
+        with self._lock:
+            informer = self._informers.get(key)
+            if informer is None:
+                informer = Informer(rc, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                    field_selector=field_selector, resync_period=self._resync_period,
+                                    use_watch_list=self._use_watch_list)
+                self._informers[key] = informer
+                if self._started:
+                    informer.start()
+            return informer
+
+    def start(self) -> None:
+        """Start every informer not yet started (and those asked for later)."""
+        with self._lock:
+            self._started = True
+            for informer in self._informers.values():
+                if not informer.started:
+                    informer.start()
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        """Wait until every informer has synced; False after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            informers = list(self._informers.values())
+        for informer in informers:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not informer.wait_for_sync(remaining):
+                return False
+        return True
+
+    def stop(self) -> None:
+        """Stop every informer (joining their threads)."""
+        with self._lock:
+            informers = list(self._informers.values())
+            self._started = False
+        for informer in informers:
+            informer.stop()

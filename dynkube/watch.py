@@ -1,0 +1,349 @@
+"""Watch: follow changes to a collection as a stream of typed events, resuming across disconnects.
+
+The server answers a watch with a chunked stream of JSON objects ``{"type": ..., "object": ...}``.
+They are decoded incrementally as bytes arrive: an HTTP chunk may hold part of an event or many.
+With ``resume=True`` a dropped connection or a server-side timeout is followed by a new request
+from the last resourceVersion seen (events and bookmarks), so no event is replayed or skipped;
+when the server no longer has that point (410), ``Gone`` is raised and the caller must relist.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .client import _list_params
+from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
+                     api_error_from_status)
+from .objects import ApiObject
+
+if TYPE_CHECKING:
+    import requests
+
+    from .client import ResourceClient
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 1 << 20  # bytes asked per read; chunked responses still yield each HTTP chunk as it comes
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+RESUME_TIMEOUT_SECONDS = (300, 600)  # per-connection timeoutSeconds when resuming (client-go's reflector)
+READ_TIMEOUT_MARGIN = 30.0  # seconds of silence past timeoutSeconds before the connection counts as dead
+HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts as a failure (backoff)
+_WHITESPACE = " \t\r\n"
+
+
+class EventType(enum.Enum):
+    """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
+class WatchEvent(NamedTuple):
+    """One change. ``object`` is the new state (the last state for DELETED); a BOOKMARK's object
+    holds only ``kind``, ``apiVersion`` and ``metadata.resourceVersion`` (and annotations).
+
+    A NamedTuple rather than a dataclass: it is built once per event on the hot path.
+    """
+
+    type: EventType
+    object: ApiObject
+
+    @property
+    def resource_version(self) -> str:
+        """The object's ``metadata.resourceVersion`` ("" when absent)."""
+        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
+
+    @property
+    def is_initial_events_end(self) -> bool:
+        """True for the bookmark that ends the initial events of a streaming list."""
+        if self.type is not EventType.BOOKMARK:
+            return False
+        annotations = (self.object.get("metadata") or {}).get("annotations") or {}
+        return annotations.get(INITIAL_EVENTS_END) == "true"
+
+
+class JSONStreamDecoder:
+    """Incremental decoder of concatenated JSON values (whitespace between them), fed bytes.
+
+    A value cut by a chunk boundary waits for the next ``feed``. A value that fails to parse while
+    a newline follows the failure point is malformed (an incomplete value never contains a raw
+    newline at or after the point where parsing stops) and raises ``WatchError``.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._pending = ""
+        self._scan = json.JSONDecoder().raw_decode
+
+    def feed(self, data: bytes) -> list[Any]:
+        """The values completed by ``data``, in order."""
+        text = self._utf8.decode(data)
+        if self._pending:
+            text = self._pending + text
+        values = []
+        scan = self._scan
+        pos, end = 0, len(text)
+        while True:
+            while pos < end and text[pos] in _WHITESPACE:
+                pos += 1
+            if pos == end:
+                break
+            try:
+                value, pos = scan(text, pos)
+            except json.JSONDecodeError as exc:
+                if text.find("\n", exc.pos) != -1:
+                    raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                     f"{text[exc.pos:exc.pos + 40]!r}") from None
+                break
+            values.append(value)
+        self._pending = text[pos:] if pos < end else ""
+        return values
+
+    @property
+    def incomplete(self) -> bool:
+        """True when part of a value (or of a UTF-8 character) is buffered."""
+        return bool(self._pending) or bool(self._utf8.getstate()[0])
+
+
+def decode_event(document: Any) -> WatchEvent:
+    """The WatchEvent of one decoded stream value; WatchError when it is not one."""
+    try:
+        kind = _EVENT_TYPES[document["type"]]
+        obj = document["object"]
+    except (KeyError, TypeError):
+        raise WatchError(f"not a watch event: {str(document)[:200]!r}") from None
+    if type(obj) is not dict:
+        raise WatchError(f"watch event {kind.value} carries no object: {str(document)[:200]!r}")
+    return WatchEvent(kind, ApiObject(obj))
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, jittered ±50%."""
+
+    initial: float = 0.8
+    cap: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` (>= 1) consecutive failed attempts."""
+        return min(self.cap, self.initial * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
+
+
+class _Dropped(Exception):
+    """The connection ended abnormally (reset, cut mid-event, read timeout)."""
+
+
+_RECONNECTABLE = (TransportError, TooManyRequests, ServerError, ServerTimeout)
+
+
+class Watch:
+    """A running watch: iterate it for ``WatchEvent``s. ``stop()`` (from any thread) or leaving a
+    ``with`` block ends the iteration promptly by shutting the connection down.
+
+    The first request is sent on the first ``next()``. ``resource_version`` is the resume point:
+    the resourceVersion of the last event or bookmark (not advanced by the initial events of a
+    streaming list until their end bookmark).
+    """
+
+    def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
+                 resource_version: str | None, timeout_seconds: int | None, resume: bool,
+                 send_initial_events: bool, backoff: Backoff = Backoff()) -> None:
+        self.resource = resource
+        self.resource_version = resource_version
+        self._transport = resource.client.transport
+        self._path = path
+        self._params = dict(params)
+        self._timeout_seconds = timeout_seconds
+        self._resume = resume
+        self._initial_pending = send_initial_events
+        self._initial_delivered = False
+        self._backoff = backoff
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._response: requests.Response | None = None
+        self._events = self._run()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped.is_set() else "running"
+        return f"<Watch {self._path} resourceVersion={self.resource_version!r} {state}>"
+
+    def __iter__(self) -> Watch:
+        return self
+
+    def __next__(self) -> WatchEvent:
+        return next(self._events)
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop()`` was called."""
+        return self._stopped.is_set()
+
+    def stop(self) -> None:
+        """End the watch: the iteration (in any thread) stops at once, without an error."""
+        self._stopped.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            _abort(response)
+
+    # ---- the connection loop -----------------------------------------------------------
+
+    def _run(self) -> Iterator[WatchEvent]:
+        failures = 0
+        while not self._stopped.is_set():
+            started, delivered = time.monotonic(), 0
+            try:
+                for event in self._stream():
+                    delivered += 1
+                    yield event
+                if not self._resume:
+                    return
+                log.debug("watch %s ended by the server; resuming from %s", self._path, self.resource_version)
+            except _Dropped as exc:
+                if self._stopped.is_set():
+                    return
+                if not (self._resume and self._resumable()):
+                    raise TransportError(f"watch {self._path}: connection lost ({exc})",
+                                         url=self._transport.url(self._path)) from None
+                log.info("watch %s: connection lost (%s); resuming from %s", self._path, exc, self.resource_version)
+            except _RECONNECTABLE as exc:
+                if not self._resume or self._stopped.is_set() or not self._resumable():
+                    raise
+                log.warning("watch %s: %s; resuming from %s", self._path, exc, self.resource_version)
+            healthy = delivered > 0 or time.monotonic() - started >= HEALTHY_SECONDS
+            failures = 0 if healthy else failures + 1
+            if failures:
+                self._stopped.wait(self._backoff.delay(failures))
+
+    def _resumable(self) -> bool:
+        """False once initial events of a streaming list were delivered but their end was not."""
+        return not (self._initial_pending and self._initial_delivered)
+
+    def _stream(self) -> Iterator[WatchEvent]:
+        """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
+        response = self._connect()
+        if response is None:
+            return
+        decoder = JSONStreamDecoder()
+        try:
+            for chunk in response.iter_content(READ_CHUNK):
+                for document in decoder.feed(chunk):
+                    event = decode_event(document)
+                    self._advance(event)
+                    yield event
+        except Exception as exc:
+            if self._stopped.is_set():
+                return
+            if isinstance(exc, OSError):  # requests' connection and chunked-encoding errors are OSErrors
+                raise _Dropped(_describe(exc)) from None
+            raise
+        finally:
+            self._release(response)
+        if decoder.incomplete and not self._stopped.is_set():
+            raise _Dropped("the stream ended inside an event")
+
+    def _advance(self, event: WatchEvent) -> None:
+        """Raise ERROR events; move the resume point past the event."""
+        if event.type is EventType.ERROR:
+            raise api_error_from_status(dict(event.object), method="WATCH", url=self._transport.url(self._path))
+        if self._initial_pending:
+            if event.is_initial_events_end:
+                self._initial_pending = False
+            else:
+                self._initial_delivered = True
+                return
+        version = (event.object.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self.resource_version = version
+
+    def _connect(self) -> requests.Response | None:
+        params = dict(self._params)
+        if self.resource_version is not None:
+            params["resourceVersion"] = self.resource_version
+        if self._initial_pending:
+            params["sendInitialEvents"] = "true"
+            params["resourceVersionMatch"] = "NotOlderThan"
+        timeout_seconds = self._timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if self._resume else None)
+        if timeout_seconds:
+            params["timeoutSeconds"] = timeout_seconds
+        read_timeout = timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None
+        response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
+                                           timeout=(self._connect_timeout(), read_timeout))
+        with self._lock:
+            if not self._stopped.is_set():
+                self._response = response
+                return response
+        response.close()
+        return None
+
+    def _connect_timeout(self) -> float | None:
+        timeout = self._transport.timeout
+        return timeout[0] if isinstance(timeout, tuple) else timeout
+
+    def _release(self, response: requests.Response) -> None:
+        with self._lock:
+            self._response = None
+        response.close()
+
+
+def _abort(response: requests.Response) -> None:
+    """Shut the socket of a streaming response down so a read blocked in another thread returns."""
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's shutdown, also for TLS sockets
+        except OSError:
+            pass
+    response.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
+          label_selector: str | Mapping[str, str] | None = None,
+          field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
+          timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
+          send_initial_events: bool = False) -> Watch:
+    """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. Validates everything
+    before any request."""
+    path = resource._collection_path(namespace, all_namespaces, "watch")
+    params = _list_params(label_selector, field_selector, None, None, resource_version, None)
+    params.pop("resourceVersion", None)
+    if timeout_seconds is not None and (type(timeout_seconds) is not int or timeout_seconds <= 0):
+        raise InvalidInput(f"timeout_seconds must be a positive integer, not {timeout_seconds!r}")
+    if send_initial_events and not allow_bookmarks:
+        raise InvalidInput("send_initial_events=True needs allow_bookmarks=True (the end of the initial "
+                           "events is a bookmark)")
+    if resume and not send_initial_events and resource_version in (None, "", "0"):
+        raise InvalidInput("resume=True needs a resource_version to start from (e.g. a list's "
+                           "metadata.resourceVersion) or send_initial_events=True: the synthetic ADDED events "
+                           "of a watch without one cannot be resumed")
+    params["watch"] = "true"
+    if allow_bookmarks:
+        params["allowWatchBookmarks"] = "true"
+    return Watch(resource, path, params, resource_version=resource_version or None,
+                 timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events)
