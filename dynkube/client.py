@@ -21,6 +21,7 @@ from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy,
 
 if TYPE_CHECKING:
     from .manifests import ApplyResult
+    from .watch import Watch
 
 DEFAULT_FIELD_MANAGER = "dynkube"
 DEFAULT_PAGE_SIZE = 500  # client-go's pager
@@ -208,6 +209,27 @@ class ResourceClient:
         path = self._path(namespace, name, subresource, "get")
         params = {"resourceVersion": resource_version} if resource_version is not None else None
         return self._json("GET", path, params=params, timeout=timeout)
+
+    def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
+              label_selector: str | Mapping[str, str] | None = None,
+              field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
+              timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
+              send_initial_events: bool = False) -> Watch:
+        """Follow changes as ``WatchEvent``s (a ``dynkube.watch.Watch``: an iterator and context manager
+        with ``stop()``); see docs/watch.md.
+
+        Without ``resource_version`` the server first sends ADDED for every current object; with one,
+        only changes after it. ``resume=True`` reconnects after drops and server timeouts from the last
+        resourceVersion seen, never replaying or skipping an event; 410 raises ``Gone`` (relist).
+        ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
+        annotated ``k8s.io/initial-events-end``, then changes.
+        """
+        from .watch import watch
+
+        return watch(self, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                     field_selector=field_selector, resource_version=resource_version,
+                     timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks, resume=resume,
+                     send_initial_events=send_initial_events)
 
     def list(self, namespace: str | None = None, *, all_namespaces: bool = False,
              label_selector: str | Mapping[str, str] | None = None,

@@ -234,3 +234,7 @@ class FieldNotFound(DynkubeError):
 
 class WaitTimeout(DynkubeError, TimeoutError):
     """``wait_for`` ran out of time before the condition held."""
+
+
+class WatchError(DynkubeError):
+    """The watch stream cannot be understood (not JSON, or not a stream of watch events)."""
