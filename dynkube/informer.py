@@ -243,17 +243,18 @@ class Informer:
     ``use_watch_list``: None asks the server's version (streaming lists from 1.34) and falls back to
     list + watch if the server refuses; True or False forces the choice. ``resync_period`` (seconds)
     re-delivers ``on_update(obj, obj)`` for every object periodically. ``indexers`` adds named
-    indexes to the built-in ``namespace`` one.
+    indexes to the built-in ``namespace`` one. ``timeout_seconds`` is the server-side timeout of each
+    watch connection (default: random in 5-10 minutes, as client-go); the watch resumes after it.
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
                  label_selector: str | Mapping[str, str] | None = None,
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
-                 backoff: Backoff = Backoff()) -> None:
+                 timeout_seconds: int | None = None, backoff: Backoff = Backoff()) -> None:
         resource._require_verb("list")
-        resource._collection_path(namespace, all_namespaces, "watch")
-        _list_params(label_selector, field_selector, None, None, None, None)
+        resource.watch(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                       field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
         if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
                                           or resync_period <= 0):
             raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
@@ -264,6 +265,7 @@ class Informer:
         self.last_error: Exception | None = None
         self._selection: dict[str, Any] = {"namespace": namespace, "all_namespaces": all_namespaces,
                                            "label_selector": label_selector, "field_selector": field_selector}
+        self._timeout_seconds = timeout_seconds
         self._resync_period = resync_period
         self._watch_list = use_watch_list  # None until the server's version has been asked
         self._watch_list_forced = use_watch_list is not None
@@ -428,7 +430,7 @@ class Informer:
 
     def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
         watch = self.resource.watch(**self._selection, resource_version=resource_version, resume=True,
-                                    send_initial_events=send_initial_events)
+                                    send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds)
         with self._lock:
             self._watch = watch
         if self._stopping.is_set():

@@ -1,0 +1,153 @@
+"""A TCP proxy on 127.0.0.1 in front of the real kube-apiserver, for faults the server will not make
+on demand: connections cut at a random byte offset of the server's answer, every connection cut at
+once, and an outage during which new connections are accepted and dropped.
+
+It forwards bytes and nothing else (TLS passes through untouched), so what the client sees is the
+real server's behaviour, up to the cut.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Pair:
+    """One client connection and its upstream connection."""
+
+    client: socket.socket
+    upstream: socket.socket
+    budget: int | None  # server-to-client bytes left before the cut; None: never cut
+    closed: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        for sock in (self.client, self.upstream):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+class FaultProxy:
+    """Forwards 127.0.0.1:``port`` to ``upstream`` (host, port).
+
+    ``cut_after(low, high, probability)`` makes each new connection, with that probability, end
+    after a random number of server-to-client bytes in [low, high]; ``cut_all()`` ends every open
+    connection now; ``outage()`` drops connections until ``restore()``.
+    """
+
+    def __init__(self, upstream: tuple[str, int], *, seed: int = 0) -> None:
+        self.upstream = upstream
+        self.connections = 0
+        self.cuts = 0
+        self._random = random.Random(seed)
+        self._cut_range: tuple[int, int] | None = None
+        self._cut_probability = 0.0
+        self._down = False
+        self._pairs: set[_Pair] = set()
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._accepting = threading.Thread(target=self._accept_loop, name="fault-proxy", daemon=True)
+        self._accepting.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def cut_after(self, low: int, high: int, probability: float = 1.0) -> None:
+        """Cut new connections after a random count of server bytes in [low, high]."""
+        with self._lock:
+            self._cut_range = (low, high)
+            self._cut_probability = probability
+
+    def no_cuts(self) -> None:
+        with self._lock:
+            self._cut_range = None
+
+    def cut_all(self) -> int:
+        """Cut every open connection; returns how many."""
+        with self._lock:
+            pairs, self._pairs = list(self._pairs), set()
+            self.cuts += len(pairs)
+        for pair in pairs:
+            pair.close()
+        return len(pairs)
+
+    def outage(self) -> None:
+        """Cut every connection, then accept and drop new ones until ``restore()``."""
+        with self._lock:
+            self._down = True
+        self.cut_all()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._down = False
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut_all()
+        self._accepting.join()
+
+    # ---- forwarding -----------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # the listener was closed
+            self._start(client)
+
+    def _start(self, client: socket.socket) -> None:
+        with self._lock:
+            down = self._down
+            budget = None
+            if self._cut_range and self._random.random() < self._cut_probability:
+                budget = self._random.randint(*self._cut_range)
+        if down:
+            client.close()
+            return
+        try:
+            upstream = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()
+            return
+        pair = _Pair(client, upstream, budget)
+        with self._lock:
+            self.connections += 1
+            self._pairs.add(pair)
+        threading.Thread(target=self._pump, args=(pair, client, upstream, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(pair, upstream, client, True), daemon=True).start()
+
+    def _pump(self, pair: _Pair, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        try:
+            while not pair.closed.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                if from_server and pair.budget is not None:
+                    if len(data) >= pair.budget:
+                        sink.sendall(data[:pair.budget])
+                        log.debug("cutting a connection at its budget")
+                        with self._lock:
+                            self.cuts += 1
+                        break
+                    pair.budget -= len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._pairs.discard(pair)
+            pair.close()
