@@ -187,6 +187,9 @@ class Watch:
         return self
 
     def __next__(self) -> WatchEvent:
+        if self._stopped.is_set():  # events already decoded are not handed out after stop()
+            self._events.close()
+            raise StopIteration
         return next(self._events)
 
     def __enter__(self) -> Watch:
