@@ -314,6 +314,11 @@ class Informer:
         registration.close()
 
     @property
+    def uses_watch_list(self) -> bool | None:
+        """Whether the informer lists by streaming (None until it has asked the server)."""
+        return self._watch_list
+
+    @property
     def started(self) -> bool:
         """True once ``start()`` was called (an informer runs once: start, then stop)."""
         return bool(self._threads)
