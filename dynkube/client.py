@@ -156,17 +156,36 @@ class Client:
 
     @property
     def schemas(self) -> Any:
-        """The OpenAPI v3 schema store of this server (fetched lazily, cached)."""
+        """The OpenAPI v3 schema store of this server (``dynkube.schema.SchemaStore``; fetched lazily, cached)."""
         if self._schemas is None:
             from . import schema
-            from ._diskcache import DiskCache, default_cache_root, server_dir_name
 
             disk = None
             if self._cache_dir is not False:
-                root = Path(self._cache_dir) if isinstance(self._cache_dir, (str, Path)) else default_cache_root()
-                disk = DiskCache(root / "openapi" / server_dir_name(self.config.server), None)
+                root = Path(self._cache_dir) if isinstance(self._cache_dir, (str, Path)) else None
+                disk = schema.openapi_disk_cache(self.config.server, root)
             self._schemas = schema.SchemaStore(self.transport, disk_cache=disk)
         return self._schemas
+
+    def validate(self, obj: Mapping[str, Any], *, strict: bool = False) -> list[Any]:
+        """Check an object against the server's OpenAPI schema of its kind, without sending it.
+
+        Returns ``ValidationIssue``s (``str(issue)`` = ``"spec.replicas: 'x' is not of type 'integer'"``);
+        an empty list means valid. ``strict=True`` also flags unknown fields, like fieldValidation=Strict.
+        """
+        resource = self.resource_for(obj).resource
+        return self.schemas.validate(obj, resource.group, resource.version, resource.kind, strict=strict)
+
+    def explain(self, path: str, *, recursive: bool = False, api_version: str | None = None) -> Any:
+        """Describe a kind or one of its fields, like ``kubectl explain``: ``"deployment.spec.replicas"``.
+
+        Returns a ``dynkube.schema.Explanation``; ``.render()`` gives kubectl's text.
+        """
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidInput(f"invalid explain path {path!r}: expected RESOURCE[.field.path]")
+        name, _, fields = path.strip().partition(".")
+        resource = (self.resource(api_version, name) if api_version else self.resource(name)).resource
+        return self.schemas.explain(resource.group, resource.version, resource.kind, fields, recursive=recursive)
 
 
 def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
@@ -278,7 +297,7 @@ class ResourceClient:
                name: str | None = None, dry_run: bool = False, field_manager: str | None = None,
                field_validation: str | FieldValidation | None = None) -> ApiObject:
         """POST a new object (or, with ``subresource`` and ``name``, e.g. ``pods/eviction``)."""
-        body = _check_body(body)
+        body = _check_body(body) if subresource else self._typed(_check_body(body))
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "create") if subresource else \
             self._path(namespace, None, None, "create")
@@ -290,7 +309,7 @@ class ResourceClient:
                 field_validation: str | FieldValidation | None = None) -> ApiObject:
         """PUT the whole object; the server checks ``metadata.resourceVersion`` when it is set
         (a stale one raises ``Conflict``)."""
-        body = _check_body(body)
+        body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
         name = name or _name_of(body)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "update")
@@ -355,6 +374,17 @@ class ResourceClient:
         return self._json("DELETE", path, params=params, body=body)
 
     # ---- helpers -----------------------------------------------------------------------
+
+    def _typed(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The body with ``apiVersion`` and ``kind`` filled in from the resource when missing
+        (custom resources require them); a different kind is an error before sending."""
+        kind = body.get("kind")
+        if kind and kind != self.kind:
+            raise InvalidInput(f"object {_describe(body)} is a {kind}, but this is the {self.kind} resource "
+                               f"({self.resource.group_resource})")
+        if kind and body.get("apiVersion"):
+            return body
+        return {"apiVersion": self.api_version, "kind": self.kind, **body}
 
     def _json(self, method: str, path: str, **kwargs: Any) -> ApiObject:
         return wrap(self._transport.request(method, path, **kwargs).json())

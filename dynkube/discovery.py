@@ -113,12 +113,17 @@ class Discovery:
     # ---- loading -----------------------------------------------------------------------
 
     def _refresh_after(self, generation: int) -> bool:
-        """Refresh unless someone already did since ``generation``; at most once per MIN_REFRESH_INTERVAL."""
+        """Refresh unless another thread already did since ``generation``.
+
+        Refreshes are at least MIN_REFRESH_INTERVAL apart: a caller that misses sooner waits for
+        the interval to pass, so a loop of typos costs at most one refresh a second.
+        """
         with self._lock:
             if self._generation != generation:
                 return True
-            if time.monotonic() - self._last_refresh < MIN_REFRESH_INTERVAL:
-                return False
+            wait = self._last_refresh + MIN_REFRESH_INTERVAL - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             self._map = self._fetch_and_store()
             return True
 
@@ -127,8 +132,8 @@ class Discovery:
             cached = _MEMORY.get(self._memory_key)
         if cached is not None:
             return cached
-        stored = self._disk.read("dynkube.json") if self._disk else None
-        if stored and self._disk and time.time() - stored.get("saved", 0) < self._disk_ttl:
+        stored = self._read_disk()
+        if stored and time.time() - stored["saved"] < self._disk_ttl:
             try:
                 resource_map = parse_cached(stored)
             except DiscoveryError as exc:
@@ -139,9 +144,7 @@ class Discovery:
         return self._fetch_and_store(stored)
 
     def _fetch_and_store(self, stored: dict[str, Any] | None = None) -> ResourceMap:
-        if stored is None and self._disk:
-            stored = self._disk.read("dynkube.json")
-        document = self._fetch(stored if isinstance(stored, dict) else None)
+        document = self._fetch(stored or self._read_disk())
         resource_map = parse_cached(document)
         if self._disk:
             self._disk.write("dynkube.json", {**document, "saved": time.time()})
@@ -149,6 +152,13 @@ class Discovery:
         self._generation += 1
         self._remember(resource_map)
         return resource_map
+
+    def _read_disk(self) -> dict[str, Any] | None:
+        """The disk cache document, or None when absent or not of our shape."""
+        stored = self._disk.read("dynkube.json") if self._disk else None
+        if isinstance(stored, dict) and isinstance(stored.get("saved"), (int, float)):
+            return stored
+        return None
 
     def _remember(self, resource_map: ResourceMap) -> None:
         with _MEMORY_LOCK:

@@ -205,9 +205,20 @@ class Transport:
         self._limiter = TokenBucket(qps, burst) if qps and qps > 0 else None
         self._secure = self.base_url.startswith("https://")
         self._pool_maxsize = pool_maxsize
-        self._client_certificate = config.credentials.client_certificate() if self._secure else None
+        self._client_certificate: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()
-        self.session = self._new_session()
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled session, built on first use (credentials such as exec plugins run only then)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    if self._secure:
+                        self._client_certificate = self.config.credentials.client_certificate()
+                    self._session = self._new_session()
+        return self._session
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
@@ -231,7 +242,8 @@ class Transport:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def url(self, path: str) -> str:
         """The absolute URL of a server-relative path (any path prefix of the server is kept)."""
@@ -302,8 +314,9 @@ class Transport:
         with self._lock:
             if certificate != self._client_certificate:
                 self._client_certificate = certificate
-                old, self.session = self.session, self._new_session()
-                old.close()
+                old, self._session = self._session, self._new_session()
+                if old is not None:
+                    old.close()
         return True
 
     @staticmethod

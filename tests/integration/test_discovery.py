@@ -119,12 +119,22 @@ def test_deleted_crd_is_unresolvable_after_invalidate(client: dynkube.Client, cr
 
 
 def test_typos_do_not_storm_the_server(client: dynkube.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     client.api_map()
     before = client.discovery.stats["requests"]
-    for _ in range(20):
+    started = time.monotonic()
+
+    def typo(_: int) -> None:
         with pytest.raises(dynkube.ResourceNotFound):
             client.resource("deploymnets")
-    assert client.discovery.stats["requests"] - before <= 2
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(typo, range(16)))
+    for i in range(3):
+        typo(i)
+    refreshes = (client.discovery.stats["requests"] - before) / 2
+    assert refreshes <= (time.monotonic() - started) / 1.0 + 1
 
 
 def test_map_matches_kubectl_api_resources(client: dynkube.Client, kubeconfig_path: Path) -> None:
@@ -132,10 +142,13 @@ def test_map_matches_kubectl_api_resources(client: dynkube.Client, kubeconfig_pa
     output = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig_path), "api-resources", "--cached=false"],
                             capture_output=True, text=True, check=True, env={**os.environ, "KUBECACHEDIR": "/nonexistent"}).stdout
     kubectl = _parse_table(output)
+    # Other tests create and delete CRDs in *.example.com groups concurrently: compare the rest.
     ours = {(r.plural, r.api_version, r.namespaced, r.kind): tuple(sorted(r.short_names))
-            for r in client.api_resources()}
+            for r in client.api_resources() if not r.group.endswith(".example.com")}
     theirs = {(row["NAME"], row["APIVERSION"], row["NAMESPACED"] == "true", row["KIND"]):
-              tuple(sorted(filter(None, row["SHORTNAMES"].split(",")))) for row in kubectl}
+              tuple(sorted(filter(None, row["SHORTNAMES"].split(",")))) for row in kubectl
+              if not row["APIVERSION"].split("/")[0].endswith(".example.com")}
+    assert len(ours) > 50
     assert ours == theirs
 
 

@@ -65,7 +65,7 @@ def test_wrong_token_is_unauthorized(raw: tuple[requests.Session, str]) -> None:
 def _wait_established(session: requests.Session, url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        conditions = session.get(url).json().get("status", {}).get("conditions", [])
+        conditions = (session.get(url).json().get("status") or {}).get("conditions") or []
         if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
             return
         time.sleep(0.2)
