@@ -12,7 +12,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, Con
                      DiscoveryError, DynkubeError, Expired, Forbidden, Gone, Invalid, InvalidInput,
                      ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
-                     TransportError, Unauthorized, UnsupportedMediaType, WaitTimeout)
+                     TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
 from .helpers import retry_on_conflict, wait_for
 from .manifests import ApplyResult
 from .objects import ApiList, ApiObject
@@ -25,5 +25,5 @@ __all__ = [
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
     "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
-    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning", "WaitTimeout",
+    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning", "ValidationFailed", "WaitTimeout",
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
-from .errors import InvalidInput
+from .errors import InvalidInput, ValidationFailed
 from .objects import ApiList, ApiObject, wrap
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
@@ -295,9 +295,13 @@ class ResourceClient:
 
     def create(self, body: Mapping[str, Any], namespace: str | None = None, *, subresource: str | None = None,
                name: str | None = None, dry_run: bool = False, field_manager: str | None = None,
-               field_validation: str | FieldValidation | None = None) -> ApiObject:
-        """POST a new object (or, with ``subresource`` and ``name``, e.g. ``pods/eviction``)."""
+               field_validation: str | FieldValidation | None = None, validate: bool = False) -> ApiObject:
+        """POST a new object (or, with ``subresource`` and ``name``, e.g. ``pods/eviction``).
+
+        ``validate=True`` checks the object against the server's schema first (see ``Client.validate``).
+        """
         body = _check_body(body) if subresource else self._typed(_check_body(body))
+        self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "create") if subresource else \
             self._path(namespace, None, None, "create")
@@ -306,10 +310,11 @@ class ResourceClient:
 
     def replace(self, body: Mapping[str, Any], name: str | None = None, namespace: str | None = None, *,
                 subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
-                field_validation: str | FieldValidation | None = None) -> ApiObject:
+                field_validation: str | FieldValidation | None = None, validate: bool = False) -> ApiObject:
         """PUT the whole object; the server checks ``metadata.resourceVersion`` when it is set
-        (a stale one raises ``Conflict``)."""
+        (a stale one raises ``Conflict``). ``validate=True`` checks the schema first."""
         body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
+        self._validate_first(body, validate and not subresource, field_validation)
         name = name or _name_of(body)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "update")
@@ -335,10 +340,12 @@ class ResourceClient:
 
     def apply(self, body: Mapping[str, Any], namespace: str | None = None, *,
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False, subresource: str | None = None,
-              dry_run: bool = False, field_validation: str | FieldValidation | None = None) -> ApiObject:
+              dry_run: bool = False, field_validation: str | FieldValidation | None = None,
+              validate: bool = False) -> ApiObject:
         """Server-side apply: create the object or merge the fields this ``field_manager`` owns.
 
         Conflicts with other managers raise ``Conflict`` (its ``causes`` name them) unless ``force=True``.
+        ``validate=True`` checks the object against the server's schema first.
         """
         body = _check_body(body)
         if "managedFields" in (body.get("metadata") or {}):
@@ -346,6 +353,7 @@ class ResourceClient:
         for key in ("apiVersion", "kind"):
             if not body.get(key):
                 raise InvalidInput(f"server-side apply of {_describe(body)} needs {key!r} in the object")
+        self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, _name_of(body), subresource, "patch")
         params = _write_params(dry_run, field_manager, field_validation, force=force)
@@ -374,6 +382,16 @@ class ResourceClient:
         return self._json("DELETE", path, params=params, body=body)
 
     # ---- helpers -----------------------------------------------------------------------
+
+    def _validate_first(self, body: Mapping[str, Any], validate: bool, field_validation: Any) -> None:
+        """Client-side schema validation before sending (strict when field_validation is Strict)."""
+        if not validate:
+            return
+        strict = _enum(FieldValidation, field_validation, "field validation") is FieldValidation.STRICT
+        issues = self.client.schemas.validate(body, self.group, self.version, self.kind, strict=strict)
+        if issues:
+            raise ValidationFailed(f"{_describe(body)} is not valid: " + "; ".join(map(str, issues[:10]))
+                                   + (f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""), issues=issues)
 
     def _typed(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """The body with ``apiVersion`` and ``kind`` filled in from the resource when missing

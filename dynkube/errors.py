@@ -238,3 +238,11 @@ class WaitTimeout(DynkubeError, TimeoutError):
 
 class WatchError(DynkubeError):
     """The watch stream cannot be understood (not JSON, or not a stream of watch events)."""
+
+
+class ValidationFailed(InvalidInput):
+    """Client-side schema validation found problems; ``issues`` lists them (nothing was sent)."""
+
+    def __init__(self, message: str, *, issues: list[Any]) -> None:
+        super().__init__(message)
+        self.issues = issues
