@@ -308,11 +308,12 @@ class ResourceClient:
         params = _write_params(dry_run, field_manager, field_validation)
         return self._json("POST", path, params=params, body=body)
 
-    def replace(self, body: Mapping[str, Any], name: str | None = None, namespace: str | None = None, *,
+    def replace(self, body: Mapping[str, Any], namespace: str | None = None, *, name: str | None = None,
                 subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
                 field_validation: str | FieldValidation | None = None, validate: bool = False) -> ApiObject:
-        """PUT the whole object; the server checks ``metadata.resourceVersion`` when it is set
-        (a stale one raises ``Conflict``). ``validate=True`` checks the schema first."""
+        """PUT the whole object (named by ``metadata.name`` unless ``name`` is given); the server checks
+        ``metadata.resourceVersion`` when it is set (a stale one raises ``Conflict``).
+        ``validate=True`` checks the schema first."""
         body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
         self._validate_first(body, validate and not subresource, field_validation)
         name = name or _name_of(body)
