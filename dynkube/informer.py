@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .client import _list_params
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
-from .watch import Backoff, EventType, Watch
+from .watch import Backoff, EventType, Watch, watch
 
 if TYPE_CHECKING:
     from .client import Client, ResourceClient
@@ -245,6 +245,7 @@ class Informer:
     re-delivers ``on_update(obj, obj)`` for every object periodically. ``indexers`` adds named
     indexes to the built-in ``namespace`` one. ``timeout_seconds`` is the server-side timeout of each
     watch connection (default: random in 5-10 minutes, as client-go); the watch resumes after it.
+    ``backoff`` paces retries after failures (of lists, and of watch reconnects).
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
@@ -253,8 +254,8 @@ class Informer:
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = Backoff()) -> None:
         resource._require_verb("list")
-        resource.watch(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                       field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
+        watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+              field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
         if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
                                           or resync_period <= 0):
             raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
@@ -344,9 +345,9 @@ class Informer:
         """Stop watching and delivering, and join every thread of this informer."""
         self._stopping.set()
         with self._lock:
-            watch, registrations = self._watch, list(self._registrations)
-        if watch is not None:
-            watch.stop()
+            current, registrations = self._watch, list(self._registrations)
+        if current is not None:
+            current.stop()
         for thread in self._threads:
             thread.join()
         for registration in registrations:
@@ -416,9 +417,8 @@ class Informer:
         self._list_then_watch()
 
     def _stream_list_and_watch(self) -> None:
-        watch = self._open_watch(resource_version=None, send_initial_events=True)
         initial: dict[str, ApiObject] | None = {}
-        for event in watch:
+        for event in self._open_watch(resource_version=None, send_initial_events=True):
             if initial is None:
                 self._apply(event.type, event.object)
             elif event.is_initial_events_end:
@@ -434,13 +434,14 @@ class Informer:
             self._apply(event.type, event.object)
 
     def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
-        watch = self.resource.watch(**self._selection, resource_version=resource_version, resume=True,
-                                    send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds)
+        opened = watch(self.resource, **self._selection, resource_version=resource_version, resume=True,
+                       send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
+                       backoff=self._backoff)
         with self._lock:
-            self._watch = watch
+            self._watch = opened
         if self._stopping.is_set():
-            watch.stop()
-        return watch
+            opened.stop()
+        return opened
 
     def _list(self) -> tuple[str, dict[str, ApiObject]]:
         """Every object (paginated; one unpaginated list if a continue token expires) and the list's RV."""

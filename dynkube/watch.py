@@ -330,9 +330,9 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-          send_initial_events: bool = False) -> Watch:
-    """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. Validates everything
-    before any request."""
+          send_initial_events: bool = False, backoff: Backoff = Backoff()) -> Watch:
+    """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
+    reconnects that fail. Validates everything before any request."""
     path = resource._collection_path(namespace, all_namespaces, "watch")
     params = _list_params(label_selector, field_selector, None, None, resource_version, None)
     params.pop("resourceVersion", None)
@@ -349,4 +349,5 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
     if allow_bookmarks:
         params["allowWatchBookmarks"] = "true"
     return Watch(resource, path, params, resource_version=resource_version or None,
-                 timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events)
+                 timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
+                 backoff=backoff)
