@@ -16,12 +16,15 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, Con
 from .helpers import retry_on_conflict, wait_for
 from .manifests import ApplyResult
 from .objects import ApiList, ApiObject
+from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
 from .resources import Resource, ResourceMap, Subresource
+from .watch import EventType, Watch, WatchEvent
 
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Resource", "ResourceMap", "Subresource",
-    "retry_on_conflict", "wait_for",
+    "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType", "Informer", "SharedInformerFactory",
+    "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
     "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
