@@ -699,11 +699,11 @@ class _Explainer:
                 recursive: bool) -> Explanation:
         node: Any = {"$ref": _COMPONENT_REF + model}
         for depth, name in enumerate(path):
-            props = self.element(node).get("properties") or {}
+            props = self.element(node, maps=True).get("properties") or {}
             if name not in props:
                 raise self._not_found(kind, path[:depth], name, props)
             node = props[name]
-        holder = self.element(node)
+        holder = self.element(node, maps=True)
         return Explanation(
             group=group, version=version, kind=kind, path=path,
             type=self.type_name(node) if path else kind,
@@ -782,7 +782,8 @@ def _render(e: Explanation) -> str:
         lines += ["ENUM:", *(f"    {_enum_text(v)}" for v in e.enum), ""] if e.enum else ["", ""]
     lines.append("DESCRIPTION:")
     lines += ["    " + line for line in _wrap(e.description or "<empty>", _WRAP)]
-    lines.append("    ")
+    if e.description:
+        lines.append("    ")  # kubectl ends each description with a newline, then indents the empty rest
     if e.fields:
         lines.append("FIELDS:")
         for info in e.fields:
@@ -800,12 +801,40 @@ def _field_lines(info: FieldInfo, depth: int, recursive: bool) -> list[str]:
         for child in info.fields:
             out += _field_lines(child, depth + 1, True)
         return out
-    out += [f"{pad}  {line}" for line in _wrap(info.description, _WRAP)] if info.description else []
+    out += [f"{pad}  {line}" for line in _wrap(info.description or "<no description>", _WRAP)]
     return out + [""]
 
 
 def _enum_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """An enum value as kubectl's Go template prints it: ``""`` for the empty string, numbers as float64 ``%v``."""
+    if isinstance(value, str):
+        return value or '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, (int, float)):
+        return _go_float(float(value))
+    return json.dumps(value)
+
+
+def _go_float(value: float) -> str:
+    """Go's ``%v`` of a float64 (kubectl decodes JSON numbers to float64): ``1``, ``0.5``, ``1e+06``, ``1.5e-05``."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if str(value).startswith("-") else "0"
+    import decimal
+
+    number = decimal.Decimal(repr(value)).normalize()  # the shortest digits that round-trip, as Go's
+    _sign, digits, exponent = number.as_tuple()
+    exp = len(digits) + int(exponent) - 1
+    if -4 <= exp < 6:  # shortest %g: exponent form when exp < -4 or exp >= 6
+        return format(number, "f")
+    mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+    return f"{'-' if value < 0 else ''}{mantissa}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
 
 
 def _wrap(text: str, width: int) -> list[str]:
