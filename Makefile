@@ -13,7 +13,9 @@ $(INSTALLED): setup.cfg pyproject.toml
 	touch $@
 
 envtest-up:
+ifndef DYNKUBE_TEST_KUBECONFIG
 	scripts/envtest up
+endif
 
 envtest-down:
 	scripts/envtest down
