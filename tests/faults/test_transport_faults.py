@@ -16,6 +16,7 @@ from dynkube.config import Config
 from dynkube.discovery import clear_memory_cache
 from dynkube.transport import RetryPolicy
 
+from ..support.credentials import StaticToken
 from ..support.faultproxy import FaultProxy
 from ..support.rawsession import raw_session
 
@@ -113,18 +114,8 @@ def test_discovery_answer_of_the_wrong_shape(via_proxy: dynkube.Client, proxy: F
 
 
 def test_credentials_are_not_sent_over_plain_http(proxy: FaultProxy, tmp_path: Path) -> None:
-    class Token:
-        def headers(self) -> dict[str, str]:
-            return {"Authorization": "Bearer plain-http-secret"}
-
-        def client_certificate(self) -> None:
-            return None
-
-        def refresh(self) -> bool:
-            return False
-
     proxy.seen.clear()
-    with dynkube.Client(Config(server=proxy.url, credentials=Token()), cache_dir=tmp_path) as client:
+    with dynkube.Client(Config(server=proxy.url, credentials=StaticToken("plain-http-secret")), cache_dir=tmp_path) as client:
         client.version()
     assert proxy.seen and all("Authorization" not in s.headers for s in proxy.seen)
 

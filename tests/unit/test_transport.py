@@ -13,6 +13,8 @@ from dynkube.config import Config
 from dynkube.transport import (RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
                                status_from_response)
 
+from ..support.credentials import StaticToken
+
 POLICY = RetryPolicy(max_attempts=5, backoff_base=0.1, backoff_cap=1.0)
 
 
@@ -107,19 +109,8 @@ def test_warning_header_parsing() -> None:
     assert parse_warning_header(header) == ['unknown field "spec.foo"', "v1beta1 Thing is deprecated"]
 
 
-class _Token:
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": "Bearer s3cr3t-token"}
-
-    def client_certificate(self) -> None:
-        return None
-
-    def refresh(self) -> bool:
-        return False
-
-
 def test_no_secret_in_reprs_or_connection_errors() -> None:
-    config = Config(server="https://127.0.0.1:1", credentials=_Token())
+    config = Config(server="https://127.0.0.1:1", credentials=StaticToken("s3cr3t-token"))
     transport = Transport(config, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(errors.TransportError) as caught:
         transport.request("GET", "/api")
