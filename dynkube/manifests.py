@@ -175,24 +175,36 @@ def _apply_one(client: Client, doc: Document, namespace: str | None, validate: b
                 raise ManifestError(f"{doc.where}: {len(issues)} schema error(s): "
                                     + "; ".join(str(i) for i in issues[:5]), source=doc.source, index=doc.index)
         ns = namespace if resource.namespaced else None
-        before = _current_version(resource, body["metadata"]["name"], body["metadata"].get("namespace") or ns)
+        before = _current(resource, body["metadata"]["name"], body["metadata"].get("namespace") or ns)
         applied = resource.apply(body, ns, **options)
     except DynkubeError as exc:
         return ApplyResult(doc, "failed", error=exc)
     if before is None:
         action = "created"
-    elif before == applied.get("metadata", {}).get("resourceVersion"):
+    elif _desired_state(before) == _desired_state(applied):
         action = "unchanged"
     else:
         action = "configured"
     return ApplyResult(doc, action, object=applied)
 
 
-def _current_version(resource: Any, name: str, namespace: str | None) -> str | None:
+def _current(resource: Any, name: str, namespace: str | None) -> ApiObject | None:
     try:
-        return str(resource.get(name, namespace).metadata.get("resourceVersion"))
+        return resource.get(name, namespace)
     except NotFound:
         return None
+
+
+_BOOKKEEPING = ("resourceVersion", "managedFields", "generation")
+
+
+def _desired_state(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object without status and server bookkeeping: what an apply can change.
+
+    Controllers write status (and so resourceVersion) at any time; comparing this instead of the
+    resourceVersion keeps "unchanged" true when only they wrote in between."""
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _BOOKKEEPING}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
 
 
 def _wait_for_crd(client: Client, crd: ApiObject | None, timeout: float) -> None:

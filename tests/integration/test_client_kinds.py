@@ -64,6 +64,8 @@ def test_every_verb(client: dynkube.Client, namespace: str, gizmo_crds: None, pl
 
     created = resource.create(body, ns)
     assert created.kind == resource.kind and created.metadata.name == name
+    seen = _follow(resource.watch(ns, field_selector={"metadata.name": name},
+                                  resource_version=created.metadata.resourceVersion))
 
     fetched = resource.get(name, ns)
     assert fetched.metadata.uid == created.metadata.uid
@@ -92,6 +94,39 @@ def test_every_verb(client: dynkube.Client, namespace: str, gizmo_crds: None, pl
         dynkube.wait_for(resource, name, ns, condition="delete", timeout=30)
         with pytest.raises(dynkube.NotFound):
             resource.get(name, ns)
+    expected = {"MODIFIED"} if plural == "namespaces" else {"MODIFIED", "DELETED"}
+    _wait_until(lambda: expected <= {t for t, _ in seen.events}, what=f"watch events {expected} for {plural}")
+    seen.watch.stop()
+    assert all(n == name for _, n in seen.events if n)
+
+
+class _Followed:
+    def __init__(self, watch: dynkube.Watch) -> None:
+        self.watch = watch
+        self.events: list[tuple[str, str]] = []
+
+
+def _follow(watch: dynkube.Watch) -> _Followed:
+    """Collect (type, name) of a watch's events on a thread."""
+    import threading
+
+    followed = _Followed(watch)
+
+    def run() -> None:
+        for event in watch:
+            followed.events.append((event.type.value, event.object.get("metadata", {}).get("name", "")))
+
+    threading.Thread(target=run, daemon=True).start()
+    return followed
+
+
+def _wait_until(condition: Any, *, what: str, timeout: float = 15) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def test_all_patch_types_on_a_deployment(client: dynkube.Client, namespace: str) -> None:

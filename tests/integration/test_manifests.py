@@ -1,0 +1,139 @@
+"""apply_manifests against the real server: ordering, CRDs then their objects, per-document results,
+broken documents that fail alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dynkube
+
+
+@pytest.fixture
+def group(client: dynkube.Client) -> Iterator[str]:
+    name = f"m{uuid.uuid4().hex[:8]}.example.com"
+    yield name
+    try:
+        client.resource("crd").delete(f"widgets.{name}")
+    except dynkube.NotFound:
+        pass
+
+
+def _stack(group: str, namespace: str) -> str:
+    # The objects come before their CRD and namespace on purpose: apply_manifests reorders.
+    return f"""
+apiVersion: {group}/v1
+kind: Widget
+metadata: {{name: w1, namespace: {namespace}}}
+spec: {{size: 1}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings, namespace: {namespace}}}
+data: {{a: "1"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: broken, namespace: {namespace}
+data: [unclosed
+---
+apiVersion: {group}/v1
+kind: Nonexistent
+metadata: {{name: x, namespace: {namespace}}}
+---
+# a comment-only document is skipped
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {{type: object, properties: {{size: {{type: integer}}}}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {namespace}}}
+"""
+
+
+def test_multi_document_stack_with_a_crd_and_broken_documents(client: dynkube.Client, group: str,
+                                                              tmp_path: Path) -> None:
+    namespace = f"m-{uuid.uuid4().hex[:8]}"
+    manifest = tmp_path / "stack.yaml"
+    manifest.write_text(_stack(group, namespace))
+    try:
+        results = client.apply_manifests(manifest)
+        summary = [(r.document.body or {}).get("kind") if r.document.body else None for r in results]
+        assert summary[:2] == ["Namespace", "CustomResourceDefinition"]
+        by_kind = {((r.document.body or {}).get("kind"), r.action) for r in results}
+        assert {("Namespace", "created"), ("CustomResourceDefinition", "created"), ("Widget", "created"),
+                ("ConfigMap", "created"), ("Nonexistent", "failed"), (None, "failed")} == by_kind
+        broken = next(r for r in results if r.document.body is None)
+        assert isinstance(broken.error, dynkube.ManifestError)
+        assert f"{manifest} document 3" in str(broken.error)
+        unknown = next(r for r in results if (r.document.body or {}).get("kind") == "Nonexistent")
+        assert isinstance(unknown.error, dynkube.ResourceNotFound)
+        assert client.resource("widgets").get("w1", namespace).spec.size == 1
+
+        again = client.apply_manifests(manifest)
+        assert {r.action for r in again if r.ok} == {"unchanged"}
+        manifest.write_text(_stack(group, namespace).replace("spec: {size: 1}", "spec: {size: 2}"))
+        changed = {(r.document.body or {}).get("kind"): r.action for r in client.apply_manifests(manifest) if r.ok}
+        assert changed["Widget"] == "configured" and changed["ConfigMap"] == "unchanged"
+    finally:
+        client.resource("namespaces").delete(namespace)
+
+
+def test_dry_run_creates_nothing(client: dynkube.Client, namespace: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dry, namespace: {namespace}}}\n"
+    [result] = client.apply_manifests(text, dry_run=True)
+    assert result.ok and result.action == "created"
+    with pytest.raises(dynkube.NotFound):
+        client.resource("cm").get("dry", namespace)
+
+
+def test_directory_and_list_documents(client: dynkube.Client, namespace: str, tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: {namespace}}}\n")
+    (tmp_path / "sub" / "b.json").write_text(
+        '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", '
+        f'"metadata": {{"name": "b", "namespace": "{namespace}"}}}}]}}')
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    assert [str(r) for r in client.apply_manifests(tmp_path)] == ["configmap/a created", "configmap/b created"]
+    assert [str(r) for r in client.apply_manifests(tmp_path, recursive=False)] == ["configmap/a unchanged"]
+
+
+def test_default_namespace_and_conflicting_namespace(client: dynkube.Client, namespace: str) -> None:
+    [ok] = client.apply_manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nsless}\n", namespace=namespace)
+    assert ok.ok and ok.object.metadata.namespace == namespace
+    [bad] = client.apply_manifests(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: other}\n", namespace=namespace)
+    assert isinstance(bad.error, dynkube.InvalidInput) and "does not match" in str(bad.error)
+
+
+def test_missing_file_is_a_manifest_error(client: dynkube.Client, tmp_path: Path) -> None:
+    with pytest.raises(dynkube.ManifestError, match="cannot read manifest"):
+        client.apply_manifests(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("- just\n- a list\n", "expected a mapping"),
+    ("kind: ConfigMap\nmetadata: {name: x}\n", "missing apiVersion or kind"),
+    ("apiVersion: v1\nkind: ConfigMap\n", "missing metadata.name"),
+])
+def test_documents_that_cannot_be_objects(client: dynkube.Client, text: str, message: str) -> None:
+    [result] = client.apply_manifests(text)
+    assert result.action == "failed" and message in str(result.error)
