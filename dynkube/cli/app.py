@@ -1,0 +1,320 @@
+"""The parser, the shared command context, and the one place errors become exit codes and stderr lines."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+import dynkube
+
+from .printing import colour_enabled, paint
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit code 2)."""
+
+
+class CommandFailed(Exception):
+    """Errors were already printed; exit with code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class Context:
+    """What every command gets: parsed arguments, the output streams, and a client made on first use."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.colour = colour_enabled(out)
+        self.err_colour = colour_enabled(err)
+        self._client: dynkube.Client | None = None
+
+    @property
+    def client(self) -> dynkube.Client:
+        if self._client is None:
+            self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
+                                          namespace=self.args.namespace, timeout=self.args.request_timeout)
+        return self._client
+
+    @property
+    def namespace(self) -> str:
+        """``-n``, else the context's namespace, else "default"."""
+        return self.args.namespace or self.client.namespace
+
+    def print(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def error(self, text: str) -> None:
+        """One line on stderr."""
+        self.err.write(one_line(text) + "\n")
+        self.err.flush()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as the one line a person reads: kubectl's ``Error from server (Reason): message``
+    for API errors, ``error: ...`` for everything else."""
+    if isinstance(exc, dynkube.ApiError):
+        message = exc.message or exc.reason or str(exc)
+        if isinstance(exc, dynkube.Invalid):
+            fields = [f"{c.get('field')}: {c.get('message')}" for c in exc.causes if c.get("field")]
+            missing = [f for f in fields if f not in message]
+            if missing:
+                message += " [" + "; ".join(missing) + "]"
+        return one_line(f"Error from server ({exc.reason or exc.code}): {message}")
+    if isinstance(exc, dynkube.TransportError):
+        return one_line(f"error: unable to connect to the server: {exc}")
+    if isinstance(exc, dynkube.AmbiguousResource):
+        return one_line(f"error: {exc}")
+    return one_line(f"error: {exc}")
+
+
+# ---- the parser -----------------------------------------------------------------------
+
+def _timeout(value: str) -> float | None:
+    """kubectl's --request-timeout: "0" (none), a number of seconds, or 1h2m3s / 500ms durations."""
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise argparse.ArgumentTypeError(f"invalid duration {value!r} (examples: 30, 30s, 1m, 500ms)")
+        scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+        seconds = sum(float(n) * scale[u] for n, u in parts)
+    return seconds or None
+
+
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "t"):
+        return True
+    if lowered in ("false", "0", "no", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Global flags, accepted before or after the command (as kubectl's)."""
+    def default(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options")
+    group.add_argument("--kubeconfig", metavar="PATH", default=default(None),
+                       help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster)")
+    group.add_argument("--context", metavar="NAME", default=default(None), help="kubeconfig context to use")
+    group.add_argument("-n", "--namespace", metavar="NS", default=default(None),
+                       help="namespace (default: the context's, else 'default')")
+    group.add_argument("--request-timeout", metavar="DURATION", type=_timeout, default=default(None),
+                       help="timeout of each request, e.g. 30s (for --watch: how long to watch)")
+    group.add_argument("-v", "--v", dest="verbosity", metavar="LEVEL", type=int, default=default(0),
+                       help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
+    group.add_argument("--debug", action="store_true", default=default(False),
+                       help="show tracebacks of errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import commands, get
+
+    parser = _Parser(prog="dynkube", description="Explore and manage any Kubernetes cluster, any kind.")
+    parser.add_argument("--version", action="version", version=f"dynkube {dynkube.__version__}")
+    _add_global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, handler: Callable[[Context], int | None], help_text: str,
+                epilog: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_global_options(p, top=False)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("api-resources", commands.api_resources, "List the resources the server serves.",
+                "examples:\n  dynkube api-resources --api-group=apps -o wide\n"
+                "  dynkube api-resources --namespaced=false --verbs=list -o name")
+    p.add_argument("--namespaced", nargs="?", const=True, type=_bool, metavar="BOOL",
+                   help="only namespaced (true) or cluster-scoped (false) resources")
+    p.add_argument("--api-group", metavar="GROUP", help="only this API group ('' for the core group)")
+    p.add_argument("--verbs", action="append", default=[], metavar="VERBS",
+                   help="only resources supporting all these verbs (comma-separated)")
+    p.add_argument("--categories", action="append", default=[], metavar="CATEGORY",
+                   help="only resources in these categories")
+    p.add_argument("--sort-by", choices=("name", "kind"), help="sort by name or kind instead of group")
+    p.add_argument("--no-headers", action="store_true", help="omit the header line")
+    p.add_argument("-o", "--output", choices=("wide", "name", "json", "yaml"), help="output format")
+
+    command("api-versions", commands.api_versions, "List the group/versions the server serves.")
+
+    p = command("version", commands.version, "Show the client and server versions.")
+    p.add_argument("--client", action="store_true", help="client version only (no server request)")
+    p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
+
+    p = command("get", get.get, "Show objects of any kind.",
+                "examples:\n  dynkube get pods\n  dynkube get deploy,svc -n web -o wide\n"
+                "  dynkube get all -A\n  dynkube get gizmos g1 -o yaml\n"
+                "  dynkube get cm -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'\n"
+                "  dynkube get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName\n"
+                "  dynkube get configmaps --watch")
+    p.add_argument("targets", nargs="*", metavar="RESOURCE[,RESOURCE...] [NAME...] | TYPE/NAME...")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web,tier!=db")
+    p.add_argument("--field-selector", metavar="SELECTOR", help="field selector, e.g. status.phase=Running")
+    p.add_argument("-o", "--output", metavar="FORMAT",
+                   help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=SPEC")
+    p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--watch-only", action="store_true", help="print changes only, without listing first")
+    p.add_argument("--no-headers", action="store_true", help="omit table headers")
+    p.add_argument("--show-labels", action="store_true", help="add a LABELS column")
+    p.add_argument("-L", "--label-columns", action="append", default=[], metavar="KEYS",
+                   help="add a column per label key (comma-separated)")
+    p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
+    p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+
+    p = command("apply", commands.apply, "Create or update objects from manifests (server-side apply).",
+                "examples:\n  dynkube apply -f stack.yaml\n  dynkube apply -f manifests/ -R --dry-run=server\n"
+                "  cat app.yaml | dynkube apply -f - --field-manager=ci --force-conflicts")
+    _add_file_options(p)
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server", "client"),
+                   help="'server': the server checks and answers without persisting")
+    p.add_argument("--validate", nargs="?", const="true", metavar="MODE",
+                   choices=("true", "false", "strict", "warn", "ignore"),
+                   help="true: check each object against the server's schema before sending; "
+                        "strict (default)/warn/ignore: the server's field validation")
+
+    p = command("delete", commands.delete, "Delete objects by type and name, selector, or manifests.",
+                "examples:\n  dynkube delete configmap cfg1 cfg2\n  dynkube delete -f stack.yaml\n"
+                "  dynkube delete deploy web --cascade=foreground --wait=false")
+    p.add_argument("targets", nargs="*", metavar="RESOURCE [NAME...] | TYPE/NAME...")
+    _add_file_options(p, required=False)
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="delete the objects matching this label selector")
+    p.add_argument("--field-selector", metavar="SELECTOR", help="delete the objects matching this field selector")
+    p.add_argument("--all", action="store_true", help="delete every object of the type in the namespace")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="with -l/--all: in every namespace")
+    p.add_argument("--cascade", nargs="?", const="background",
+                   choices=("background", "foreground", "orphan", "true", "false"),
+                   help="what happens to dependents (default background)")
+    p.add_argument("--wait", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="wait until the objects are gone (default true)")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION", help="how long --wait waits (default: no limit)")
+    p.add_argument("--grace-period", type=int, metavar="SECONDS", help="seconds the objects get to terminate")
+    p.add_argument("--ignore-not-found", action="store_true", help="objects already gone are not an error")
+    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+                   help="'server': the server checks the deletion without doing it")
+
+    p = command("explain", commands.explain, "Describe a kind or one of its fields, from the server's schema.",
+                "examples:\n  dynkube explain deployment.spec.strategy\n  dynkube explain gizmos --recursive")
+    p.add_argument("path", metavar="RESOURCE[.field.path]")
+    p.add_argument("--recursive", action="store_true", help="every nested field")
+    p.add_argument("--api-version", metavar="GROUP/VERSION", help="explain this version of the kind")
+
+    p = command("tree", commands.tree, "What the cluster serves, grouped by API group (with object counts).",
+                "examples:\n  dynkube tree\n  dynkube tree --count\n  dynkube tree --api-group=apps -o json")
+    p.add_argument("--count", action="store_true", help="count the objects of each listable resource")
+    p.add_argument("--api-group", metavar="GROUP", help="only this API group ('' or 'core' for the core group)")
+    p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
+    p.add_argument("-A", "--all-namespaces", action="store_true",
+                   help="with --count: count in every namespace (the default unless -n is given)")
+    return parser
+
+
+def _add_file_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|-",
+                   help="manifest file, directory or '-' for stdin (repeatable)")
+    p.add_argument("-R", "--recursive", action="store_true", help="walk directories recursively")
+
+
+# ---- running --------------------------------------------------------------------------
+
+class _Formatter(logging.Formatter):
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = one_line(record.getMessage())
+        if self.verbose:
+            return f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower()} {record.name}: {message}"
+        return f"{record.levelname.lower()}: {message}"
+
+
+def _log_level(verbosity: int) -> int:
+    if verbosity >= 6:
+        return logging.DEBUG
+    return logging.INFO if verbosity >= 1 else logging.WARNING
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 API or user error, 2 bad usage, 130 interrupted)."""
+    out, err = sys.stdout, sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        err.write(f"error: {one_line(str(exc))}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    if not getattr(args, "handler", None):
+        parser.print_help(out)
+        return EXIT_USAGE
+
+    logger = logging.getLogger("dynkube")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(_Formatter(args.verbosity >= 1))
+    saved_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(_log_level(args.verbosity))
+    ctx = Context(args, out, err)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", dynkube.ServerWarning)
+            warnings.showwarning = lambda message, *rest, **kw: ctx.error(f"Warning: {message}")
+            return args.handler(ctx) or EXIT_OK
+    except UsageError as exc:
+        ctx.error(f"error: {exc} (see 'dynkube {args.command} --help')")
+        return EXIT_USAGE
+    except CommandFailed:
+        return EXIT_ERROR
+    except dynkube.DynkubeError as exc:
+        if args.debug:
+            traceback.print_exc(file=err)
+        ctx.error(paint(describe_error(exc), "red", ctx.err_colour))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `dynkube get ... | head`: the reader has what it wanted
+        return EXIT_OK
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc(file=err)
+        ctx.error(f"error: internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_ERROR
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved_level)
+        ctx.close()

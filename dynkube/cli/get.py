@@ -1,0 +1,470 @@
+"""``dynkube get``: objects of any kind as the server's tables, JSON, YAML, names, JSONPath or custom columns,
+optionally followed by a watch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dynkube
+
+from .app import CommandFailed, Context, UsageError, describe_error
+from .jsonpath import JSONPathError, Template
+from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
+                       format_table, human_age, object_name, qualified_kind, without_managed_fields)
+
+_VERSION_PREFIX = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?/")
+NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0}
+AGE_COLUMN = {"name": "Age", "type": "string", "format": "", "priority": 0}
+
+
+@dataclass
+class Target:
+    """One resource type to show, and the names asked for (none: the whole collection)."""
+
+    resource: dynkube.ResourceClient
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Output:
+    kind: str  # table, wide, json, yaml, name, jsonpath, custom-columns
+    argument: str = ""
+
+
+def parse_output(value: str | None) -> Output:
+    if not value:
+        return Output("table")
+    kind, sep, argument = value.partition("=")
+    if kind in ("json", "yaml", "name", "wide") and not sep:
+        return Output(kind)
+    if kind in ("jsonpath", "custom-columns"):
+        if not argument:
+            raise UsageError(f"-o {kind} needs a template: -o {kind}=...")
+        return Output(kind, argument)
+    if kind in ("go-template", "go-template-file", "template", "templatefile", "jsonpath-file",
+                "jsonpath-as-json", "custom-columns-file"):
+        raise UsageError(f"output format {kind!r} is not supported by dynkube (see docs/cli.md)")
+    raise UsageError(f"unknown output format {value!r}: expected json, yaml, name, wide, jsonpath=TEMPLATE "
+                     "or custom-columns=SPEC")
+
+
+# ---- resolving what was asked ------------------------------------------------------------
+
+def is_type_name(arg: str) -> bool:
+    """True for kubectl's TYPE/NAME form (``pod/web``, ``deployment.apps/web``); false for the resource
+    map's slashed names (``apps/v1/deployments``, ``v1/configmaps``)."""
+    return arg.count("/") == 1 and not _VERSION_PREFIX.match(arg) or arg.count("/") >= 3
+
+
+def resolve_types(ctx: Context, spec: str) -> list[dynkube.ResourceClient]:
+    """``pods,svc``, ``all`` or any category (expanded first, as kubectl), any name the resource map knows."""
+    found: dict[tuple[str, str], dynkube.ResourceClient] = {}
+    for name in spec.split(","):
+        if not name.strip():
+            raise UsageError(f"empty resource name in {spec!r}")
+        for rc in _resolve_one(ctx, name.strip()):
+            found.setdefault((rc.group, rc.plural), rc)
+    return list(found.values())
+
+
+def _resolve_one(ctx: Context, name: str) -> list[dynkube.ResourceClient]:
+    if name == "all" or ("." not in name and "/" not in name and ctx.client.api_resources(category=name)):
+        return [rc for rc in ctx.client.resources_in_category(name) if "list" in rc.resource.verbs]
+    return [ctx.client.resource(name)]
+
+
+def parse_targets(ctx: Context, args: list[str]) -> list[Target]:
+    if not args:
+        raise UsageError("you must specify the type of resource to get, e.g. 'dynkube get pods' "
+                         "(see 'dynkube api-resources' for the types the server serves)")
+    if is_type_name(args[0]):
+        targets: dict[tuple[str, str], Target] = {}
+        for arg in args:
+            if not is_type_name(arg):
+                raise UsageError(f"there is no need to specify a resource type as a separate argument when "
+                                 f"passing arguments in resource/name form (got {arg!r})")
+            kind, _, name = arg.rpartition("/")
+            if not name:
+                raise UsageError(f"missing name in {arg!r}")
+            rc = ctx.client.resource(kind)
+            targets.setdefault((rc.group, rc.plural), Target(rc)).names.append(name)
+        return list(targets.values())
+    return [Target(rc, list(args[1:])) for rc in resolve_types(ctx, args[0])]
+
+
+def _scope(ctx: Context, rc: dynkube.ResourceClient) -> tuple[str | None, bool]:
+    """(namespace, all_namespaces) for one resource: cluster-scoped ones take neither."""
+    if not rc.namespaced:
+        return None, False
+    if ctx.args.all_namespaces:
+        return None, True
+    return ctx.namespace, False
+
+
+# ---- the command ---------------------------------------------------------------------------
+
+def get(ctx: Context) -> int:
+    args = ctx.args
+    output = parse_output(args.output)
+    template = _template(output)
+    columns = _columns(output)
+    targets = parse_targets(ctx, args.targets)
+    if any(t.names for t in targets):
+        if args.selector or args.field_selector:
+            raise UsageError("names cannot be given together with a label or field selector")
+        if args.all_namespaces and any(t.names and t.resource.namespaced for t in targets):
+            raise UsageError("a resource cannot be retrieved by name across all namespaces")
+    if (args.watch or args.watch_only) and (len(targets) > 1 or any(len(t.names) > 1 for t in targets)):
+        raise UsageError("watch is only supported on one resource collection or one object")
+    if args.watch_only:
+        return _watch(ctx, targets[0], output, template, columns, None, header_widths=None)
+    show_kind = len(targets) > 1
+    if output.kind in ("table", "wide"):
+        failed, widths, rv = _print_tables(ctx, targets, output.kind == "wide", show_kind)
+    else:
+        failed, rv = _print_structured(ctx, targets, output, template, columns)
+        widths = None
+    if args.watch:
+        return _watch(ctx, targets[0], output, template, columns, rv, header_widths=widths) or (1 if failed else 0)
+    if failed:
+        raise CommandFailed
+    return 0
+
+
+def _template(output: Output) -> Template | None:
+    if output.kind != "jsonpath":
+        return None
+    try:
+        return Template(output.argument)
+    except JSONPathError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _columns(output: Output) -> list[tuple[str, tuple[Any, ...]]] | None:
+    if output.kind != "custom-columns":
+        return None
+    try:
+        return custom_columns(output.argument)
+    except (ValueError, JSONPathError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _no_resources(ctx: Context, targets: list[Target]) -> None:
+    namespaced = any(t.resource.namespaced for t in targets)
+    if namespaced and not ctx.args.all_namespaces:
+        ctx.error(f"No resources found in {ctx.namespace} namespace.")
+    else:
+        ctx.error("No resources found")
+
+
+# ---- structured output ------------------------------------------------------------------------
+
+def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """(objects, failed, resourceVersion of the list) for one target; errors are printed as they happen."""
+    rc = target.resource
+    namespace, all_namespaces = _scope(ctx, rc)
+    failed = False
+    objects: list[dict[str, Any]] = []
+    if target.names:
+        if all_namespaces:
+            namespace = ctx.namespace
+        for name in target.names:
+            try:
+                objects.append(rc.get(name, namespace))
+            except dynkube.ApiError as exc:
+                ctx.error(describe_error(exc))
+                failed = True
+        return objects, failed, None
+    token, version = None, None
+    try:
+        while True:
+            page = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
+                                field_selector=ctx.args.field_selector, limit=ctx.args.chunk_size or None,
+                                continue_token=token)
+            version = version or page.resource_version
+            objects.extend(page.items)
+            token = page.continue_token
+            if not token:
+                break
+    except dynkube.ApiError as exc:
+        ctx.error(describe_error(exc))
+        failed = True
+    return objects, failed, version
+
+
+def _prepare(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
+    return dict(obj) if ctx.args.show_managed_fields else without_managed_fields(obj)
+
+
+def _print_structured(ctx: Context, targets: list[Target], output: Output, template: Template | None,
+                      columns: list[tuple[str, tuple[Any, ...]]] | None) -> tuple[bool, str | None]:
+    objects: list[dict[str, Any]] = []
+    failed, version = False, None
+    for target in targets:
+        found, target_failed, version = _collect(ctx, target)
+        objects.extend(_prepare(ctx, o) for o in found)
+        failed = failed or target_failed
+    single = len(targets) == 1 and len(targets[0].names) == 1
+    if single and not objects:
+        return failed, version
+    if not objects and output.kind in ("name", "custom-columns") and not failed:
+        _no_resources(ctx, targets)
+        return failed, version
+    document: Any = objects[0] if single else as_list(objects)
+    if output.kind == "json":
+        ctx.out.write(dump_json(document))
+    elif output.kind == "yaml":
+        ctx.out.write(dump_yaml(document))
+    elif output.kind == "name":
+        for obj in objects:
+            ctx.print(object_name(obj))
+    elif output.kind == "jsonpath":
+        assert template is not None
+        ctx.out.write(template.render(document))
+    elif output.kind == "custom-columns":
+        assert columns is not None
+        headers = None if ctx.args.no_headers else [h for h, _ in columns]
+        for line in format_table(headers, [custom_column_row(columns, o) for o in objects]):
+            ctx.print(line)
+    return failed, version
+
+
+# ---- tables -----------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """One resource's rows as the server printed them (or the NAME/AGE fallback)."""
+
+    columns: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    resource_version: str | None = None
+
+
+def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> Table:
+    """The server's Table for a collection or for named objects (a field selector per name).
+
+    A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
+    """
+    namespace, all_namespaces = _scope(ctx, rc)
+    if names:
+        if all_namespaces:
+            namespace, all_namespaces = ctx.namespace, False
+        table = Table([], [])
+        for name in names:
+            part = _table_pages(ctx, rc, namespace, False, None, f"metadata.name={name}")
+            if not part.rows:
+                rc.get(name, namespace)  # raises the server's NotFound (or whatever the reason is)
+            table.columns = table.columns or part.columns
+            table.rows.extend(part.rows)
+        return table
+    return _table_pages(ctx, rc, namespace, all_namespaces, ctx.args.selector, ctx.args.field_selector)
+
+
+def _table_pages(ctx: Context, rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,
+                 label_selector: str | None, field_selector: str | None) -> Table:
+    table = Table([], [])
+    token = None
+    while True:
+        page = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                            field_selector=field_selector, limit=ctx.args.chunk_size or None, continue_token=token,
+                            as_table=True)
+        if page.kind != "Table":
+            return _fallback_table(rc, namespace, all_namespaces, label_selector, field_selector)
+        table.columns = table.columns or page.columns
+        table.rows.extend(page.rows)
+        table.resource_version = table.resource_version or page.resource_version
+        token = page.continue_token
+        if not token:
+            return table
+
+
+def _fallback_table(rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,
+                    label_selector: str | None, field_selector: str | None) -> Table:
+    objects = list(rc.list(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                           field_selector=field_selector))
+    return fallback_table(objects)
+
+
+def fallback_table(objects: list[dict[str, Any]]) -> Table:
+    """NAME and AGE rows built from whole objects, for servers without Table printing."""
+    rows = [{"cells": [(o.get("metadata") or {}).get("name", ""),
+                       human_age((o.get("metadata") or {}).get("creationTimestamp"))],
+             "object": {"metadata": o.get("metadata") or {}}} for o in objects]
+    return Table([NAME_COLUMN, AGE_COLUMN], rows)
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    wide: bool = False
+    namespace_column: bool = False
+    kind_prefix: str = ""
+    show_labels: bool = False
+    label_columns: tuple[str, ...] = ()
+
+
+def table_grid(table: Table, options: TableOptions) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a server Table, with kubectl's additions (NAMESPACE, kind prefix, labels)."""
+    shown = [i for i, c in enumerate(table.columns) if options.wide or not c.get("priority")]
+    name_index = next((i for i, c in enumerate(table.columns) if c.get("format") == "name"), 0)
+    headers = [str(table.columns[i].get("name", "")).upper() for i in shown]
+    if options.namespace_column:
+        headers.insert(0, "NAMESPACE")
+    headers += [key.rpartition("/")[2].upper() for key in options.label_columns]
+    if options.show_labels:
+        headers.append("LABELS")
+    rows = []
+    for row in table.rows:
+        rows.append(table_row(row, shown, name_index, options))
+    return headers, rows
+
+
+def table_row(row: dict[str, Any], shown: list[int], name_index: int, options: TableOptions) -> list[str]:
+    cells = row.get("cells") or []
+    metadata = (row.get("object") or {}).get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    out = []
+    for i in shown:
+        text = cell_text(cells[i]) if i < len(cells) else ""
+        if i == name_index and options.kind_prefix:
+            text = f"{options.kind_prefix}/{text}"
+        out.append(text)
+    if options.namespace_column:
+        out.insert(0, metadata.get("namespace", ""))
+    out += [labels.get(key, "") for key in options.label_columns]
+    if options.show_labels:
+        out.append(format_labels(labels))
+    return out
+
+
+def _table_options(ctx: Context, rc: dynkube.ResourceClient, wide: bool, show_kind: bool) -> TableOptions:
+    keys = tuple(k.strip() for spec in ctx.args.label_columns for k in spec.split(",") if k.strip())
+    return TableOptions(wide=wide, namespace_column=bool(ctx.args.all_namespaces and rc.namespaced),
+                        kind_prefix=qualified_kind(rc.api_version, rc.kind) if show_kind else "",
+                        show_labels=ctx.args.show_labels, label_columns=keys)
+
+
+def _print_tables(ctx: Context, targets: list[Target], wide: bool,
+                  show_kind: bool) -> tuple[bool, list[int] | None, str | None]:
+    failed, printed, widths, version = False, 0, None, None
+    for target in targets:
+        try:
+            table = fetch_table(ctx, target.resource, target.names)
+        except dynkube.ApiError as exc:
+            ctx.error(describe_error(exc))
+            failed = True
+            continue
+        version = table.resource_version
+        if not table.rows:
+            continue
+        headers, rows = table_grid(table, _table_options(ctx, target.resource, wide, show_kind))
+        lines = format_table(None if ctx.args.no_headers else headers, rows)
+        widths = column_widths([headers, *rows])
+        if printed:
+            ctx.print()
+        for line in lines:
+            ctx.print(line)
+        printed += 1
+    if not printed and not failed and not ctx.args.watch:
+        _no_resources(ctx, targets)
+    return failed, widths, version
+
+
+def column_widths(grid: list[list[str]]) -> list[int]:
+    widths: list[int] = []
+    for row in grid:
+        for i, cell in enumerate(row):
+            if i >= len(widths):
+                widths.append(0)
+            widths[i] = max(widths[i], len(cell))
+    return widths
+
+
+def _aligned(cells: list[str], widths: list[int] | None) -> str:
+    if not widths:
+        return format_table(None, [cells])[0]
+    padded = [cell.ljust(max(widths[i] + 3, 6)) if i < len(widths) and i < len(cells) - 1 else cell
+              for i, cell in enumerate(cells)]
+    return "".join(padded).rstrip()
+
+
+# ---- watch -------------------------------------------------------------------------------------
+
+def _watch(ctx: Context, target: Target, output: Output, template: Template | None,
+           columns: list[tuple[str, tuple[Any, ...]]] | None, version: str | None,
+           header_widths: list[int] | None) -> int:
+    """Print each change after ``version`` (the listing's) until the watch ends (``--request-timeout``)
+    or the user interrupts. Tables get the server's row for each object (a Table request per event)."""
+    rc = target.resource
+    namespace, all_namespaces = _scope(ctx, rc)
+    if target.names and all_namespaces:
+        namespace, all_namespaces = ctx.namespace, False
+    field_selector = f"metadata.name={target.names[0]}" if target.names else ctx.args.field_selector
+    if version is None:
+        first = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
+                             field_selector=field_selector, limit=1)
+        version = first.resource_version
+    timeout = ctx.args.request_timeout
+    watch = rc.watch(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
+                     field_selector=field_selector, resource_version=version,
+                     timeout_seconds=max(1, int(timeout)) if timeout else None, resume=timeout is None)
+    options = _table_options(ctx, rc, output.kind == "wide", False)
+    known: dict[tuple[str, str], list[str]] = {}
+    header_printed = header_widths is not None
+    with watch:
+        for event in _events(watch):
+            obj = event.object
+            if output.kind in ("table", "wide"):
+                cells = _event_row(ctx, rc, obj, event.type.value, options, known)
+                if not header_printed:
+                    headers, _ = table_grid(_event_table(ctx, rc, obj), options)
+                    header_widths = column_widths([headers, cells])
+                    if not ctx.args.no_headers:
+                        ctx.print(_aligned(headers, header_widths))
+                    header_printed = True
+                ctx.print(_aligned(cells, header_widths))
+            elif output.kind == "json":
+                ctx.out.write(dump_json(_prepare(ctx, obj)))
+            elif output.kind == "yaml":
+                ctx.out.write("---\n" + dump_yaml(_prepare(ctx, obj)))
+            elif output.kind == "name":
+                ctx.print(object_name(obj))
+            elif output.kind == "jsonpath" and template is not None:
+                ctx.out.write(template.render(_prepare(ctx, obj)))
+            elif columns is not None:
+                if not header_printed and not ctx.args.no_headers:
+                    ctx.print(_aligned([h for h, _ in columns], None))
+                    header_printed = True
+                ctx.print(_aligned(custom_column_row(columns, obj), None))
+            ctx.out.flush()
+    return 0
+
+
+def _events(watch: Any) -> Iterator[Any]:
+    for event in watch:
+        if event.type.value != "BOOKMARK":
+            yield event
+
+
+def _event_table(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any]) -> Table:
+    metadata = obj.get("metadata") or {}
+    return _table_pages(ctx, rc, metadata.get("namespace") if rc.namespaced else None, False, None,
+                        f"metadata.name={metadata.get('name', '')}")
+
+
+def _event_row(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any], event_type: str,
+               options: TableOptions, known: dict[tuple[str, str], list[str]]) -> list[str]:
+    metadata = obj.get("metadata") or {}
+    key = (metadata.get("namespace", ""), metadata.get("name", ""))
+    if event_type != "DELETED":
+        table = _event_table(ctx, rc, obj)
+        if table.rows:
+            headers, rows = table_grid(table, options)
+            known[key] = rows[0]
+            return rows[0]
+    if key in known:
+        return known[key]
+    headers, rows = table_grid(fallback_table([obj]), options)
+    return rows[0]
