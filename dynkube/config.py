@@ -118,10 +118,13 @@ class Config:
         namespace: str = "default",
         client_certificate: str | os.PathLike[str] | bytes | None = None,
         client_key: str | os.PathLike[str] | bytes | None = None,
+        tls_server_name: str | None = None,
     ) -> Config:
         """A Config for a server URL, like client-go's BuildConfigFromFlags(masterURL, "").
 
-        ``ca``, ``client_certificate`` and ``client_key`` are file paths or PEM bytes.
+        ``ca``, ``client_certificate`` and ``client_key`` are file paths or PEM bytes;
+        ``tls_server_name`` is the name to verify the server's certificate against (and send as SNI)
+        when the URL's host is not one the certificate covers.
         """
         origin = Origin(None, "Config.from_url()")
         ca_data = _pem_argument(ca, "ca", CERTIFICATE_LABELS, origin)
@@ -142,6 +145,7 @@ class Config:
             source="url",
             ca_data=ca_data,
             insecure_skip_tls_verify=insecure_skip_tls_verify,
+            tls_server_name=tls_server_name or None,
             credentials=_combine(parts, None),
         )
 

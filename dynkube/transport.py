@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -106,12 +106,24 @@ class TokenBucket:
 
 
 class _TLSAdapter(HTTPAdapter):
-    """An HTTPAdapter with our own SSLContext and optional SNI / verification name override."""
+    """An HTTPAdapter with our own SSLContext and optional SNI / verification name override.
 
-    def __init__(self, ssl_context: ssl.SSLContext, server_hostname: str | None, pool_maxsize: int) -> None:
+    With ``own_ca`` (the config names a certificate authority) that CA is the only one trusted, as in
+    client-go; requests would otherwise add its bundle of public CAs to the context on every connection.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext, server_hostname: str | None, pool_maxsize: int,
+                 *, own_ca: bool = False) -> None:
         self._ssl_context = ssl_context
         self._server_hostname = server_hostname
+        self._own_ca = own_ca
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, verify, cert)
+        if self._own_ca:
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._ssl_context
@@ -230,7 +242,8 @@ class Transport:
         session.proxies = self._proxies()
         if self._secure:
             ctx = build_ssl_context(self.config, self._client_certificate)
-            session.mount("https://", _TLSAdapter(ctx, self.config.tls_server_name, self._pool_maxsize))
+            session.mount("https://", _TLSAdapter(ctx, self.config.tls_server_name, self._pool_maxsize,
+                                                  own_ca=bool(self.config.ca_data)))
         else:
             session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_maxsize, max_retries=0))
         return session
@@ -275,6 +288,8 @@ class Transport:
             try:
                 response = self._send(method, path, params, send_headers, data, timeout, stream)
             except requests.exceptions.RequestException as exc:
+                if problem := _certificate_problem(exc):  # a configuration problem: asking again cannot help
+                    raise self._certificate_error(method, path, problem) from None
                 delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc))
                 if delay is None or time.monotonic() + delay > deadline:
                     raise errors.TransportError(f"{method} {self.url(path)}: {_describe(exc)}", url=self.url(path)) from None
@@ -297,10 +312,14 @@ class Transport:
 
     def _send(self, method: str, path: str, params: Any, headers: dict[str, str], data: bytes | None,
               timeout: Timeout, stream: bool) -> requests.Response:
+        session = self.session
         if self._secure:
             headers = {**self.config.credentials.headers(), **headers}
+            certificate = self.config.credentials.client_certificate()
+            if certificate != self._client_certificate:  # an exec plugin renewed an expired one
+                session = self._use_client_certificate(certificate)
         started = time.monotonic()
-        response = self.session.request(method, self.url(path), params=params, headers=headers, data=data,
+        response = session.request(method, self.url(path), params=params, headers=headers, data=data,
                                         timeout=timeout if timeout is not None else self.timeout, stream=stream)
         log.debug("%s %s -> %d in %.1f ms", method, response.url, response.status_code,
                   (time.monotonic() - started) * 1000)
@@ -310,14 +329,45 @@ class Transport:
         """After a 401: ask the credentials to rotate; rebuild TLS if the client certificate changed."""
         if not self._secure or not self.config.credentials.refresh():
             return False
-        certificate = self.config.credentials.client_certificate()
+        self._use_client_certificate(self.config.credentials.client_certificate())
+        return True
+
+    def _use_client_certificate(self, certificate: tuple[bytes, bytes] | None) -> requests.Session:
+        """The session for this client certificate: a new one (new TLS context, no kept-alive
+        connections made with the old certificate) when it changed. Requests in flight finish."""
         with self._lock:
-            if certificate != self._client_certificate:
+            if certificate != self._client_certificate or self._session is None:
                 self._client_certificate = certificate
                 old, self._session = self._session, self._new_session()
                 if old is not None:
                     old.close()
-        return True
+            return self._session
+
+    def _certificate_error(self, method: str, path: str, problem: _CertificateProblem) -> errors.TransportError:
+        """A readable error for a server certificate that failed verification, saying what to change."""
+        config = self.config
+        if config.source == "url":
+            where, ca_setting, name_setting = "Config.from_url()", "ca=", "tls_server_name="
+        elif config.source == "in-cluster":
+            where, ca_setting, name_setting = "the in-cluster configuration", "the service account's ca.crt", "-"
+        else:
+            where = config.source + (f" (context {config.context!r})" if config.context else "")
+            ca_setting, name_setting = "certificate-authority or certificate-authority-data", "tls-server-name"
+        if problem.kind == "name" and config.tls_server_name:
+            hint = f"the certificate is not valid for the tls-server-name {config.tls_server_name!r} of {where}"
+        elif problem.kind == "name":
+            hint = "connect by a name the certificate is valid for" + (
+                f", or set {name_setting} in {where}" if name_setting != "-" else "")
+        elif problem.kind == "issuer" and config.ca_data:
+            hint = f"the server's certificate is not signed by the certificate authority configured in {where}"
+        elif problem.kind == "issuer":
+            hint = (f"{where} configures no certificate authority, and the system's do not trust this server; "
+                    f"set {ca_setting}")
+        else:
+            hint = f"check the server's certificate and the TLS settings of {where}"
+        return errors.TransportError(
+            f"{method} {self.url(path)}: cannot verify the TLS certificate of {self.base_url}: {problem.text}; {hint}",
+            url=self.url(path))
 
     @staticmethod
     def _surface_warnings(response: requests.Response) -> None:
@@ -360,6 +410,31 @@ _REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404
                    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
                    415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
                    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+
+
+class _CertificateProblem(NamedTuple):
+    text: str  # OpenSSL's or urllib3's words
+    kind: str  # "name" (not valid for the name checked), "issuer" (not signed by a trusted CA) or "other"
+
+
+_NAME_MISMATCH = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20, 21})  # issuer missing, self-signed, unable to verify
+
+
+def _certificate_problem(exc: requests.exceptions.RequestException) -> _CertificateProblem | None:
+    """Why the server's certificate failed verification; None for every other failure (a handshake
+    cut short by a restarting server is a connection error, retried as one)."""
+    if not isinstance(exc, requests.exceptions.SSLError):
+        return None
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    cause = reason.args[0] if isinstance(reason, Exception) and reason.args else None
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        code = cause.verify_code
+        kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
+        return _CertificateProblem(str(cause.verify_message).rstrip("."), kind)
+    if isinstance(cause, ValueError) and type(cause).__name__ == "CertificateError":  # urllib3 checking tls-server-name
+        return _CertificateProblem(str(cause), "name")
+    return None
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

@@ -4,6 +4,8 @@
 Answers with the apiVersion KUBERNETES_EXEC_INFO asks for. An argument --token=VALUE sets the token;
 so do these env vars (all optional):
   EXEC_PLUGIN_TOKEN            token to return; "{count}" becomes the run number (default "exec-token-{count}")
+  EXEC_PLUGIN_TOKENS           comma-separated tokens, one per run (run 1 the first; the last repeats);
+                               wins over EXEC_PLUGIN_TOKEN and --token
   EXEC_PLUGIN_CERT_FILE        PEM file returned as status.clientCertificateData
   EXEC_PLUGIN_KEY_FILE         PEM file returned as status.clientKeyData
   EXEC_PLUGIN_EXPIRY_SECONDS   set status.expirationTimestamp to now + this many seconds (may be negative)
@@ -36,6 +38,9 @@ def credential(api_version: str, count: int) -> dict:
     for arg in sys.argv[1:]:
         if arg.startswith("--token="):
             token = arg.removeprefix("--token=")
+    if os.environ.get("EXEC_PLUGIN_TOKENS"):
+        tokens = os.environ["EXEC_PLUGIN_TOKENS"].split(",")
+        token = tokens[min(count, len(tokens)) - 1]
     token = token.replace("{count}", str(count))
     if token:
         status["token"] = token
