@@ -10,8 +10,6 @@ import pytest
 
 import dynkube
 
-from ..conftest import ROOT
-
 POD_TEMPLATE = {"metadata": {"labels": {"app": "x"}},
                 "spec": {"containers": [{"name": "c", "image": "registry.example/app:1"}]}}
 SELECTOR = {"matchLabels": {"app": "x"}}
@@ -31,13 +29,6 @@ KINDS: dict[str, dict[str, Any]] = {
     "gizmos": {"spec": {"size": "small", "replicas": 1}},
     "clustergizmos": {"spec": {"replicas": 1}},
 }
-
-
-@pytest.fixture(scope="session")
-def gizmo_crds(client: dynkube.Client) -> None:
-    """The namespaced and cluster-scoped test CRDs of fixtures/crds/gizmos.yaml, installed once."""
-    results = client.apply_manifests(ROOT / "fixtures" / "crds" / "gizmos.yaml")
-    assert all(r.ok for r in results), [str(r) for r in results]
 
 
 @pytest.fixture
