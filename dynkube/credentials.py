@@ -130,7 +130,9 @@ def _printable(text: str) -> str:
 class TokenCredentials:
     """A bearer token: static, or read from a file re-read at most every 60 s and on refresh().
 
-    When both are given the file wins whenever it can be read, as in client-go.
+    When both are given the file wins whenever it can be read, as in client-go. refresh() answers
+    for the token the calling thread last sent: when several requests fail with the old token at
+    once, each of them learns that a retry makes sense, not only the first to re-read the file.
     """
 
     def __init__(self, token: str | None = None, token_file: str | None = None, *, origin: Origin) -> None:
@@ -142,23 +144,27 @@ class TokenCredentials:
         self._lock = threading.Lock()
         self._file_token: str | None = None
         self._read_at = 0.0
+        self._sent = threading.local()  # .token: the token this thread last put in a request
         if token_file:
             self._read_file()
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._current()}"}
+        token = self._current()
+        self._sent.token = token
+        return {"Authorization": f"Bearer {token}"}
 
     def client_certificate(self) -> tuple[bytes, bytes] | None:
         return None
 
     def refresh(self) -> bool:
-        """Re-read the token file now; True if the token changed."""
+        """Re-read the token file now; True if the token differs from the one this thread last sent."""
         if not self._file:
             return False
         with self._lock:
-            before = self._file_token
+            before = self._file_token or self._token
             self._read_file()
-            return self._file_token != before
+            token = self._file_token or self._token
+        return token != getattr(self._sent, "token", before)
 
     def _current(self) -> str:
         with self._lock:
@@ -329,7 +335,6 @@ class _ExecPlugin:
         self.spec = spec
         self._lock = threading.Lock()
         self._result: _ExecResult | None = None
-        self._runs = 0
 
     def current(self, origin: Origin) -> _ExecResult:
         with self._lock:
@@ -337,11 +342,11 @@ class _ExecPlugin:
                 self._result = self._run(origin)
             return self._result
 
-    def rerun(self, origin: Origin) -> bool:
-        """Run the plugin again (after a 401); True if that gave new credentials."""
-        runs_before = self._runs
+    def rerun(self, origin: Origin, used: _ExecResult | None) -> bool:
+        """After a 401 with the credentials ``used``: run the plugin again, unless another request
+        already replaced them (as client-go does); True if there are new credentials to retry with."""
         with self._lock:
-            if self._runs != runs_before:  # another caller re-ran it while we waited
+            if used is not None and self._result is not used:
                 return True
             old = self._result
             self._result = self._run(origin)
@@ -350,7 +355,6 @@ class _ExecPlugin:
     def _run(self, origin: Origin) -> _ExecResult:
         import subprocess  # deferred: most programs never run a plugin, and `import dynkube` should stay cheap
 
-        self._runs += 1
         interactive = self._interactive(origin)
         argv = [self._executable(origin), *self.spec.args]
         log.debug("running exec credential plugin %s for %s", self.spec.command, origin.where)
@@ -504,16 +508,22 @@ class ExecCredentials:
     def __init__(self, spec: ExecSpec, *, origin: Origin) -> None:
         self._plugin = _plugin_for(spec)
         self._origin = origin
+        self._used = threading.local()  # .result: the credentials this thread last sent
 
     def headers(self) -> dict[str, str]:
-        token = self._plugin.current(self._origin).token
+        token = self._use().token
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def client_certificate(self) -> tuple[bytes, bytes] | None:
-        return self._plugin.current(self._origin).certificate
+        return self._use().certificate
 
     def refresh(self) -> bool:
-        return self._plugin.rerun(self._origin)
+        """Re-run the plugin after a 401, unless another request did since this thread's was sent."""
+        return self._plugin.rerun(self._origin, getattr(self._used, "result", None))
+
+    def _use(self) -> _ExecResult:
+        result = self._used.result = self._plugin.current(self._origin)
+        return result
 
     def __repr__(self) -> str:
         return f"ExecCredentials(command={self._plugin.spec.command!r}, source={self._origin.where})"

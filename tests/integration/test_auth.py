@@ -540,3 +540,46 @@ def _no_leftover_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+# --- concurrent 401s ---------------------------------------------------------------------------
+
+
+def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
+    """Send ``threads`` SelfSubjectReviews at once through the client's transport (no discovery to
+    serialize them); the usernames, or the error class names."""
+    barrier = threading.Barrier(threads)
+    results: list[str] = [""] * threads
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+
+    def one(index: int) -> None:
+        barrier.wait()
+        try:
+            answer = client.transport.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
+            results[index] = answer.json()["status"]["userInfo"]["username"]
+        except dynkube.DynkubeError as err:
+            results[index] = type(err).__name__
+
+    workers = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results
+
+
+def test_concurrent_401s_all_pick_up_the_rotated_token_file(envtest: Envtest, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-the-server-does-not-know")
+    with connect(write_kubeconfig(tmp_path / "config", envtest, {"tokenFile": str(token_file)})) as client:
+        token_file.write_text(ADMIN_TOKEN)  # rotated on disk; the client still holds the old one
+        # every request is sent with the old token; whichever 401 comes back first re-reads the file,
+        # and the others must still retry with the new token rather than give up
+        assert _concurrently(client, 8) == ["admin"] * 8
+
+
+def test_concurrent_401s_rerun_the_exec_plugin_once(envtest: Envtest, tmp_path: Path) -> None:
+    user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN},third-run-is-a-bug")
+    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
+        assert _concurrently(client, 8) == ["admin"] * 8
+    assert runs(counter) == 2

@@ -94,6 +94,28 @@ def test_refresh_rereads_the_token_file_at_once(tmp_path: Path) -> None:
     assert credentials.refresh() is False  # nothing new: a retry would not help
 
 
+def test_refresh_answers_for_the_token_this_thread_sent(tmp_path: Path) -> None:
+    """Two requests fail with the old token; the second to refresh must still be told to retry."""
+    (tmp_path / "token").write_text("old")
+    credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", {"tokenFile": "token"})).credentials
+    credentials.headers()  # this thread's request went out with "old"
+    other = _in_thread(lambda: (credentials.headers(), (tmp_path / "token").write_text("new"), credentials.refresh()))
+    assert other[-1] is True  # the other thread re-read the file first
+    assert credentials.refresh() is True  # "new" is not what this thread sent: retrying helps
+    assert credentials.headers() == {"Authorization": "Bearer new"}
+    assert credentials.refresh() is False
+
+
+def _in_thread(function: Any) -> Any:
+    import threading
+
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(function()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
 def test_rotated_token_file_that_vanishes_keeps_the_last_token(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("first")
     credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", {"tokenFile": "token"})).credentials

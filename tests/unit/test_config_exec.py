@@ -168,6 +168,20 @@ def test_refresh_runs_the_plugin_once_more(plugin: Plugin) -> None:
     assert plugin.runs == 2
 
 
+def test_refresh_after_another_thread_reran_the_plugin_does_not_run_it_again(plugin: Plugin) -> None:
+    import threading
+
+    credentials = plugin.load().credentials
+    assert credentials.headers() == {"Authorization": "Bearer exec-token-1"}  # this thread's request
+    other = threading.Thread(target=lambda: (credentials.headers(), credentials.refresh()))
+    other.start()
+    other.join()
+    assert plugin.runs == 2  # the other thread's 401 re-ran it
+    assert credentials.refresh() is True  # this thread's 401: exec-token-1 was replaced already
+    assert plugin.runs == 2
+    assert credentials.headers() == {"Authorization": "Bearer exec-token-2"}
+
+
 def test_refresh_that_gets_the_same_token_says_a_retry_is_useless(plugin: Plugin) -> None:
     credentials = plugin.load(env={"EXEC_PLUGIN_TOKEN": "fixed"}).credentials
     credentials.headers()
