@@ -147,12 +147,38 @@ def dump_json(document: Any) -> str:
     return json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+_DUMPER: Any = None
+_TYPED = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp")}
+
+
+def _dumper() -> Any:
+    """A safe dumper that quotes as kubectl's YAML does: double quotes where plain text would read as
+    another type ("123", "true", timestamps, ""), literal blocks for multi-line text."""
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+            pass
+
+        def represent_str(dumper: Any, value: str) -> Any:
+            tag = "tag:yaml.org,2002:str"
+            if "\n" in value:
+                return dumper.represent_scalar(tag, value, style="|")
+            if not value or dumper.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED:
+                return dumper.represent_scalar(tag, value, style='"')
+            return dumper.represent_scalar(tag, value)
+
+        Dumper.add_representer(str, represent_str)
+        _DUMPER = Dumper
+    return _DUMPER
+
+
 def dump_yaml(document: Any) -> str:
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(_plain(document), Dumper=dumper, sort_keys=True, allow_unicode=True,
-                     default_flow_style=False, width=1 << 30)
+    return yaml.dump(_plain(document), Dumper=_dumper(), sort_keys=True, allow_unicode=True,
+                     default_flow_style=False)
 
 
 def _plain(value: Any) -> Any:
