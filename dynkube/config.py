@@ -342,22 +342,15 @@ def _names(entries: dict[str, _Entry]) -> str:
 
 def _read_yaml(path: str) -> dict[str, Any]:
     """One kubeconfig file as a mapping (an empty file is an empty kubeconfig)."""
-    import yaml  # deferred: only kubeconfig loading needs it, and `import dynkube` should stay cheap
-
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise ConfigError(f"cannot read kubeconfig {path}: {reason}", path=path) from None
-    try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as err:  # its str() quotes the document, which may hold secrets
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or 'syntax error'}", path=path
-        ) from None
+    doc = _parse_json(text) if text.lstrip().startswith("{") else None
+    if doc is None:
+        doc = _parse_yaml(text, path)
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -365,6 +358,28 @@ def _read_yaml(path: str) -> dict[str, Any]:
             f"{path}: not a kubeconfig: the top level must be a mapping, not {_type_name(doc)}", path=path
         )
     return doc
+
+
+def _parse_json(text: str) -> Any:
+    """A kubeconfig written as JSON (as tools often write them), without importing and running a YAML
+    parser, which costs more than the rest of building a Client; None when it is not valid JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _parse_yaml(text: str, path: str) -> Any:
+    import yaml  # deferred: only YAML kubeconfigs need it, and `import dynkube` should stay cheap
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as err:  # its str() quotes the document, which may hold secrets
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or 'syntax error'}", path=path
+        ) from None
 
 
 def _top_level_str(doc: dict[str, Any], key: str, path: str) -> str:

@@ -222,6 +222,27 @@ def test_empty_file_in_kubeconfig_list_is_an_empty_kubeconfig(tmp_path: Path, mo
     assert load_kubeconfig().context == "ctx"
 
 
+def test_json_kubeconfig_is_read_without_a_yaml_parser(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    doc = yaml.safe_load(one_context(tmp_path / "yaml").read_text())
+    (tmp_path / "json").write_text(json.dumps(doc, indent=2))
+    from_json, from_yaml = load_kubeconfig(tmp_path / "json"), load_kubeconfig(tmp_path / "yaml")
+    assert repr(from_json).replace("/json'", "/yaml'") == repr(from_yaml)
+    probe = f"import sys, dynkube.config as c; c.load_kubeconfig({str(tmp_path / 'json')!r}); print('yaml' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "False"
+
+
+def test_flow_mapping_that_is_not_json_is_read_as_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("{current-context: ctx, contexts: [{name: ctx, context: {cluster: c}}], "
+                    "clusters: [{name: c, cluster: {server: 'https://h:6443'}}]}\n")
+    assert load_kubeconfig(path).server == "https://h:6443"
+
+
 # --- cluster fields ----------------------------------------------------------------------------
 
 
