@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -149,6 +150,8 @@ def dump_json(document: Any) -> str:
 
 _DUMPER: Any = None
 _TYPED = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp")}
+_GO_BOOLS = {"y", "Y", "n", "N"}  # YAML 1.1 booleans that Go's YAML quotes and PyYAML does not
+_GO_NUMBER = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _dumper() -> Any:
@@ -165,7 +168,8 @@ def _dumper() -> Any:
             tag = "tag:yaml.org,2002:str"
             if "\n" in value:
                 return dumper.represent_scalar(tag, value, style="|")
-            if not value or dumper.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED:
+            if not value or value in _GO_BOOLS or _GO_NUMBER.match(value) or \
+                    dumper.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED:
                 return dumper.represent_scalar(tag, value, style='"')
             return dumper.represent_scalar(tag, value)
 
