@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import datetime
 import difflib
 import functools
 import json
@@ -51,6 +50,8 @@ INDEX_PATH = "/openapi/v3"
 _COMPONENT_REF = "#/components/schemas/"
 _DEFS_REF = "#/$defs/"
 _CLOSED = "x-dynkube-closed"  # private keyword: report properties the schema does not declare
+_GO_INTEGER = "x-dynkube-go-integer"  # private keyword: a float such as 3.0 is not an integer (Go decoding)
+_UNIQUE = "x-dynkube-unique"  # private keyword: list-type set (true) or map (its keys) in a CRD's schema
 _QUANTITY_MODEL = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _INDEX_REFRESH_SECONDS = 1.0  # at most one index refetch per second when a group-version is missing
@@ -219,14 +220,26 @@ def to_json_schema(document: Mapping[str, Any], model: str) -> dict[str, Any]:
 
     Components become ``$defs`` (so recursive models such as JSONSchemaProps stay finite), Kubernetes
     extensions are translated, and objects that declare their properties carry the private keyword
-    ``x-dynkube-closed`` that the validator uses to report unknown fields.
+    ``x-dynkube-closed`` that the validator uses to report unknown fields. In a CRD's document the kind's own
+    schema follows the CRD rules (strfmt formats, list-type uniqueness); the components it refers to
+    (ObjectMeta, Time) and every built-in model follow Go decoding (see "formats the server checks").
     """
-    return _Converter(_schemas_of(document)).root(model)
+    return _Converter(_schemas_of(document), model if _is_crd_document(document) else None).root(model)
+
+
+_CRD_TITLE = "Kubernetes CRD Swagger"  # what the apiextensions server titles the documents it publishes
+
+
+def _is_crd_document(document: Mapping[str, Any]) -> bool:
+    info = document.get("info") if isinstance(document, Mapping) else None
+    return isinstance(info, Mapping) and info.get("title") == _CRD_TITLE
 
 
 class _Converter:
-    def __init__(self, schemas: Mapping[str, Any]) -> None:
+    def __init__(self, schemas: Mapping[str, Any], crd_model: str | None = None) -> None:
         self.schemas = schemas
+        self.crd_model = crd_model  # the model whose schema a CRD author wrote (strfmt formats, list rules)
+        self.crd = False  # converting crd_model right now
         self.defs: dict[str, Any] = {}
         self.pending: list[str] = []
 
@@ -236,6 +249,7 @@ class _Converter:
         top = {"$schema": "https://json-schema.org/draft/2020-12/schema", **self.ref(model)}
         while self.pending:
             name = self.pending.pop()
+            self.crd = name == self.crd_model
             self.defs[name] = self.node(self.schemas.get(name, {}), model=name)
         recursive = _recursive_defs(self.defs)
         inline = {_DEFS_REF + _escape_pointer(k): v for k, v in self.defs.items() if k not in recursive}
@@ -269,21 +283,23 @@ class _Converter:
         return out
 
     def _types(self, s: Mapping[str, Any], out: dict[str, Any], model: str) -> None:
-        types = _simple_types(s)
-        if types is None:
-            return
-        if s.get("nullable") is True and "null" not in types:
-            types.append("null")
-        out["type"] = types[0] if len(types) == 1 else types
+        types = _simple_types(s, crd=self.crd)
         fmt = s.get("format")
-        if model == _QUANTITY_MODEL:
-            out["format"] = "quantity"
-        elif fmt in _INT_RANGES and "integer" in types:
-            low, high = _INT_RANGES[fmt]
-            out.setdefault("minimum", low)
-            out.setdefault("maximum", high)
-        elif fmt in _SERVER_FORMATS:
-            out["format"] = fmt
+        if types is not None:
+            if s.get("nullable") is True and "null" not in types:
+                types.append("null")
+            out["type"] = types[0] if len(types) == 1 else types
+            if "integer" in types and not self.crd:
+                out[_GO_INTEGER] = True  # Go decoding rejects 3.0 for an integer field; CRD validation takes it
+            if fmt in _INT_RANGES and "integer" in types:
+                low, high = _INT_RANGES[fmt]
+                out.setdefault("minimum", low)
+                out.setdefault("maximum", high)
+                return
+        if types is None or "string" in types:
+            private = _format_for(fmt, model, self.crd)
+            if private:
+                out["format"] = private
 
     def _assertions(self, s: Mapping[str, Any], out: dict[str, Any]) -> None:
         for key in ("minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "multipleOf",
@@ -315,6 +331,11 @@ class _Converter:
         elif isinstance(additional, Mapping):
             out["additionalProperties"] = self.node(additional, branch=branch)
         required = [r for r in s.get("required") or () if isinstance(r, str)]
+        list_type = s.get("x-kubernetes-list-type")
+        if self.crd and list_type == "set":
+            out[_UNIQUE] = True
+        elif self.crd and list_type == "map" and isinstance(s.get("x-kubernetes-list-map-keys"), list):
+            out[_UNIQUE] = [k for k in s["x-kubernetes-list-map-keys"] if isinstance(k, str)]
         if s.get("x-kubernetes-embedded-resource") is True:
             self._embedded(out, required)
         if required:
@@ -325,10 +346,11 @@ class _Converter:
 
     @staticmethod
     def _embedded(out: dict[str, Any], required: list[str]) -> None:
-        """An embedded object is a full object: apiVersion and kind are required (metadata is not, as on the server)."""
+        """An embedded object is a full object: apiVersion and kind are required and not empty (metadata is not
+        required, as on the server, which also publishes the three properties itself)."""
         props = out.setdefault("properties", {})
-        props.setdefault("apiVersion", {"type": "string", "minLength": 1})
-        props.setdefault("kind", {"type": "string", "minLength": 1})
+        for name in ("apiVersion", "kind"):
+            props[name] = {**(props.get(name) or {"type": "string"}), "minLength": 1}
         props.setdefault("metadata", {"type": "object"})
         for name in ("apiVersion", "kind"):
             if name not in required:
@@ -392,9 +414,12 @@ def _plain_ref(value: Any, inline: Mapping[str, Any]) -> bool:
     return isinstance(value, dict) and len(value) == 1 and isinstance(ref := value.get("$ref"), str) and ref in inline
 
 
-def _simple_types(s: Mapping[str, Any]) -> list[str] | None:
-    """The JSON types a schema allows by itself (int-or-string and ``oneOf: [{type}...]`` folded in)."""
-    if s.get("x-kubernetes-int-or-string") is True or s.get("format") == "int-or-string":
+def _simple_types(s: Mapping[str, Any], *, crd: bool = False) -> list[str] | None:
+    """The JSON types a schema allows by itself (int-or-string and ``oneOf: [{type}...]`` folded in).
+
+    ``format: int-or-string`` means IntOrString only in built-in documents; a CRD's server ignores that format.
+    """
+    if s.get("x-kubernetes-int-or-string") is True or (s.get("format") == "int-or-string" and not crd):
         return ["integer", "string"]
     if isinstance(s.get("type"), str):
         return [s["type"]]
@@ -415,37 +440,73 @@ def _escape_pointer(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
-# ---- formats the server checks --------------------------------------------------------------------
+# ---- formats the server checks --------------------------------------------------------------------------------
+#
+# Two families, because two different pieces of server code check them:
+# - built-in kinds, and the ObjectMeta/Time components inside CRD documents, are decoded by Go: a date-time is a
+#   metav1.Time (time.Parse RFC3339), a MicroTime needs exactly six fraction digits, bytes are encoding/json's
+#   base64, a Quantity must parse, and an integer field rejects 3.0;
+# - a CRD's own schema is validated by kube-openapi's strfmt registry, format by format (names compared without
+#   dashes: "date-time" is "datetime"); formats that registry does not know (e.g. "quantity") are not checked.
+# Checkers are registered under private names ("go:date-time", "crd:datetime"); messages show the public name.
 
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE)
-_UUID_VERSION = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?([0-9a-f])", re.IGNORECASE)
-_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+_GO_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?"
+                      r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))")
+_STRFMT_TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
+_STRFMT_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})")
+_UUID_PATTERNS = {
+    "uuid": r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}",
+    "uuid3": r"[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}",
+    "uuid4": r"[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}",
+    "uuid5": r"[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}",
+}
+_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+")
+_HEXCOLOR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_GO_DURATION = re.compile(r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+_SCALA_DURATION = re.compile(r"[\t\n\f\r ]*(?:[0-9]+[\t\n\f\r ]*[A-Za-z\u00b5]+[\t\n\f\r ]*)+")
+_SCALA_DURATION_PART = re.compile(r"([0-9]+)[\t\n\f\r ]*([A-Za-z\u00b5]+)")
+_DURATION_UNITS = (("ns", "nano"), ("us", "\u00b5s", "micro"), ("ms", "milli"), ("s", "sec"), ("m", "min"),
+                   ("h", "hr", "hour"), ("d", "day"), ("w", "wk", "week"))
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URI_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_URI_HOST_BAD = re.compile(r"[^A-Za-z0-9\-_.~!$&'()*+,;=:\[\]<>\"%\x80-\U0010ffff]")
 
 
-def _check_date_time(value: str) -> bool:
-    match = _RFC3339.match(value)
-    if not match:
-        return False
-    try:
-        datetime.datetime(*(int(g) for g in match.groups()[:6]))
-    except ValueError:
-        return False
-    return True
+def _valid_date(year: int, month: int, day: int) -> bool:
+    """Go's range checks (year 0000 included, unlike Python's datetime)."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= month <= 12 and 1 <= day <= days[month - 1]
 
 
 def _check_date(value: str) -> bool:
-    if not _DATE.match(value):
-        return False
-    try:
-        datetime.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    """``time.Parse("2006-01-02", value)``: both the built-in and the CRD rule."""
+    match = _DATE.fullmatch(value)
+    return bool(match) and _valid_date(*(int(g) for g in match.groups()))
 
 
-def _check_byte(value: str) -> bool:
+def _check_go_time(value: str, *, micro: bool = False) -> bool:
+    """metav1.Time (``time.Parse(RFC3339)``) or, with ``micro``, metav1.MicroTime (six fraction digits).
+
+    As Go's parser: a one-digit hour is accepted, the fraction may follow ``.`` or ``,``, ``T`` and ``Z`` are
+    upper case, and an offset may say up to 24 hours and 60 minutes.
+    """
+    match = _GO_TIME.fullmatch(value)
+    if not match:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, tz_hour, tz_minute = match.group(7), match.group(8), match.group(9)
+    if micro and (fraction is None or len(fraction) != 6):
+        return False
+    if tz_hour is not None and (int(tz_hour) > 24 or int(tz_minute) > 60):
+        return False
+    return _valid_date(year, month, day) and hour < 24 and minute < 60 and second < 60
+
+
+def _check_go_base64(value: str) -> bool:
+    """encoding/json's []byte: standard padded base64, line breaks ignored."""
     try:
         base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
     except (binascii.Error, ValueError):
@@ -453,51 +514,148 @@ def _check_byte(value: str) -> bool:
     return True
 
 
-def _check_ip(version: int) -> Any:
-    def check(value: str) -> bool:
-        import ipaddress
-
-        try:
-            return ipaddress.ip_address(value).version == version and "%" not in value
-        except ValueError:
-            return False
-    return check
+def _check_quantity(value: str) -> bool:
+    return bool(_QUANTITY.fullmatch(value))
 
 
-def _check_cidr(value: str) -> bool:
+def _check_strfmt_date_time(value: str) -> bool:
+    """strfmt.IsDateTime: split on "t" (any case), a valid date, then ``hh:mm:ss[.frac](z|±hh:mm)``."""
+    parts = value.lower().split("t")
+    if len(value) < 4 or len(parts) < 2 or not _check_date(parts[0]):
+        return False
+    match = _STRFMT_TIME.fullmatch(parts[1])
+    return bool(match) and match.group(1) <= "23" and match.group(2) <= "59" and match.group(3) <= "59"
+
+
+def _sloppy_ip(value: str) -> int | None:
+    """The IP version of ``value`` as k8s.io/utils ParseIPSloppy reads it (IPv4 octets may have leading zeros), or None."""
+    for char in value:
+        if char == ".":
+            return 4 if _sloppy_ipv4(value) else None
+        if char == ":":
+            break
+    else:
+        return None
+    if "%" in value:
+        return None
+    head, _, tail = value.rpartition(":")
+    if "." in tail:  # embedded IPv4: leading zeros allowed there too
+        if not _sloppy_ipv4(tail):
+            return None
+        value = head + ":" + ".".join(str(int(p)) for p in tail.split("."))
     import ipaddress
 
     try:
-        ipaddress.ip_network(value, strict=False)
+        ipaddress.IPv6Address(value)
     except ValueError:
+        return None
+    return 6
+
+
+def _sloppy_ipv4(value: str) -> bool:
+    parts = value.split(".")
+    return len(parts) == 4 and all(p.isascii() and p.isdigit() and int(p) <= 255 for p in parts)
+
+
+def _check_cidr(value: str) -> bool:
+    """net.ParseCIDR, sloppy: ``address/prefix`` with a decimal prefix length."""
+    address, slash, prefix = value.partition("/")
+    version = _sloppy_ip(address) if slash else None
+    if version is None or not (prefix.isascii() and prefix.isdigit()):
         return False
-    return "/" in value
+    return int(prefix) <= (32 if version == 4 else 128)
 
 
-def _check_uuid(version: str | None) -> Any:
-    def check(value: str) -> bool:
-        if not _UUID.match(value):
+def _check_mac(value: str) -> bool:
+    """net.ParseMAC: 6, 8 or 20 octets as ``aa:bb:..``, ``aa-bb-..`` or ``aabb.ccdd...``."""
+    if len(value) >= 3 and value[2] in ":-":
+        groups, size = value.split(value[2]), 2
+    elif len(value) >= 5 and value[4] == ".":
+        groups, size = value.split("."), 4
+    else:
+        return False
+    octets = len(groups) * size // 2
+    return octets in (6, 8, 20) and all(len(g) == size and _HEX_DIGITS.fullmatch(g) for g in groups)
+
+
+def _check_duration(value: str) -> bool:
+    """strfmt.ParseDuration: Go's ``time.ParseDuration``, else Scala-like ``"3 days"`` with a known unit."""
+    if _GO_DURATION.fullmatch(value) or value.lstrip("+-") == "0" and len(value) - len(value.lstrip("+-")) <= 1:
+        return True
+    if not _SCALA_DURATION.fullmatch(value):
+        return False
+    for _count, unit in _SCALA_DURATION_PART.findall(value):
+        unit = unit.lower()
+        if any(unit == v or (i == len(vs) - 1 and unit.startswith(v)) for vs in _DURATION_UNITS
+               for i, v in enumerate(vs)):
+            return True
+    return False
+
+
+def _check_uri(value: str) -> bool:
+    """The clear failures of Go's ``url.ParseRequestURI``: empty, control characters, no scheme and no leading
+    ``/``, a character not allowed in a host name, a bad ``%`` escape in the path. (Ports, user info and
+    escapes in the host are not checked.)"""
+    if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or value.startswith(":"):
+        return False
+    if value == "*":
+        return True
+    scheme = _URI_SCHEME.match(value)
+    rest = value[scheme.end():] if scheme else value
+    path = rest.split("?", 1)[0]
+    if not path.startswith("/"):
+        return bool(scheme)  # with a scheme, the rest is opaque and not checked further
+
+    if path.startswith("//") and scheme:
+        authority, slash, path = path[2:].partition("/")
+        if _URI_HOST_BAD.search(authority.rpartition("@")[2]):
             return False
-        return version is None or _UUID_VERSION.match(value).group(1) == version  # type: ignore[union-attr]
-    return check
+        path = slash + path
+    return not _URI_BAD_ESCAPE.search(path)
 
 
-# Formats whose values the server rejects when malformed (built-in decoding, or CRD format validation).
-# Any other format (email, hostname, uri, ...) is not asserted, so dynkube never rejects what the server takes.
-_SERVER_FORMATS: dict[str, Any] = {
-    "date-time": _check_date_time,
-    "datetime": _check_date_time,
-    "date": _check_date,
-    "byte": _check_byte,
-    "ipv4": _check_ip(4),
-    "ipv6": _check_ip(6),
-    "cidr": _check_cidr,
-    "uuid": _check_uuid(None),
-    "uuid3": _check_uuid("3"),
-    "uuid4": _check_uuid("4"),
-    "uuid5": _check_uuid("5"),
-    "quantity": lambda v: bool(_QUANTITY.match(v)),
+def _regex_check(pattern: re.Pattern[str]) -> Any:
+    return lambda value: bool(pattern.fullmatch(value))
+
+
+# Private format name -> checker. Built-in (Go decoding) and CRD (strfmt) checkers are kept apart.
+_FORMAT_CHECKS: dict[str, Any] = {
+    "go:date-time": _check_go_time,
+    "go:micro-time": functools.partial(_check_go_time, micro=True),
+    "go:byte": _check_go_base64,
+    "go:quantity": _check_quantity,
+    "crd:datetime": _check_strfmt_date_time,
+    "crd:date": _check_date,
+    "crd:byte": _regex_check(_STRFMT_BASE64),
+    "crd:ipv4": lambda v: _sloppy_ip(v) is not None and "." in v,
+    "crd:ipv6": lambda v: _sloppy_ip(v) is not None and ":" in v,
+    "crd:cidr": _check_cidr,
+    "crd:mac": _check_mac,
+    "crd:duration": _check_duration,
+    "crd:uri": _check_uri,
+    "crd:hexcolor": _regex_check(_HEXCOLOR),
+    "crd:bsonobjectid": lambda v: len(v) == 24 and bool(_HEX_DIGITS.fullmatch(v)),
+    **{f"crd:{name}": _regex_check(re.compile(pattern, re.IGNORECASE)) for name, pattern in _UUID_PATTERNS.items()},
 }
+_PUBLIC_FORMAT = {"go:micro-time": "date-time", "go:date-time": "date-time", "crd:datetime": "date-time"}
+_GO_MODEL_FORMATS = {
+    _QUANTITY_MODEL: "go:quantity",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "go:date-time",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "go:micro-time",
+}
+_GO_FORMATS = {"date-time": "go:date-time", "byte": "go:byte"}
+
+
+def _format_for(fmt: Any, model: str, crd: bool) -> str | None:
+    """The private format name a schema node gets, or None when the server does not check its format."""
+    if model in _GO_MODEL_FORMATS:
+        return _GO_MODEL_FORMATS[model]
+    if not isinstance(fmt, str):
+        return None
+    if not crd:
+        return _GO_FORMATS.get(fmt)
+    name = "crd:" + fmt.replace("-", "")
+    return name if name in _FORMAT_CHECKS else None
 
 
 # ---- the validator ----------------------------------------------------------------------------------
@@ -542,8 +700,29 @@ def _validator_class() -> Any:
             if name not in declared:
                 yield ValidationError(_unknown_field_message(name, declared), path=[name])
 
+    def go_integer(validator: Any, _value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if isinstance(instance, float) and instance.is_integer():  # other floats already fail "type"
+            yield ValidationError(f"{instance!r} is not of type 'integer'")
+
+    def unique(validator: Any, keys: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "array"):
+            return
+        seen: set[str] = set()
+        for index, item in enumerate(instance):
+            if keys is True:
+                value = item
+            elif isinstance(item, Mapping):
+                value = {k: item[k] for k in keys if k in item}
+            else:
+                continue
+            key = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            if key in seen:
+                yield ValidationError(f"Duplicate value: {key}", path=[index])
+            seen.add(key)
+
     return validators.extend(Draft202012Validator, {
         "properties": properties, "additionalProperties": additional, "required": required, _CLOSED: closed,
+        _GO_INTEGER: go_integer, _UNIQUE: unique,
     })
 
 
@@ -564,7 +743,7 @@ def _format_checker() -> Any:
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    for name, check in _SERVER_FORMATS.items():
+    for name, check in _FORMAT_CHECKS.items():
         checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
     return checker
 
@@ -595,9 +774,17 @@ def _error_order(error: Any) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in error.absolute_path)
 
 
+_KEYWORDS = {_CLOSED: "unknown-field", _GO_INTEGER: "type", _UNIQUE: "x-kubernetes-list-type"}
+
+
 def _issue(error: Any) -> ValidationIssue:
-    keyword = "unknown-field" if error.validator == _CLOSED else str(error.validator)
-    return ValidationIssue(_field_path(error), error.message, keyword)
+    keyword = _KEYWORDS.get(error.validator, str(error.validator))
+    message = error.message
+    if keyword == "format":
+        private = str(error.validator_value)
+        public = _PUBLIC_FORMAT.get(private, private.partition(":")[2] or private)
+        message = f"{error.instance!r} is not a {public!r}"
+    return ValidationIssue(_field_path(error), message, keyword)
 
 
 def _field_path(error: Any) -> str:

@@ -12,6 +12,7 @@ from dynkube.schema import find_model, gv_path, to_json_schema
 
 from .test_schema_support import builtin_store, document
 
+GO_INTEGER = "x-dynkube-go-integer"
 JSP = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps"
 
 
@@ -63,7 +64,7 @@ def test_all_of_reference_wrapper_is_resolved():
     result = convert({"M": {"type": "object", "properties": {"x": {"allOf": [{"$ref": "#/components/schemas/N"}],
                                                                    "default": {}, "description": "d"}}},
                       "N": {"type": "integer"}})
-    assert result["properties"]["x"] == {"type": "integer"}
+    assert result["properties"]["x"] == {"type": "integer", GO_INTEGER: True}
 
 
 def test_nullable_adds_null_to_the_type_and_enum():
@@ -77,17 +78,37 @@ def test_int_or_string_forms_become_a_type_list():
         "a": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]},
         "b": {"allOf": [{"$ref": "#/components/schemas/IntOrString"}]}}},
         "IntOrString": {"format": "int-or-string", "oneOf": [{"type": "integer"}, {"type": "string"}]}})
-    assert result["properties"]["a"] == {"type": ["integer", "string"]}
-    assert result["properties"]["b"] == {"type": ["integer", "string"]}
+    assert result["properties"]["a"] == {"type": ["integer", "string"], GO_INTEGER: True}
+    assert result["properties"]["b"] == {"type": ["integer", "string"], GO_INTEGER: True}
 
 
 def test_integer_formats_become_bounds_and_unknown_formats_are_dropped():
     result = convert({"M": {"type": "object", "properties": {
         "i": {"type": "integer", "format": "int32"}, "e": {"type": "string", "format": "email"},
         "t": {"type": "string", "format": "date-time"}}}})
-    assert result["properties"]["i"] == {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+    assert result["properties"]["i"] == {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1,
+                                         GO_INTEGER: True}
     assert result["properties"]["e"] == {"type": "string"}
-    assert result["properties"]["t"] == {"type": "string", "format": "date-time"}
+    assert result["properties"]["t"] == {"type": "string", "format": "go:date-time"}  # Go's time.Parse rules
+
+
+def test_a_crd_documents_own_schema_gets_the_crd_rules():
+    doc = {"info": {"title": "Kubernetes CRD Swagger"}, "components": {"schemas": {"M": {
+        "type": "object", "properties": {
+            "i": {"type": "integer"}, "e": {"type": "string", "format": "email"},
+            "t": {"type": "string", "format": "date-time"}, "q": {"type": "string", "format": "quantity"},
+            "s": {"type": "string", "format": "int-or-string"},
+            "set": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+            "map": {"type": "array", "items": {"type": "object"}, "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"]}}}}}}
+    props = to_json_schema(doc, "M")["properties"]
+    assert props["i"] == {"type": "integer"}  # 2.0 is an integer to CRD validation
+    assert props["e"] == {"type": "string"}  # strfmt's email is not reproduced
+    assert props["t"] == {"type": "string", "format": "crd:datetime"}
+    assert props["q"] == {"type": "string"}  # the server does not recognise "quantity" on a CRD
+    assert props["s"] == {"type": "string"}  # nor "int-or-string"
+    assert props["set"]["x-dynkube-unique"] is True
+    assert props["map"]["x-dynkube-unique"] == ["name"]
 
 
 def test_openapi_exclusive_bounds_become_numeric():
