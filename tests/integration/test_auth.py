@@ -171,6 +171,14 @@ def test_client_certificate_data(envtest: Envtest, tmp_path: Path) -> None:
     assert (me["username"], "uid" in me) == ("admin", False)
 
 
+def test_client_certificate_from_an_unknown_ca_is_unauthorized(envtest: Envtest, other_pki: Path,
+                                                               tmp_path: Path) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {
+        "client-certificate": str(other_pki / "other-ca.crt"), "client-key": str(other_pki / "other-ca.key")})
+    with connect(kubeconfig) as client, pytest.raises(dynkube.Unauthorized):
+        whoami(client)
+
+
 # --- tokens ------------------------------------------------------------------------------------
 
 
@@ -314,8 +322,12 @@ def test_exec_plugin_client_certificate_rotates_on_expiry(envtest: Envtest, othe
 # --- trusting the server -----------------------------------------------------------------------
 
 
-def test_insecure_skip_tls_verify_without_a_ca(envtest: Envtest, tmp_path: Path) -> None:
-    kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN},
+@pytest.mark.parametrize("credential", ["token", "client-certificate"])
+def test_insecure_skip_tls_verify_without_a_ca(envtest: Envtest, tmp_path: Path, credential: str) -> None:
+    user = {"token": ADMIN_TOKEN} if credential == "token" else {
+        "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
+        "client-key-data": base64.b64encode(envtest.admin_key).decode()}
+    kubeconfig = write_kubeconfig(tmp_path / "config", envtest, user,
                                   cluster={"server": envtest.server, "insecure-skip-tls-verify": True})
     with connect(kubeconfig) as client:
         assert whoami(client)["username"] == "admin"
