@@ -1206,10 +1206,15 @@ class SchemaStore:
 
         Unknown fields are errors only with ``strict=True`` (as ``fieldValidation=Strict``); otherwise they
         are logged as warnings, since the server drops them. See docs/schema.md for what is not checked.
+        When there are problems, the schema is checked for a newer version first (at most one index request
+        a second), so a CRD changed since the schema was fetched is not held against the object.
         """
         if not isinstance(obj, Mapping):
             raise errors.InvalidInput(f"cannot validate a {type(obj).__name__}; expected a mapping")
-        return self._compiled(group, version, kind).issues(obj, strict=strict)
+        issues = self._compiled(group, version, kind).issues(obj, strict=strict)
+        if issues and self._republished(gv_path(group, version)):
+            issues = self._compiled(group, version, kind).issues(obj, strict=strict)
+        return issues
 
     def validate_object(self, obj: Mapping[str, Any], *, strict: bool = False) -> list[ValidationIssue]:
         """``validate`` with the group, version and kind read from the object's ``apiVersion``/``kind``."""
@@ -1225,26 +1230,53 @@ class SchemaStore:
                 recursive: bool = False) -> Explanation:
         """Describe a kind or a field path below it (``["spec", "replicas"]`` or ``"spec.replicas"``).
 
-        Unknown fields raise ``FieldNotFound`` with close matches.
+        Unknown fields raise ``FieldNotFound`` with close matches (after checking for a newer schema).
         """
-        key = gv_path(group, version)
-        with self._lock:
-            doc_id, doc = self._document(key)
-            model = _model_in(self._models(doc_id, doc), group, version, kind)
-        return _Explainer(_schemas_of(doc)).explain(group, version, kind, model, _path_parts(field_path), recursive)
+        parts = _path_parts(field_path)
+        try:
+            return self._explain(group, version, kind, parts, recursive)
+        except errors.FieldNotFound:
+            if not self._republished(gv_path(group, version)):
+                raise
+        return self._explain(group, version, kind, parts, recursive)
 
     # -- internals --
 
-    def _compiled(self, group: str, version: str, kind: str) -> _CompiledSchema:
-        key = gv_path(group, version)
+    def _explain(self, group: str, version: str, kind: str, parts: tuple[str, ...], recursive: bool) -> Explanation:
         with self._lock:
-            doc_id, doc = self._document(key)
+            _doc_id, doc, model = self._locate(group, version, kind)
+        return _Explainer(_schemas_of(doc)).explain(group, version, kind, model, parts, recursive)
+
+    def _compiled(self, group: str, version: str, kind: str) -> _CompiledSchema:
+        with self._lock:
+            doc_id, doc, model = self._locate(group, version, kind)
             compiled = self._state.compiled.get((doc_id, kind))
             if compiled is None:
-                model = _model_in(self._models(doc_id, doc), group, version, kind)
                 compiled = _CompiledSchema(to_json_schema(doc, model))
                 self._state.compiled[(doc_id, kind)] = compiled
             return compiled
+
+    def _locate(self, group: str, version: str, kind: str) -> tuple[str, dict[str, Any], str]:
+        """(document id, document, model name) of a kind. A kind missing from a cached document refetches the
+        index (at most once a second): a CRD added to a group-version changes that group-version's hash."""
+        key = gv_path(group, version)
+        doc_id, doc = self._document(key)
+        models = self._models(doc_id, doc)
+        if (group, version, kind) not in models and self._republished(key):
+            doc_id, doc = self._document(key)
+            models = self._models(doc_id, doc)
+        return doc_id, doc, _model_in(models, group, version, kind)
+
+    def _republished(self, key: str) -> bool:
+        """Refetch the index (unless fetched less than a second ago); True if ``key`` now has a new hash."""
+        if self._transport is None:
+            return False
+        with self._lock:
+            if self._state.index is None or time.monotonic() - self._state.fetched_at < _INDEX_REFRESH_SECONDS:
+                return False
+            before = self._state.index.get(key)
+            after = self._index(refresh=True).get(key)
+            return after is not None and after != before
 
     def _models(self, doc_id: str, doc: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
         models = self._state.models.get(doc_id)
