@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import traceback
@@ -261,6 +262,17 @@ class _Formatter(logging.Formatter):
         return f"{record.levelname.lower()}: {message}"
 
 
+def _silence_stdout(out: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def _log_level(verbosity: int) -> int:
     if verbosity >= 6:
         return logging.DEBUG
@@ -308,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `dynkube get ... | head`: the reader has what it wanted
+        _silence_stdout(out)
         return EXIT_OK
     except Exception as exc:
         if args.debug:

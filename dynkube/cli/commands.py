@@ -6,6 +6,7 @@ import platform
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -432,6 +433,7 @@ def tree(ctx: Context) -> int:
             rc = dynkube.ResourceClient(ctx.client, r)
             return (r.group, r.plural), count_objects(rc, namespace if r.namespaced else None)
 
+        warnings.simplefilter("ignore", dynkube.ServerWarning)  # deprecation notes of every kind listed: noise here
         with ThreadPoolExecutor(max_workers=8) as pool:
             counts = dict(pool.map(count, listable))
     groups = tree_document(resource_map, resources, counts)

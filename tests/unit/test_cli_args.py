@@ -1,0 +1,77 @@
+"""The command line's argument handling and exit codes where no server is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dynkube
+from dynkube.cli import main
+from dynkube.cli.app import UsageError, build_parser
+from dynkube.cli.get import Output, is_type_name, parse_output
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, Output("table")), ("wide", Output("wide")), ("json", Output("json")), ("yaml", Output("yaml")),
+    ("name", Output("name")), ("jsonpath={.a}", Output("jsonpath", "{.a}")),
+    ("jsonpath={.a=b}", Output("jsonpath", "{.a=b}")), ("custom-columns=A:.a", Output("custom-columns", "A:.a"))])
+def test_output_formats(value: str | None, expected: Output) -> None:
+    assert parse_output(value) == expected
+
+
+@pytest.mark.parametrize("value", ["bogus", "jsonpath", "jsonpath=", "go-template={{.}}", "json=x"])
+def test_bad_output_formats_are_usage_errors(value: str) -> None:
+    with pytest.raises(UsageError):
+        parse_output(value)
+
+
+@pytest.mark.parametrize("arg, type_name", [
+    ("pod/web", True), ("deployment.apps/web", True), ("apps/v1/deployments/web", True),
+    ("pods", False), ("apps/v1/deployments", False), ("v1/configmaps", False), ("v1beta1/things", False)])
+def test_type_slash_name_versus_slashed_resource_names(arg: str, type_name: bool) -> None:
+    assert is_type_name(arg) is type_name
+
+
+def test_global_flags_go_before_or_after_the_command() -> None:
+    parser = build_parser()
+    before = parser.parse_args(["-n", "web", "--context", "c", "-v=6", "get", "pods"])
+    after = parser.parse_args(["get", "pods", "-n", "web", "--context", "c", "-v", "6"])
+    for args in (before, after):
+        assert (args.namespace, args.context, args.verbosity, args.targets) == ("web", "c", 6, ["pods"])
+    assert parser.parse_args(["get", "pods", "-ojson"]).output == "json"
+    assert parser.parse_args(["get", "pods", "-o=jsonpath={.items[*]}"]).output == "jsonpath={.items[*]}"
+
+
+@pytest.mark.parametrize("text, seconds", [("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("500ms", 0.5),
+                                           ("0", None), ("1h", 3600.0)])
+def test_request_timeouts(text: str, seconds: float | None) -> None:
+    assert build_parser().parse_args(["--request-timeout", text, "api-versions"]).request_timeout == seconds
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "api-resources" in capsys.readouterr().out
+    assert main(["get", "--help"]) == 0
+    assert "custom-columns" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["get"], ["get", "pods", "-o", "go-template={{.}}"], ["nonsense"],
+                                  ["get", "pods", "--request-timeout", "soon"], ["delete", "pods", "-f", "x.yaml"],
+                                  ["apply", "-f", "x.yaml", "--dry-run=client"], []])
+def test_bad_usage_is_exit_2_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "none"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err == "" if not argv else len(err.splitlines()) == 1 and err.startswith("error: ")
+
+
+def test_client_version_needs_no_server(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "none"), "version", "--client"]) == 0
+    assert capsys.readouterr().out == f"Client Version: v{dynkube.__version__}\n"
+
+
+def test_missing_kubeconfig_is_exit_1_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "none"), "get", "pods"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "none") in err and "Traceback" not in err
