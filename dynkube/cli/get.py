@@ -210,9 +210,6 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
     single = len(targets) == 1 and len(targets[0].names) == 1
     if single and not objects:
         return failed, version
-    if not objects and output.kind in ("name", "custom-columns") and not failed:
-        _no_resources(ctx, targets)
-        return failed, version
     document: Any = objects[0] if single else as_list(objects)
     if output.kind == "json":
         ctx.out.write(dump_json(document))
@@ -241,6 +238,7 @@ class Table:
     columns: list[dict[str, Any]]
     rows: list[dict[str, Any]]
     resource_version: str | None = None
+    failed: bool = False  # some named objects could not be shown (the errors were printed)
 
 
 def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> Table:
@@ -254,9 +252,14 @@ def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> T
             namespace, all_namespaces = ctx.namespace, False
         table = Table([], [])
         for name in names:
-            part = _table_pages(ctx, rc, namespace, False, None, f"metadata.name={name}")
-            if not part.rows:
-                rc.get(name, namespace)  # raises the server's NotFound (or whatever the reason is)
+            try:
+                part = _table_pages(ctx, rc, namespace, False, None, f"metadata.name={name}")
+                if not part.rows:
+                    rc.get(name, namespace)  # raises the server's NotFound (or whatever the reason is)
+            except dynkube.ApiError as exc:
+                ctx.error(describe_error(exc))
+                table.failed = True
+                continue
             table.columns = table.columns or part.columns
             table.rows.extend(part.rows)
         return table
@@ -357,6 +360,7 @@ def _print_tables(ctx: Context, targets: list[Target], wide: bool,
             failed = True
             continue
         version = table.resource_version
+        failed = failed or table.failed
         if not table.rows:
             continue
         headers, rows = table_grid(table, _table_options(ctx, target.resource, wide, show_kind))

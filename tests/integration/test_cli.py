@@ -179,6 +179,15 @@ def test_default_table_is_kubectls(cli: Callable[..., Run], kubectl: Callable[..
         "NAME   SIZE    REPLICAS", "g1     small   2", "g2     large"]
 
 
+def test_a_missing_name_fails_alone(cli: Callable[..., Run], kubectl: Callable[..., str], objects: str) -> None:
+    for output in ((), ("-o", "name")):
+        ours = cli("get", "gz", "g1", "nope", "g2", "-n", objects, *output)
+        assert ours.code == 1
+        assert one_error_line(ours) == 'Error from server (NotFound): gizmos.fixtures.dynkube.io "nope" not found'
+        assert [line.split()[0] for line in ours.out.splitlines()][-2:] == (
+            ["g1", "g2"] if not output else ["gizmo.fixtures.dynkube.io/g1", "gizmo.fixtures.dynkube.io/g2"])
+
+
 def test_get_table_of_builtin_kind_has_server_columns(cli: Callable[..., Run], objects: str) -> None:
     ours = cli("get", "cm", "-n", objects, "-l", f"suite={objects}")
     lines = ours.out.splitlines()
