@@ -64,7 +64,7 @@ def kubectl(kubeconfig_path: Path) -> Callable[..., str]:
 @pytest.fixture
 def objects(client: dynkube.Client, namespace: str, gizmo_crds: None) -> str:
     """Two configmaps and two gizmos labelled suite=<namespace>, in the test's namespace."""
-    for name, data in (("alpha", {"k": "v"}), ("beta", {"x": "1", "y": "ünïcødé ✓"})):
+    for name, data in (("alpha", {"k": "v"}), ("beta", {"x": "1", "y": "ünïcødé ✓ <a&b>"})):
         client.resource("configmaps").create({"metadata": {"name": name, "labels": {"suite": namespace}},
                                               "data": data}, namespace)
     for name, spec in (("g1", {"size": "small", "replicas": 2}), ("g2", {"size": "large"})):

@@ -126,6 +126,11 @@ def test_json_is_indented_by_four_with_sorted_keys(configmaps: list[dict]) -> No
     assert json.loads(text)["items"][0]["data"] == configmaps[0]["data"]
 
 
+def test_json_escapes_html_characters_as_go_does() -> None:
+    assert dump_json({"a": "<x&y>\u2028ü"}) == '{\n    "a": "\\u003cx\\u0026y\\u003e\\u2028ü"\n}\n'
+    assert json.loads(dump_json({"a": "<x&y>"})) == {"a": "<x&y>"}
+
+
 def test_managed_fields_are_dropped_without_touching_the_object(configmaps: list[dict]) -> None:
     stripped = without_managed_fields(configmaps[0])
     assert "managedFields" not in stripped["metadata"] and "managedFields" in configmaps[0]["metadata"]
