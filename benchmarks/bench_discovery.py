@@ -262,18 +262,19 @@ def worker(argv: list[str]) -> None:
 
     def measure() -> dict[str, Any]:
         counter.reset()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         got, extra = first()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         assert got == OBJECT, got
         discovery = [r for r in counter.requests if not r.split(" ", 1)[1].startswith(object_prefix)]
-        return {"seconds": seconds, "requests": counter.count, "discovery_requests": len(discovery),
+        return {"seconds": seconds, "cpu": cpu, "requests": counter.count, "discovery_requests": len(discovery),
                 "paths": counter.requests[:6] + (["..."] if counter.count > 6 else []), **extra}
 
     result = {phase: measure()}
     if phase == "cold":
         memory = [measure() for _ in range(MEMORY_REPEATS)]
         result["memory"] = {**memory[-1], "seconds": _common.median(m["seconds"] for m in memory),
+                            "cpu": _common.median(m["cpu"] for m in memory),
                             "requests": max(m["requests"] for m in memory),
                             "discovery_requests": max(m["discovery_requests"] for m in memory)}
     _common.emit(result)
@@ -334,7 +335,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 rows.append({"name": name, "phase": label, "error": errors.get(name, "no samples")})
                 continue
             row = {"name": name, "phase": label, "seconds": _common.median(x["seconds"] for x in s),
-                   "min": min(x["seconds"] for x in s), "requests": _common.median(x["requests"] for x in s),
+                   "min": min(x["seconds"] for x in s), "cpu": _common.median(x["cpu"] for x in s),
+                   "requests": _common.median(x["requests"] for x in s),
                    "discovery_requests": _common.median(x["discovery_requests"] for x in s),
                    "paths": s[-1]["paths"]}
             if phase == "disk" and not DISK_CACHE.get(name) and name not in ("raw", "lightkube (declared)"):
@@ -345,9 +347,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     t = _common.table(
         f"Client() -> first GET of a CRD object, {facts['groups']} API groups ({options.groups} bench CRD groups); "
         f"median of {runs} fresh interpreters", rows,
-        [("seconds", "time", "s"), ("min", "min", "s"), ("requests", "HTTP requests", "n"),
+        [("seconds", "time", "s"), ("min", "min", "s"), ("cpu", "client CPU", "s"), ("requests", "HTTP requests", "n"),
          ("discovery_requests", "discovery req.", "n")],
-        ratios=["seconds"], group_key="phase",
+        ratios=["seconds", "cpu"], group_key="phase",
         notes=[f"{n}: {t}" for n, t in NOTES.items()]
         + ["targets: dynkube 2 discovery requests cold, 0 warm; faster than every anchor",
            "warm disk for contenders without a disk cache = a fresh process, i.e. cold again"])
