@@ -7,6 +7,7 @@ names in one place (``_write_params`` / ``_list_params``).
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
-from .errors import InvalidInput, ValidationFailed
+from .errors import InvalidInput, ResourceNotFound, ValidationFailed
 from .objects import ApiList, ApiObject, wrap
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
@@ -172,8 +173,27 @@ class Client:
 
         Returns ``ValidationIssue``s (``str(issue)`` = ``"spec.replicas: 'x' is not of type 'integer'"``);
         an empty list means valid. ``strict=True`` also flags unknown fields, like fieldValidation=Strict.
+        An object without apiVersion/kind raises InvalidInput; a kind the server does not serve, ResourceNotFound.
         """
-        resource = self.resource_for(obj).resource
+        if not isinstance(obj, Mapping):
+            raise InvalidInput(f"cannot validate a {type(obj).__name__}: expected an object with apiVersion and kind")
+        missing = [key for key in ("apiVersion", "kind") if not obj.get(key)]
+        if missing:
+            raise InvalidInput(f"cannot validate {_describe(obj)}: it has no {' and no '.join(missing)}")
+        try:
+            resource = self.resource_for(obj).resource
+        except ResourceNotFound:
+            api_version, kind = str(obj["apiVersion"]), str(obj["kind"])
+            group, _, version = api_version.rpartition("/")
+            kinds = sorted({r.kind for r in self.discovery.map.resources if (r.group, r.version) == (group, version)})
+            close = tuple(difflib.get_close_matches(kind, kinds, n=3, cutoff=0.6))
+            if not kinds:
+                problem = f"the server does not serve apiVersion {api_version!r}"
+            else:
+                problem = f"the server serves no kind {kind!r} in {api_version}; " + (
+                    f"did you mean {', '.join(close)}?" if close else f"it serves {', '.join(kinds[:8])}"
+                    + (", ..." if len(kinds) > 8 else ""))
+            raise ResourceNotFound(f"cannot validate {_describe(obj)}: {problem}", name=kind, candidates=close) from None
         return self.schemas.validate(obj, resource.group, resource.version, resource.kind, strict=strict)
 
     def explain(self, path: str, *, recursive: bool = False, api_version: str | None = None) -> Any:
