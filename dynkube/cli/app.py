@@ -34,6 +34,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+class _CommandParser(_Parser):
+    """A command's parser: options and names may be interleaved (``get cm -n web cfg``), as with kubectl."""
+
+    _intermixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._intermixing:  # parse_known_intermixed_args calls back into this method
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 class Context:
     """What every command gets: parsed arguments, the output streams, and a client made on first use."""
 
@@ -142,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dynkube", description="Explore and manage any Kubernetes cluster, any kind.")
     parser.add_argument("--version", action="version", version=f"dynkube {dynkube.__version__}")
     _add_global_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
 
     def command(name: str, handler: Callable[[Context], int | None], help_text: str,
                 epilog: str | None = None) -> argparse.ArgumentParser:

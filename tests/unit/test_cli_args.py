@@ -39,6 +39,7 @@ def test_global_flags_go_before_or_after_the_command() -> None:
     after = parser.parse_args(["get", "pods", "-n", "web", "--context", "c", "-v", "6"])
     for args in (before, after):
         assert (args.namespace, args.context, args.verbosity, args.targets) == ("web", "c", 6, ["pods"])
+    assert parser.parse_args(["get", "cm", "-n", "web", "cfg", "-o", "name", "other"]).targets == ["cm", "cfg", "other"]
     assert parser.parse_args(["get", "pods", "-ojson"]).output == "json"
     assert parser.parse_args(["get", "pods", "-o=jsonpath={.items[*]}"]).output == "jsonpath={.items[*]}"
 
