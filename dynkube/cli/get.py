@@ -205,7 +205,8 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
     failed, version = False, None
     for target in targets:
         found, target_failed, version = _collect(ctx, target)
-        objects.extend(_prepare(ctx, o) for o in found)
+        # kubectl hides managedFields in json and yaml only; templates see whole objects
+        objects.extend(_prepare(ctx, o) if output.kind in ("json", "yaml") else o for o in found)
         failed = failed or target_failed
     single = len(targets) == 1 and len(targets[0].names) == 1
     if single and not objects:
@@ -436,7 +437,7 @@ def _watch(ctx: Context, target: Target, output: Output, template: Template | No
             elif output.kind == "name":
                 ctx.print(object_name(obj))
             elif output.kind == "jsonpath" and template is not None:
-                ctx.out.write(template.render(_prepare(ctx, obj)))
+                ctx.out.write(template.render(obj))
             elif columns is not None:
                 if not header_printed and not ctx.args.no_headers:
                     ctx.print(_aligned([h for h, _ in columns], None))

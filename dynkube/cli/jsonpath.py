@@ -227,13 +227,18 @@ def _matches(step: _Filter, item: Any) -> bool:
         return False
 
 
+GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                            "\u2029": "\\u2029"})
+
+
 def render_value(value: Any) -> str:
-    """A value as kubectl prints it: strings bare, everything else as compact JSON."""
+    """A value as kubectl prints it: strings bare, everything else as compact JSON with sorted keys
+    and Go's escapes of <, > and &."""
     if isinstance(value, str):
         return value
     if value is None:
         return ""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).translate(GO_ESCAPES)
 
 
 # ---- templates ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-from .jsonpath import column_path, evaluate, render_value
+from .jsonpath import GO_ESCAPES, column_path, evaluate, render_value
 
 PADDING = 3
 MIN_WIDTH = 6
@@ -144,14 +144,10 @@ def as_list(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": list(items), "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
-                             "\u2029": "\\u2029"})
-
-
 def dump_json(document: Any) -> str:
     """kubectl's JSON: 4-space indent, sorted keys, UTF-8, and Go's escapes of <, >, & (which can only
     occur inside strings, so translating the whole text is exact)."""
-    return json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False).translate(_GO_ESCAPES) + "\n"
+    return json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False).translate(GO_ESCAPES) + "\n"
 
 
 _DUMPER: Any = None
