@@ -63,8 +63,11 @@ class Context:
     @property
     def client(self) -> dynkube.Client:
         if self._client is None:
+            options: dict[str, Any] = {}
+            if self.args.request_timeout:  # else the library's (connect, read) defaults
+                options["timeout"] = self.args.request_timeout
             self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
-                                          namespace=self.args.namespace, timeout=self.args.request_timeout)
+                                          namespace=self.args.namespace, **options)
         return self._client
 
     @property
@@ -102,8 +105,6 @@ def describe_error(exc: BaseException) -> str:
         return one_line(f"Error from server ({exc.reason or exc.code}): {message}")
     if isinstance(exc, dynkube.TransportError):
         return one_line(f"error: unable to connect to the server: {exc}")
-    if isinstance(exc, dynkube.AmbiguousResource):
-        return one_line(f"error: {exc}")
     return one_line(f"error: {exc}")
 
 

@@ -7,6 +7,7 @@ prove the entry point and its exit codes.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -52,6 +53,9 @@ def cli(kubeconfig_path: Path, cache_root: Path, capsys: pytest.CaptureFixture[s
 @pytest.fixture
 def kubectl(kubeconfig_path: Path) -> Callable[..., str]:
     """kubectl's stdout on the same cluster (fails the test when kubectl fails)."""
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl is needed on PATH as the reference of the CLI tests", pytrace=False)
+
     def run(*argv: str) -> str:
         done = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig_path), *argv], capture_output=True,
                               text=True, timeout=60)
