@@ -237,6 +237,21 @@ def run_worker(script: Path, args: Sequence[str], *, timeout: float, env: dict[s
     return {"error": f"exit {done.returncode}: " + " | ".join(tail)}
 
 
+def profile(fn: Callable[[], Any], top: int = 25) -> str:
+    """cProfile of one call of ``fn``: the ``top`` functions by cumulative and by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(fn)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 # ---- statistics and formatting ---------------------------------------------------------------
 
 def median(values: Iterable[float]) -> float:

@@ -252,9 +252,28 @@ NOTES = {
 
 # ---- worker ----------------------------------------------------------------------------------
 
+def profile_worker(phase: str, kubeconfig: str, group: str) -> None:
+    """cProfile of dynkube's construction -> first object in PHASE (cold, disk or memory)."""
+    cache = tempfile.mkdtemp(prefix="dynkube-bench-profile-")
+    try:
+        first = _dynkube(kubeconfig, cache, group)
+        if phase in ("disk", "memory"):
+            first()
+        if phase == "disk":
+            from dynkube import discovery
+
+            discovery.clear_memory_cache()
+        print(_common.profile(first))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def worker(argv: list[str]) -> None:
     """``--worker CONTENDER PHASE KUBECONFIG CACHE GROUP``: one timed first object in this fresh
     interpreter (PHASE cold or disk), then for cold ``MEMORY_REPEATS`` new clients (warm in memory)."""
+    if argv[0] == "profile":
+        profile_worker(*argv[1:])
+        return
     name, phase, kubeconfig, cache, group = argv
     first = CONTENDERS[name](kubeconfig, cache, group)  # imports happen here, before the clock
     counter = _common.RequestCounter().install()
@@ -288,6 +307,10 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     if options.cleanup:
         print(f"deleted {cleanup(admin)} benchmark CRDs")
         return {"tables": [], "cleanup": True}
+    if options.profile:
+        group = group_name(options.groups - 1)
+        worker(["profile", options.profile, str(kubeconfig), group])
+        return {"tables": [], "profile": options.profile}
     setup = ensure_crds(admin, options.groups)
     group = group_name(options.groups - 1)
     ensure_object(admin, group)
@@ -376,6 +399,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="benchmark CRD groups (default 160)")
     parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per contender and phase")
     parser.add_argument("--cleanup", action="store_true", help="delete the benchmark CRDs and exit")
+    parser.add_argument("--profile", choices=("cold", "disk", "memory"),
+                        help="print a cProfile of dynkube's construction -> first object in this phase and exit "
+                             "(the CRDs must exist: run once without it first)")
 
 
 if __name__ == "__main__":
