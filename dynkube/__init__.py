@@ -14,15 +14,16 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, Con
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
                      TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
 from .helpers import retry_on_conflict, wait_for
-from .manifests import ApplyResult
+from .manifests import ApplyResult, Document, load_documents
 from .objects import ApiList, ApiObject
 from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
 from .resources import Resource, ResourceMap, Subresource
+from .transport import RetryPolicy
 from .watch import EventType, Watch, WatchEvent
 
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
-    "ApiObject", "ApiList", "ApplyResult", "Resource", "ResourceMap", "Subresource",
+    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "RetryPolicy", "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType", "Informer", "SharedInformerFactory",
     "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",

@@ -107,12 +107,15 @@ class Client:
 
     # ---- resolution --------------------------------------------------------------------
 
-    def resource(self, name: str, kind: str | None = None) -> ResourceClient:
+    def resource(self, name: str | Resource, kind: str | None = None) -> ResourceClient:
         """The resource meant by ``name``: a plural, singular, kind, short name, ``plural.group``,
-        ``name.version.group``, ``group/version/name``, or an apiVersion with ``kind``.
+        ``name.version.group``, ``group/version/name``, an apiVersion with ``kind``, or a
+        ``Resource`` from ``api_resources()``.
 
         Refreshes discovery once if the name is unknown (e.g. a CRD created a moment ago).
         """
+        if isinstance(name, Resource):
+            return ResourceClient(self, name)
         return ResourceClient(self, self.discovery.resolve(name, kind))
 
     def resource_for(self, obj: Mapping[str, Any]) -> ResourceClient:

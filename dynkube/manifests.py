@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,23 +139,25 @@ def _checked(doc: Document) -> Document:
 def apply_manifests(client: Client, source: str | Path | Iterable[Mapping[str, Any]], *,
                     namespace: str | None = None, field_manager: str = "dynkube", force: bool = False,
                     dry_run: bool = False, field_validation: str | None = None, validate: bool = False,
-                    recursive: bool = True, wait_timeout: float = 60.0) -> list[ApplyResult]:
+                    recursive: bool = True, wait_timeout: float = 60.0,
+                    on_result: Callable[[ApplyResult, int, int], None] | None = None) -> list[ApplyResult]:
     """Server-side apply every document; returns one ApplyResult per document, in apply order.
 
     Failures (bad YAML, unknown kind, server errors) are reported per document and do not stop
     the others. ``validate=True`` checks each object against the server's OpenAPI schema first.
+    ``on_result(result, done, total)`` is called as each document is finished (for progress).
     """
     documents = sorted(load_documents(source, recursive=recursive), key=_apply_order)
     results: list[ApplyResult] = []
     options = dict(field_manager=field_manager, force=force, dry_run=dry_run, field_validation=field_validation)
     for doc in documents:
-        if doc.error:
-            results.append(ApplyResult(doc, "failed", error=doc.error))
-            continue
-        result = _apply_one(client, doc, namespace, validate, options)
-        results.append(result)
+        result = ApplyResult(doc, "failed", error=doc.error) if doc.error else \
+            _apply_one(client, doc, namespace, validate, options)
         if result.ok and doc.body and doc.body["kind"] == "CustomResourceDefinition" and not dry_run:
             _wait_for_crd(client, result.object, wait_timeout)
+        results.append(result)
+        if on_result:
+            on_result(result, len(results), len(documents))
     return results
 
 

@@ -194,7 +194,8 @@ class ResourceMap:
             by_group = {"": by_group[""]}  # as kubectl: the core group wins (e.g. "events")
         if len(by_group) > 1:
             candidates = tuple(dict.fromkeys(r.group_resource for r in found))
-            raise AmbiguousResource(f"{query!r} matches more than one resource: {', '.join(candidates)}; "
+            shown = ", ".join(candidates[:8]) + (f" and {len(candidates) - 8} more" if len(candidates) > 8 else "")
+            raise AmbiguousResource(f"{query!r} matches more than one resource: {shown}; "
                                     "qualify it with its group (e.g. NAME.GROUP)", name=query, candidates=candidates)
         versions = next(iter(by_group.values()))
         return next((r for r in versions if r.preferred), versions[0])

@@ -89,9 +89,9 @@ def main() -> None:
     watcher.stop()
     print("  watch saw: " + "; ".join(seen))
 
-    step("6. The same cluster through the command line (dynkube get / explain / tree)")
+    step("6. The same cluster through the command line (dynkube get / tree)")
     cli = [sys.executable, "-m", "dynkube.cli", "--kubeconfig", str(KUBECONFIG)]
-    for args in (["get", "gizmos", "-n", namespace], ["api-resources", "--api-group", "fixtures.dynkube.io"]):
+    for args in (["get", "gizmos", "-n", namespace], ["tree", "--api-group", "fixtures.dynkube.io", "--count"]):
         print(f"  $ dynkube {' '.join(args)}")
         output = subprocess.run(cli + args, capture_output=True, text=True)
         print(indent(output.stdout.rstrip() or output.stderr.rstrip()))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import platform
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import dynkube
 
@@ -18,10 +17,7 @@ from .app import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
 
-T = TypeVar("T")
-
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-PROGRESS_AFTER = 0.5  # seconds an apply runs before a terminal gets a progress line
+PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
 
 
 # ---- api-resources, api-versions, version ------------------------------------------------
@@ -118,41 +114,6 @@ def _field_validation(mode: str | None) -> tuple[bool, str]:
     return False, {"warn": "Warn", "ignore": "Ignore", "false": "Ignore"}[mode]
 
 
-def with_progress(ctx: Context, label: str, work: Callable[[], T]) -> T:
-    """Run ``work``; on a terminal, show a live progress line on stderr while it takes long.
-
-    The library returns every apply result at the end, so the line shows elapsed time, not a count.
-    """
-    if not (hasattr(ctx.err, "isatty") and ctx.err.isatty()):
-        return work()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as exc:  # handed to the main thread below
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="dynkube-apply", daemon=True)
-    started = time.monotonic()
-    worker.start()
-    shown = False
-    frames = "|/-\\"
-    while worker.is_alive():
-        worker.join(0.1)
-        elapsed = time.monotonic() - started
-        if worker.is_alive() and elapsed >= PROGRESS_AFTER:
-            ctx.err.write(f"\r{frames[int(elapsed * 10) % 4]} {label} ({elapsed:.0f}s)\x1b[K")
-            ctx.err.flush()
-            shown = True
-    if shown:
-        ctx.err.write("\r\x1b[K")
-        ctx.err.flush()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def apply_line(result: dynkube.ApplyResult, dry_run: bool) -> tuple[bool, str]:
     """(ok, line) for one apply result: ``kind.group/name created`` or ``... failed: reason``."""
     obj = result.object or result.document.body or {}
@@ -175,75 +136,70 @@ def apply(ctx: Context) -> int:
         raise UsageError("--dry-run=client is not supported (dynkube applies on the server); use --dry-run=server")
     dry_run = args.dry_run == "server"
     validate, field_validation = _field_validation(args.validate)
-    results: list[dynkube.ApplyResult] = []
-    for source in args.filename:
-        if source != "-" and not Path(source).exists():
-            raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-        results += with_progress(ctx, f"applying {source}", lambda s=source: ctx.client.apply_manifests(
-            s, namespace=args.namespace, field_manager=args.field_manager, force=args.force_conflicts,
-            dry_run=dry_run, field_validation=field_validation, validate=validate, recursive=args.recursive))
-    if not results:
-        raise dynkube.ManifestError("no objects passed to apply")
-    failed = 0
-    for result in results:
+    progress = _Progress(ctx)
+    outcome = {"failed": 0, "total": 0}
+
+    def report(result: dynkube.ApplyResult, done: int, total: int) -> None:
+        progress.clear()
         ok, line = apply_line(result, dry_run)
         if ok:
             colour = {"created": "green", "configured": "yellow"}.get(result.action, "")
             action = result.action
             ctx.print(line.replace(f" {action}", " " + paint(action, colour, ctx.colour), 1) if colour else line)
         else:
-            failed += 1
+            outcome["failed"] += 1
             ctx.error(paint(line, "red", ctx.err_colour))
-    if failed:
-        ctx.error(f"error: {failed} of {len(results)} object(s) failed")
+        outcome["total"] += 1
+        progress.show(done, total)
+
+    for source in args.filename:
+        if source != "-" and not Path(source).exists():
+            raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
+        ctx.client.apply_manifests(
+            Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
+            force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
+            recursive=args.recursive, on_result=report)
+    progress.clear()
+    if not outcome["total"]:
+        raise dynkube.ManifestError("no objects passed to apply")
+    if outcome["failed"]:
+        ctx.error(f"error: {outcome['failed']} of {outcome['total']} object(s) failed")
         raise CommandFailed
     return 0
+
+
+class _Progress:
+    """``[done/total]`` on a terminal's stderr while many objects are applied; nothing otherwise."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.enabled = hasattr(ctx.err, "isatty") and ctx.err.isatty()
+        self.shown = False
+
+    def show(self, done: int, total: int) -> None:
+        if self.enabled and total >= PROGRESS_FROM and done < total:
+            self.ctx.err.write(f"\r[{done}/{total}] applying\x1b[K")
+            self.ctx.err.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.ctx.err.write("\r\x1b[K")
+            self.ctx.err.flush()
+            self.shown = False
 
 
 # ---- delete ----------------------------------------------------------------------------------
 
 def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """(where, object, problem) per document of a file, directory or ``-``: what ``delete -f`` removes."""
-    import re
-
-    import yaml
-
-    if source == "-":
-        files: list[tuple[str, str]] = [("<stdin>", sys.stdin.read())]
-    else:
-        path = Path(source)
-        if path.is_dir():
-            paths = sorted(p for p in (path.rglob("*") if recursive else path.glob("*"))
-                           if p.is_file() and p.suffix in MANIFEST_SUFFIXES)
-        elif path.exists():
-            paths = [path]
+    if source != "-" and not Path(source).exists():
+        raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
+    for doc in dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive):
+        if doc.error:
+            yield doc.where, None, str(doc.error).removeprefix(f"{doc.where}: ")
         else:
-            raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-        try:
-            files = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
-        except OSError as exc:
-            raise dynkube.ManifestError(f"cannot read {exc.filename}: {exc.strerror}", source=source) from None
-    separator = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
-    for name, text in files:
-        for index, chunk in enumerate(separator.split(text)):
-            where = f"{name} document {index + 1}"
-            try:
-                body = yaml.safe_load(chunk)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-                yield where, None, f"invalid YAML: {getattr(exc, 'problem', None) or exc}{at}"
-                continue
-            if body is None:
-                continue
-            items = body.get("items") if isinstance(body, dict) and str(body.get("kind", "")).endswith("List") \
-                else [body]
-            for item in items if isinstance(items, list) else [body]:
-                if not isinstance(item, dict) or not item.get("apiVersion") or not item.get("kind") or \
-                        not (item.get("metadata") or {}).get("name"):
-                    yield where, None, "not an object with apiVersion, kind and metadata.name"
-                else:
-                    yield where, item, None
+            yield doc.where, doc.body, None
 
 
 def _propagation(cascade: str | None) -> str | None:
@@ -430,7 +386,7 @@ def tree(ctx: Context) -> int:
         listable = [r for r in resources if "list" in r.verbs]
 
         def count(r: dynkube.Resource) -> tuple[tuple[str, str], int | str]:
-            rc = dynkube.ResourceClient(ctx.client, r)
+            rc = ctx.client.resource(r)
             return (r.group, r.plural), count_objects(rc, namespace if r.namespaced else None)
 
         warnings.simplefilter("ignore", dynkube.ServerWarning)  # deprecation notes of every kind listed: noise here

@@ -86,7 +86,7 @@ def test_multi_document_stack_with_a_crd_and_broken_documents(client: dynkube.Cl
         assert f"{manifest} document 3" in str(broken.error)
         unknown = next(r for r in results if (r.document.body or {}).get("kind") == "Nonexistent")
         assert isinstance(unknown.error, dynkube.ResourceNotFound)
-        assert client.resource("widgets").get("w1", namespace).spec.size == 1
+        assert client.resource(f"widgets.{group}").get("w1", namespace).spec.size == 1
 
         again = client.apply_manifests(manifest)
         assert {r.action for r in again if r.ok} == {"unchanged"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dynkube.cli.commands import api_resources_lines, apply_line, tree_document, tree_lines, with_progress
+from dynkube.cli.commands import _Progress, api_resources_lines, apply_line, tree_document, tree_lines
 from dynkube.cli.get import Table, TableOptions, fallback_table, table_grid
 from dynkube.cli.printing import (as_list, cell_text, colour_enabled, dump_json, dump_yaml, format_labels,
                                   format_table, human_age, human_duration, object_name, paint, qualified_kind,
@@ -195,18 +195,21 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
 
 
 def test_progress_line_only_on_a_terminal() -> None:
-    import time
     from types import SimpleNamespace
 
-    def slow() -> str:
-        time.sleep(0.8)
-        return "done"
-
     terminal = Terminal()
-    assert with_progress(SimpleNamespace(err=terminal), "applying x.yaml", slow) == "done"
-    assert "applying x.yaml (" in terminal.getvalue() and terminal.getvalue().endswith("\r\x1b[K")
+    progress = _Progress(SimpleNamespace(err=terminal))
+    progress.show(3, 10)
+    assert terminal.getvalue() == "\r[3/10] applying\x1b[K"
+    progress.clear()
+    assert terminal.getvalue().endswith("\r\x1b[K")
+    progress.show(2, 2)  # finished: nothing more to show
+    progress.show(1, 2)  # too few objects to bother
+    assert terminal.getvalue().count("applying") == 1
     plain = io.StringIO()
-    assert with_progress(SimpleNamespace(err=plain), "applying x.yaml", slow) == "done"
+    quiet = _Progress(SimpleNamespace(err=plain))
+    quiet.show(3, 10)
+    quiet.clear()
     assert plain.getvalue() == ""
 
 
