@@ -19,7 +19,8 @@ SCHEMA = {"type": "object", "properties": {
     "n": {"type": "integer"},
     "tags": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
     "entries": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
-                "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
+                "items": {"type": "object", "required": ["name"],
+                          "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
 }}
 
 
