@@ -21,7 +21,6 @@ the time and HTTP requests of the first validation of a kind, cold and warm.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys

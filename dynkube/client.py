@@ -196,7 +196,8 @@ class Client:
                 problem = f"the server serves no kind {kind!r} in {api_version}; " + (
                     f"did you mean {', '.join(close)}?" if close else f"it serves {', '.join(kinds[:8])}"
                     + (", ..." if len(kinds) > 8 else ""))
-            raise ResourceNotFound(f"cannot validate {_describe(obj)}: {problem}", name=kind, candidates=close) from None
+            raise ResourceNotFound(f"cannot validate {_describe(obj)}: {problem}", name=kind,
+                                   candidates=close) from None
         return self.schemas.validate(obj, resource.group, resource.version, resource.kind, strict=strict)
 
     def explain(self, path: str, *, recursive: bool = False, api_version: str | None = None) -> Any:

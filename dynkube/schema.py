@@ -528,7 +528,8 @@ def _check_strfmt_date_time(value: str) -> bool:
 
 
 def _sloppy_ip(value: str) -> int | None:
-    """The IP version of ``value`` as k8s.io/utils ParseIPSloppy reads it (IPv4 octets may have leading zeros), or None."""
+    """The IP version of ``value`` as k8s.io/utils ParseIPSloppy reads it (IPv4 octets may have leading
+    zeros), or None."""
     for char in value:
         if char == ".":
             return 4 if _sloppy_ipv4(value) else None

@@ -162,7 +162,8 @@ C0 = "spec.template.spec.containers[0]"
 CASES = [
     # -- Deployments (built-in: Go decoding + hand-written validation) --
     Case("deployment-valid", deployment()),
-    Case("deployment-replicas-string", deployment(replicas="three"), ("spec.replicas: 'three' is not of type 'integer'",)),
+    Case("deployment-replicas-string", deployment(replicas="three"),
+         ("spec.replicas: 'three' is not of type 'integer'",)),
     Case("deployment-replicas-float-3.0", deployment(replicas=3.0), ("spec.replicas: 3.0 is not of type 'integer'",)),
     Case("deployment-replicas-over-int32", deployment(replicas=2**40),
          ("spec.replicas: 1099511627776 is greater than the maximum of 2147483647",)),
@@ -237,16 +238,19 @@ CASES = [
     Case("gizmo-null-means-unset", gizmo(replicas=None)),
     Case("gizmo-int-or-string-bool", gizmo(port=True), ("spec.port: True is not of type 'integer', 'string'",)),
     Case("gizmo-int-or-string-fraction", gizmo(port=1.5), ("spec.port: 1.5 is not of type 'integer', 'string'",)),
-    Case("gizmo-int-or-string-object", gizmo(port={"a": 1}), ("spec.port: {'a': 1} is not of type 'integer', 'string'",)),
+    Case("gizmo-int-or-string-object", gizmo(port={"a": 1}),
+         ("spec.port: {'a': 1} is not of type 'integer', 'string'",)),
     Case("gizmo-preserve-unknown-not-object", gizmo(extra="str"), ("spec.extra: 'str' is not of type 'object'",)),
     Case("gizmo-embedded-no-kind", gizmo(template={"apiVersion": "v1"}), ("spec.template.kind: Required value",)),
     Case("gizmo-embedded-empty", gizmo(template={}),
          ("spec.template.apiVersion: Required value", "spec.template.kind: Required value")),
     Case("gizmo-embedded-metadata-type", gizmo(template={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 5}}),
          ("spec.template.metadata.name: 5 is not of type 'string'",)),
-    Case("gizmo-embedded-metadata-unknown", gizmo(template={"apiVersion": "v1", "kind": "Pod", "metadata": {"nam": "x"}}),
+    Case("gizmo-embedded-metadata-unknown",
+         gizmo(template={"apiVersion": "v1", "kind": "Pod", "metadata": {"nam": "x"}}),
          ('spec.template.metadata.nam: unknown field "nam"; did you mean "name"?',)),
-    Case("gizmo-array-item-required", gizmo(parts=[{"name": "a"}, {"count": 1}]), ("spec.parts[1].name: Required value",)),
+    Case("gizmo-array-item-required", gizmo(parts=[{"name": "a"}, {"count": 1}]),
+         ("spec.parts[1].name: Required value",)),
     Case("gizmo-array-item-type", gizmo(parts=[{"name": "a", "count": "x"}]),
          ("spec.parts[0].count: 'x' is not of type 'integer'",)),
     Case("gizmo-array-not-array", gizmo(parts={"name": "a"}), ("spec.parts: {'name': 'a'} is not of type 'array'",)),
@@ -259,7 +263,8 @@ CASES = [
     Case("gizmo-integral-float-vs-scale", gizmo(replicas=2.0),
          difference="scale subresource: specReplicasPath must hold an int64"),
     Case("gizmo-status-ignored-on-create", {**gizmo(), "status": {"replicas": "x"}},
-         ("status.replicas: 'x' is not of type 'integer'",), difference="status subresource: status is reset on create"),
+         ("status.replicas: 'x' is not of type 'integer'",),
+         difference="status subresource: status is reset on create"),
     Case("gizmo-name-not-dns1123", with_(gizmo(), "metadata.name", "Bad_Name"),
          difference="hand-written: object name syntax"),
     # -- Probes (CRD: nested arrays, maps of objects, oneOf, formats, list types) --
@@ -297,7 +302,8 @@ CASES = [
     Case("probe-one-of-none", probe(choice={}), ("spec.choice: {} is not valid under any of the given schemas",)),
     Case("probe-one-of-both", probe(choice={"a": "x", "b": "y"}),
          ("spec.choice: {'a': 'x', 'b': 'y'} is valid under each of {'required': ['b']}, {'required': ['a']}",)),
-    Case("probe-preserve-declared-type", probe(free={"known": "x"}), ("spec.free.known: 'x' is not of type 'integer'",)),
+    Case("probe-preserve-declared-type", probe(free={"known": "x"}),
+         ("spec.free.known: 'x' is not of type 'integer'",)),
     Case("probe-preserve-closes-below", probe(free={"inner": {"y": 1}}), ('spec.free.inner.y: unknown field "y"',)),
     Case("probe-embedded-no-kind", probe(resource={"apiVersion": "v1", "spec": {"n": 1}}),
          ("spec.resource.kind: Required value",)),
@@ -410,7 +416,8 @@ BUILTIN_PATHS = [
     ("deployments", False), ("deploy.spec", False), ("deploy.spec.replicas", False),
     ("deploy.spec.template.spec.containers.ports", False), ("deploy.spec.strategy", True),
     ("deploy.spec.template.spec.containers.resources.limits", False), ("deploy.metadata.labels", False),
-    ("configmaps", False), ("cm.data", False), ("svc.spec.ports.targetPort", False), ("pods.spec.securityContext", True),
+    ("configmaps", False), ("cm.data", False), ("svc.spec.ports.targetPort", False),
+    ("pods.spec.securityContext", True),
     ("crd.spec.versions.schema.openAPIV3Schema.properties", False),
 ]
 CRD_PATHS = [
@@ -423,7 +430,8 @@ CRD_PATHS = [
 
 
 @pytest.fixture(scope="module")
-def kubectl(kubeconfig_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess]:
+def kubectl(kubeconfig_path: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess]:
     cache = tmp_path_factory.mktemp("kubectl-cache")
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -605,8 +613,8 @@ def test_strict_field_validation_makes_client_side_validation_strict(client: dyn
     assert gizmos.apply(good, namespace, validate=True, field_validation="Strict").spec.replicas == 1
 
 
-def test_apply_manifests_with_validate_fails_the_bad_documents_and_applies_the_good(client: dynkube.Client,
-                                                                                    kinds: None, namespace: str) -> None:
+def test_apply_manifests_with_validate_fails_the_bad_documents_and_applies_the_good(
+        client: dynkube.Client, kinds: None, namespace: str) -> None:
     text = "\n---\n".join(json.dumps(doc) for doc in [
         with_(configmap(), "metadata.name", "good-cm"),
         with_(container(ports=[{"containerPort": "eighty"}]), "metadata.name", "bad-deploy"),
