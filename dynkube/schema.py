@@ -450,28 +450,43 @@ def _escape_pointer(name: str) -> str:
 #   dashes: "date-time" is "datetime"); formats that registry does not know (e.g. "quantity") are not checked.
 # Checkers are registered under private names ("go:date-time", "crd:datetime"); messages show the public name.
 
-_GO_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?"
+class _Pattern:
+    """A regular expression compiled on first use, so that importing this module stays cheap."""
+
+    __slots__ = ("_source", "_flags", "_compiled")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source, self._flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:  # fullmatch, match, search, findall
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return getattr(self._compiled, name)
+
+
+_GO_TIME = _Pattern(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?"
                       r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))")
-_STRFMT_TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))")
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
-_STRFMT_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})")
+_STRFMT_TIME = _Pattern(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))")
+_DATE = _Pattern(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_QUANTITY = _Pattern(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
+_STRFMT_BASE64 = _Pattern(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})")
 _UUID_PATTERNS = {
     "uuid": r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}",
     "uuid3": r"[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}",
     "uuid4": r"[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}",
     "uuid5": r"[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}",
 }
-_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+")
-_HEXCOLOR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_GO_DURATION = re.compile(r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
-_SCALA_DURATION = re.compile(r"[\t\n\f\r ]*(?:[0-9]+[\t\n\f\r ]*[A-Za-z\u00b5]+[\t\n\f\r ]*)+")
-_SCALA_DURATION_PART = re.compile(r"([0-9]+)[\t\n\f\r ]*([A-Za-z\u00b5]+)")
+_HEX_DIGITS = _Pattern(r"[0-9A-Fa-f]+")
+_HEXCOLOR = _Pattern(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_GO_DURATION = _Pattern(r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+_SCALA_DURATION = _Pattern(r"[\t\n\f\r ]*(?:[0-9]+[\t\n\f\r ]*[A-Za-z\u00b5]+[\t\n\f\r ]*)+")
+_SCALA_DURATION_PART = _Pattern(r"([0-9]+)[\t\n\f\r ]*([A-Za-z\u00b5]+)")
 _DURATION_UNITS = (("ns", "nano"), ("us", "\u00b5s", "micro"), ("ms", "milli"), ("s", "sec"), ("m", "min"),
                    ("h", "hr", "hour"), ("d", "day"), ("w", "wk", "week"))
-_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_URI_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_URI_HOST_BAD = re.compile(r"[^A-Za-z0-9\-_.~!$&'()*+,;=:\[\]<>\"%\x80-\U0010ffff]")
+_URI_SCHEME = _Pattern(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URI_BAD_ESCAPE = _Pattern(r"%(?![0-9A-Fa-f]{2})")
+_URI_HOST_BAD = _Pattern(r"[^A-Za-z0-9\-_.~!$&'()*+,;=:\[\]<>\"%\x80-\U0010ffff]")
 
 
 def _valid_date(year: int, month: int, day: int) -> bool:
@@ -615,7 +630,7 @@ def _check_uri(value: str) -> bool:
     return not _URI_BAD_ESCAPE.search(path)
 
 
-def _regex_check(pattern: re.Pattern[str]) -> Any:
+def _regex_check(pattern: _Pattern) -> Any:
     return lambda value: bool(pattern.fullmatch(value))
 
 
@@ -636,7 +651,7 @@ _FORMAT_CHECKS: dict[str, Any] = {
     "crd:uri": _check_uri,
     "crd:hexcolor": _regex_check(_HEXCOLOR),
     "crd:bsonobjectid": lambda v: len(v) == 24 and bool(_HEX_DIGITS.fullmatch(v)),
-    **{f"crd:{name}": _regex_check(re.compile(pattern, re.IGNORECASE)) for name, pattern in _UUID_PATTERNS.items()},
+    **{f"crd:{name}": _regex_check(_Pattern(pattern, re.IGNORECASE)) for name, pattern in _UUID_PATTERNS.items()},
 }
 _PUBLIC_FORMAT = {"go:micro-time": "date-time", "go:date-time": "date-time", "crd:datetime": "date-time"}
 _GO_MODEL_FORMATS = {
