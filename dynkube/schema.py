@@ -596,7 +596,7 @@ def _check_mac(value: str) -> bool:
 
 def _check_duration(value: str) -> bool:
     """strfmt.ParseDuration: Go's ``time.ParseDuration``, else Scala-like ``"3 days"`` with a known unit."""
-    if _GO_DURATION.fullmatch(value) or value.lstrip("+-") == "0" and len(value) - len(value.lstrip("+-")) <= 1:
+    if value in ("0", "+0", "-0") or _GO_DURATION.fullmatch(value):
         return True
     if not _SCALA_DURATION.fullmatch(value):
         return False
@@ -621,7 +621,6 @@ def _check_uri(value: str) -> bool:
     path = rest.split("?", 1)[0]
     if not path.startswith("/"):
         return bool(scheme)  # with a scheme, the rest is opaque and not checked further
-
     if path.startswith("//") and scheme:
         authority, slash, path = path[2:].partition("/")
         if _URI_HOST_BAD.search(authority.rpartition("@")[2]):
