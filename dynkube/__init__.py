@@ -9,7 +9,7 @@ from ._version import __version__
 from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
 from .config import Config
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, ConfigError, Conflict,
-                     DiscoveryError, DynkubeError, Expired, Forbidden, Gone, Invalid, InvalidInput,
+                     DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid, InvalidInput,
                      ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
                      TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
@@ -26,7 +26,7 @@ __all__ = [
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "RetryPolicy", "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType", "Informer", "SharedInformerFactory",
     "DeletedFinalStateUnknown",
-    "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
+    "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError", "FieldNotFound",
     "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
     "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
     "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning", "ValidationFailed", "WaitTimeout",

@@ -139,7 +139,8 @@ class ResourceMap:
         """
         if kind is not None:
             group, version = _split_api_version(name)
-            return self._pick(_check_part(kind, name), self._lookup(_check_part(kind, name), group, version), name)
+            kind = _check_part(kind, kind)
+            return self._pick(kind, self._lookup(kind, group, version), f"{name}/{kind}")
         query = _check_part(name, name)
         if "/" in query:
             return self._resolve_slashed(query)
@@ -149,8 +150,8 @@ class ResourceMap:
             if group_part and _VERSION.match(version_part):
                 found = self._lookup(base, group_part, version_part, group_prefix=True)
                 if found:
-                    return self._pick(query, found, query)
-            return self._pick(query, self._lookup(base, rest, None, group_prefix=True), query)
+                    return self._pick(base, found, query)
+            return self._pick(base, self._lookup(base, rest, None, group_prefix=True), query)
         return self._pick(query, self._lookup(query, None, None), query)
 
     def _resolve_slashed(self, query: str) -> Resource:
@@ -159,11 +160,11 @@ class ResourceMap:
             raise InvalidInput(f"malformed resource name {query!r}: expected NAME, NAME.GROUP, GROUP/VERSION/NAME "
                                "or VERSION/NAME")
         if len(parts) == 3:
-            return self._pick(query, self._lookup(parts[2], parts[0], parts[1]), query)
+            return self._pick(parts[2], self._lookup(parts[2], parts[0], parts[1]), query)
         first, name = parts
         if _VERSION.match(first) and any(r.group == "" and r.version == first for r in self.resources):
-            return self._pick(query, self._lookup(name, "", first), query)
-        return self._pick(query, self._lookup(name, first, None), query)
+            return self._pick(name, self._lookup(name, "", first), query)
+        return self._pick(name, self._lookup(name, first, None), query)
 
     def _lookup(self, name: str, group: str | None, version: str | None, *, group_prefix: bool = False) -> list[Resource]:
         """Candidates for ``name`` in the first tier that has any: plural/singular, kind, short name."""
@@ -186,7 +187,7 @@ class ResourceMap:
 
     def _pick(self, query: str, found: list[Resource], original: str) -> Resource:
         if not found:
-            raise self._not_found(original)
+            raise self._not_found(query, original)
         by_group: dict[str, list[Resource]] = {}
         for r in found:
             by_group.setdefault(r.group, []).append(r)
@@ -200,11 +201,12 @@ class ResourceMap:
         versions = next(iter(by_group.values()))
         return next((r for r in versions if r.preferred), versions[0])
 
-    def _not_found(self, query: str) -> ResourceNotFound:
+    def _not_found(self, query: str, original: str) -> ResourceNotFound:
         names = {n for r in self.resources for n in (r.plural, r.singular, r.kind, *r.short_names, r.group_resource)}
         close = tuple(difflib.get_close_matches(query, sorted(names), n=5, cutoff=0.6))
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        return ResourceNotFound(f"the server doesn't have a resource type {query!r}{hint}", name=query, candidates=close)
+        return ResourceNotFound(f"the server doesn't have a resource type {original!r}{hint}", name=original,
+                                candidates=close)
 
 
 def _group_matches(group: str, wanted: str | None, prefix: bool) -> bool:
