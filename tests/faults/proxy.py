@@ -50,6 +50,7 @@ class FaultProxy:
         self.upstream = upstream
         self.connections = 0
         self.cuts = 0
+        self.server_bytes = 0
         self._random = random.Random(seed)
         self._cut_range: tuple[int, int] | None = None
         self._cut_probability = 0.0
@@ -66,10 +67,12 @@ class FaultProxy:
         return f"https://127.0.0.1:{self.port}"
 
     def cut_after(self, low: int, high: int, probability: float = 1.0) -> None:
-        """Cut new connections after a random count of server bytes in [low, high]."""
+        """Cut connections (open ones too) after a random count of server bytes in [low, high]."""
         with self._lock:
             self._cut_range = (low, high)
             self._cut_probability = probability
+            for pair in self._pairs:
+                pair.budget = self._budget()
 
     def no_cuts(self) -> None:
         with self._lock:
@@ -95,11 +98,20 @@ class FaultProxy:
             self._down = False
 
     def close(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the proxy's thread
+        except OSError:
+            pass
         self._listener.close()
         self.cut_all()
         self._accepting.join()
 
     # ---- forwarding -----------------------------------------------------------------------
+
+    def _budget(self) -> int | None:
+        if self._cut_range and self._random.random() < self._cut_probability:
+            return self._random.randint(*self._cut_range)
+        return None
 
     def _accept_loop(self) -> None:
         while True:
@@ -111,10 +123,7 @@ class FaultProxy:
 
     def _start(self, client: socket.socket) -> None:
         with self._lock:
-            down = self._down
-            budget = None
-            if self._cut_range and self._random.random() < self._cut_probability:
-                budget = self._random.randint(*self._cut_range)
+            down, budget = self._down, self._budget()
         if down:
             client.close()
             return
@@ -136,6 +145,8 @@ class FaultProxy:
                 data = source.recv(65536)
                 if not data:
                     break
+                if from_server:
+                    self.server_bytes += len(data)  # approximate under races; for diagnostics
                 if from_server and pair.budget is not None:
                     if len(data) >= pair.budget:
                         sink.sendall(data[:pair.budget])
