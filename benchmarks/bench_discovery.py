@@ -14,7 +14,7 @@ done before the clock starts):
 Requests are counted for every contender by wrapping urllib3's and httpx's lowest request method in
 the worker process (``_common.RequestCounter``); for dynkube also ``client.discovery.stats``.
 
-    python benchmarks/bench_discovery.py [--groups 160] [--runs 5] [--cleanup] [--json PATH]
+    python benchmarks/bench_discovery.py [--groups 160] [--runs 7] [--cleanup] [--json PATH]
 """
 
 from __future__ import annotations
@@ -397,7 +397,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="benchmark CRD groups (default 160)")
-    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per contender and phase")
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per contender and phase")
     parser.add_argument("--cleanup", action="store_true", help="delete the benchmark CRDs and exit")
     parser.add_argument("--profile", choices=("cold", "disk", "memory"),
                         help="print a cProfile of dynkube's construction -> first object in this phase and exit "

@@ -14,7 +14,7 @@ report the peak of Python allocations (tracemalloc slows everything down, so nev
 Wrapping: the same 10,000 objects as one JSON document in memory: ``json.loads`` of the bytes
 against ``ApiList(doc)`` (and iterating its items' names), with the anchors' equivalents.
 
-    python benchmarks/bench_list.py [--objects 10000] [--runs 5] [--cleanup] [--json PATH]
+    python benchmarks/bench_list.py [--objects 10000] [--runs 7] [--cleanup] [--json PATH]
 """
 
 from __future__ import annotations
@@ -455,7 +455,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=DEFAULT_OBJECTS, help="ConfigMaps to list (default 10000)")
-    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per contender")
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per contender")
     parser.add_argument("--cleanup", action="store_true", help="delete the benchmark ConfigMaps and exit")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of dynkube's paginated list and exit (ConfigMaps must exist)")
