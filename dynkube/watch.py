@@ -79,11 +79,14 @@ class WatchEvent(NamedTuple):
 
 
 class JSONStreamDecoder:
-    """Incremental decoder of concatenated JSON values (whitespace between them), fed bytes.
+    """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
 
-    A value cut by a chunk boundary waits for the next ``feed``. A value that fails to parse while
-    a newline follows the failure point is malformed (an incomplete value never contains a raw
-    newline at or after the point where parsing stops) and raises ``WatchError``.
+    A value cut by a chunk boundary waits for the next ``feed``. Parsing is not even tried while
+    no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
+    and a failed attempt costs a parse (the server ends each event with a newline, so this only
+    delays, in streams without newlines, an object followed by a partial one). A value that fails
+    to parse while a newline follows the failure point is malformed (an incomplete value never
+    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``.
     """
 
     def __init__(self) -> None:
@@ -102,7 +105,7 @@ class JSONStreamDecoder:
         while True:
             while pos < end and text[pos] in _WHITESPACE:
                 pos += 1
-            if pos == end:
+            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
                 break
             try:
                 value, pos = scan(text, pos)
