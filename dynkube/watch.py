@@ -94,29 +94,31 @@ class JSONStreamDecoder:
         self._pending = ""
         self._scan = json.JSONDecoder().raw_decode
 
-    def feed(self, data: bytes) -> list[Any]:
-        """The values completed by ``data``, in order."""
+    def feed(self, data: bytes) -> Iterator[Any]:
+        """The values completed by ``data``, in order, each as soon as it is parsed (a generator:
+        values are not held in a batch, which keeps garbage collection cheap)."""
         text = self._utf8.decode(data)
         if self._pending:
             text = self._pending + text
-        values = []
         scan = self._scan
         pos, end = 0, len(text)
-        while True:
-            while pos < end and text[pos] in _WHITESPACE:
-                pos += 1
-            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                break
-            try:
-                value, pos = scan(text, pos)
-            except json.JSONDecodeError as exc:
-                if text.find("\n", exc.pos) != -1:
-                    raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                     f"{text[exc.pos:exc.pos + 40]!r}") from None
-                break
-            values.append(value)
-        self._pending = text[pos:] if pos < end else ""
-        return values
+        try:
+            while True:
+                while pos < end and text[pos] in _WHITESPACE:
+                    pos += 1
+                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+                    break
+                try:
+                    value, after = scan(text, pos)
+                except json.JSONDecodeError as exc:
+                    if text.find("\n", exc.pos) != -1:
+                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
+                    break
+                pos = after
+                yield value
+        finally:
+            self._pending = text[pos:] if pos < end else ""
 
     @property
     def incomplete(self) -> bool:

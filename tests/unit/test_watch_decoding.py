@@ -70,16 +70,16 @@ def test_events_without_newlines_between_them() -> None:
 def test_cut_inside_a_multibyte_character_waits_for_the_rest() -> None:
     position = STREAM.index("🚀".encode()) + 2
     decoder = JSONStreamDecoder()
-    decoder.feed(STREAM[:position])
+    list(decoder.feed(STREAM[:position]))
     assert decoder.incomplete
-    decoder.feed(STREAM[position:])
+    list(decoder.feed(STREAM[position:]))
     assert not decoder.incomplete
 
 
 def test_stream_cut_mid_event_is_incomplete() -> None:
     decoder = JSONStreamDecoder()
     first_end = STREAM.index(b"\n") + 1
-    assert decoder.feed(STREAM[:first_end + 10]) == EXPECTED[:1]
+    assert list(decoder.feed(STREAM[:first_end + 10])) == EXPECTED[:1]
     assert decoder.incomplete
 
 
@@ -88,7 +88,7 @@ def test_stream_cut_mid_event_is_incomplete() -> None:
 def test_malformed_value_raises_instead_of_buffering_forever(garbage: bytes) -> None:
     decoder = JSONStreamDecoder()
     with pytest.raises(WatchError):
-        decoder.feed(STREAM[:STREAM.index(b"\n") + 1] + garbage + STREAM)
+        list(decoder.feed(STREAM[:STREAM.index(b"\n") + 1] + garbage + STREAM))
 
 
 def test_events_are_typed_with_wrapped_objects() -> None:
