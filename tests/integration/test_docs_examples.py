@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+import dynkube
+
 from ..conftest import ROOT
+from ..faults.watchkit import wait_for
 
 EXAMPLES = ROOT / "docs" / "examples"
 
@@ -27,3 +36,44 @@ def test_explore_and_validate_example(kubeconfig_path: Path) -> None:
     ]
     assert "not sent: 4 issues" in out
     assert out.rstrip().endswith("created pipeline/ci with 2 stages")
+
+
+@pytest.fixture
+def target_namespace(client: dynkube.Client) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    namespaces = client.resource("namespaces")
+    namespaces.create({"metadata": {"name": name, "labels": {"dynkube-test": "true"}}})
+    yield name
+    namespaces.delete(name)
+
+
+def copy_of(configmaps: dynkube.ResourceClient, name: str, namespace: str) -> dict[str, str] | None:
+    try:
+        return configmaps.get(name, namespace).get("data") or {}
+    except dynkube.NotFound:
+        return None
+
+
+def test_controller_example_replicates_configmaps(client: dynkube.Client, kubeconfig_path: Path, namespace: str,
+                                                  target_namespace: str) -> None:
+    configmaps = client.resource("configmaps")
+    replicated = {"metadata": {"name": "settings", "labels": {"dynkube.io/replicate": "true"}}, "data": {"a": "1"}}
+    configmaps.create(replicated, namespace)
+    configmaps.create({"metadata": {"name": "private"}, "data": {"b": "2"}}, namespace)
+    controller = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "controller.py"), "--source", namespace, "--target", target_namespace,
+         "--kubeconfig", str(kubeconfig_path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    try:
+        wait_for(lambda: copy_of(configmaps, "settings", target_namespace) == {"a": "1"}, what="the first copy")
+        configmaps.patch("settings", {"data": {"a": "2"}}, namespace)
+        wait_for(lambda: copy_of(configmaps, "settings", target_namespace) == {"a": "2"}, what="the update")
+        configmaps.delete("settings", namespace)
+        wait_for(lambda: copy_of(configmaps, "settings", target_namespace) is None, what="the copy's deletion")
+        assert copy_of(configmaps, "private", target_namespace) is None
+    finally:
+        controller.send_signal(signal.SIGTERM)
+        output, _ = controller.communicate(timeout=30)
+    assert controller.returncode == 0, output
+    assert "stopped" in output
