@@ -264,13 +264,13 @@ def test_exec_plugin_provide_cluster_info(envtest: Envtest, tmp_path: Path) -> N
 
 
 def test_exec_plugin_reruns_when_its_credential_expires(envtest: Envtest, tmp_path: Path) -> None:
-    user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="2")
+    user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="3")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         whoami(client)
         whoami(client)
-        assert runs(counter) == 1  # still valid (expires within 1 to 2 s: the timestamp has whole seconds)
-        time.sleep(2.1)
+        assert runs(counter) == 1  # still valid (expires in 2 to 3 s: the timestamp has whole seconds)
+        time.sleep(3.1)
         assert whoami(client)["username"] == "admin"
         assert runs(counter) == 2
 
@@ -306,13 +306,13 @@ def test_exec_plugin_client_certificate_rotates_on_expiry(envtest: Envtest, othe
     cert, key = tmp_path / "client.crt", tmp_path / "client.key"
     cert.write_bytes(envtest.admin_cert)
     key.write_bytes(envtest.admin_key)
-    user, counter = exec_user(tmp_path, token="", cert_file=str(cert), key_file=str(key), expiry_seconds="2")
+    user, counter = exec_user(tmp_path, token="", cert_file=str(cert), key_file=str(key), expiry_seconds="3")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         assert whoami(client)["username"] == "admin"
         cert.write_bytes((other_pki / "rotated.crt").read_bytes())
         key.write_bytes((other_pki / "rotated.key").read_bytes())
-        time.sleep(2.1)
+        time.sleep(3.1)
         # the plugin re-runs and the new certificate is used, even though a kept-alive connection
         # with the old one is still in the pool
         assert whoami(client)["username"] == "rotated"
