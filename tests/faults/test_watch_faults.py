@@ -22,8 +22,8 @@ import dynkube
 from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff, EventType, WatchEvent
-from tests.faults.proxy import FaultProxy
-from tests.faults.watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
+from .proxy import FaultProxy
+from .watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
                                    server_state, store_state, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]

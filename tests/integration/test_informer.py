@@ -14,7 +14,7 @@ import pytest
 
 import dynkube
 from dynkube.informer import Informer, SharedInformerFactory
-from tests.faults.watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
+from ..faults.watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
                                    server_state, store_state, wait_for)
 
 
@@ -70,7 +70,8 @@ def test_custom_and_namespace_indexes(configmaps: dynkube.ResourceClient, namesp
         return body
 
     configmaps.create({"metadata": {"name": "unlabelled", "labels": {"tier": "web"}}}, namespace=namespace)
-    with Informer(configmaps, all_namespaces=True, label_selector=SELECTOR, indexers={"tier": by_tier}) as informer:
+    with Informer(configmaps, all_namespaces=True, label_selector=SELECTOR, indexers={"tier": by_tier},
+                  field_selector={"metadata.namespace": namespace}) as informer:  # other runs share the cluster
         configmaps.create(tiered("b", "web"), namespace=namespace)
         configmaps.create(tiered("c", "db"), namespace=namespace)
         assert informer.wait_for_sync(20)

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 import dynkube
 from dynkube.watch import EventType, WatchEvent
 
-
-def wait_for(condition: Callable[[], object], timeout: float = 20, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+from ..faults.watchkit import LABELS, SELECTOR, labelled, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +23,8 @@ def widgets(client: dynkube.Client) -> Iterator[dynkube.ResourceClient]:
         "group": group, "scope": "Namespaced", "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
         "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
             "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
-    found: list[dynkube.ResourceClient] = []
-
-    def resolvable() -> bool:
-        try:
-            found.append(client.resource(f"widgets.{group}"))
-            return True
-        except dynkube.ResourceNotFound:
-            return False
-
-    wait_for(resolvable, what="the CRD to be served")
-    yield found[0]
+    dynkube.wait_for(crds, f"widgets.{group}", condition="Established", timeout=30)
+    yield client.resource(f"widgets.{group}")
     crds.delete(f"widgets.{group}")
 
 
@@ -69,8 +53,8 @@ def collect(watch: dynkube.watch.Watch, count: int) -> list[WatchEvent]:
 def test_configmap_changes_arrive_in_order(client: dynkube.Client, namespace: str) -> None:
     cms = client.resource("configmaps")
     start = cms.list_page(namespace).resource_version
-    expected = changes(cms, namespace, {"metadata": {"name": "cm"}, "data": {"a": "1"}})
-    events = collect(cms.watch(namespace, resource_version=start, timeout_seconds=10), 4)
+    expected = changes(cms, namespace, labelled("cm", a="1"))
+    events = collect(cms.watch(namespace, resource_version=start, label_selector=SELECTOR, timeout_seconds=10), 4)
     assert [(e.type.value, e.resource_version) for e in events[:3]] == expected[:3]
     assert events[3].type is EventType.DELETED and events[3].object.metadata.name == "cm"
     assert int(events[3].resource_version) > int(expected[2][1])
@@ -79,7 +63,8 @@ def test_configmap_changes_arrive_in_order(client: dynkube.Client, namespace: st
 
 def test_custom_resource_changes_arrive_in_order(widgets: dynkube.ResourceClient, namespace: str) -> None:
     start = widgets.list_page(namespace).resource_version
-    body = {"apiVersion": widgets.api_version, "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}}
+    body = {"apiVersion": widgets.api_version, "kind": "Widget", "metadata": {"name": "w", "labels": LABELS},
+            "spec": {"size": 1}}
     expected = changes(widgets, namespace, body)
     events = collect(widgets.watch(namespace, resource_version=start, timeout_seconds=10), 4)
     assert [e.type.value for e in events] == [t for t, _ in expected]
@@ -90,9 +75,10 @@ def test_custom_resource_changes_arrive_in_order(widgets: dynkube.ResourceClient
 def test_resume_from_a_resource_version_gets_exactly_the_later_events(client: dynkube.Client,
                                                                      namespace: str) -> None:
     cms = client.resource("configmaps")
-    written = [cms.create({"metadata": {"name": f"cm-{i}"}}, namespace=namespace) for i in range(5)]
+    written = [cms.create(labelled(f"cm-{i}"), namespace=namespace) for i in range(5)]
     events = []
-    with cms.watch(namespace, resource_version=written[1].metadata.resourceVersion, timeout_seconds=2) as watch:
+    with cms.watch(namespace, resource_version=written[1].metadata.resourceVersion, label_selector=SELECTOR,
+                   timeout_seconds=2) as watch:
         events = [e for e in watch if e.type is not EventType.BOOKMARK]  # the server ends it after 2 s
     assert [(e.type, e.object.metadata.name) for e in events] == [(EventType.ADDED, f"cm-{i}") for i in (2, 3, 4)]
 
