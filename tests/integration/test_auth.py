@@ -322,6 +322,7 @@ def test_exec_plugin_client_certificate_rotates_on_expiry(envtest: Envtest, othe
 # --- trusting the server -----------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # urllib3's, see docs/configuration.md
 @pytest.mark.parametrize("credential", ["token", "client-certificate"])
 def test_insecure_skip_tls_verify_without_a_ca(envtest: Envtest, tmp_path: Path, credential: str) -> None:
     user = {"token": ADMIN_TOKEN} if credential == "token" else {
