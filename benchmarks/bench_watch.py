@@ -132,7 +132,7 @@ def _lightkube(kubeconfig: str, encoding: str) -> Consume:
     def consume() -> int:
         n = 0
         for _op, cm in client.watch(ConfigMap, namespace=NS, labels={bench_list.LABEL: "true"}):
-            cm.metadata.name
+            cm.metadata.name  # type: ignore[union-attr]
             n += 1
             if n == EVENTS:
                 break
@@ -341,7 +341,7 @@ def watch_table(kubeconfig: Path, runs: int, env: dict[str, str], errors: dict[s
                 samples[(name, encoding)].append(answer)
                 print(f"  {key:<28} {answer['seconds']:.3f} s (cpu {answer['cpu']:.3f} s), {answer['events']} events",
                       flush=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (name, encoding), s in samples.items():
         if not s:
             rows.append({"name": name, "encoding": encoding, "error": errors.get(f"{name} ({encoding})")})
@@ -391,7 +391,7 @@ def decode_table(kubeconfig: Path, runs: int, env: dict[str, str], errors: dict[
 
 def informer_table(kubeconfig: Path, runs: int, env: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     script = Path(__file__).resolve()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in STORES:
         timed = []
         for attempt in range(runs + 1):
@@ -410,7 +410,8 @@ def informer_table(kubeconfig: Path, runs: int, env: dict[str, str], errors: dic
             continue
         print(f"  {name:<26} sync {_common.median(x['seconds'] for x in timed):.2f} s, retained "
               f"{memory['retained'] / 2**20:.1f} MiB", flush=True)
-        rows.append({"name": name, "objects": timed[0]["objects"], "seconds": _common.median(x["seconds"] for x in timed),
+        rows.append({"name": name, "objects": timed[0]["objects"],
+                     "seconds": _common.median(x["seconds"] for x in timed),
                      "cpu": _common.median(x["cpu"] for x in timed),
                      "rss": _common.median(x["rss_peak"] for x in timed), "retained": memory["retained"],
                      "peak": memory["peak"]})

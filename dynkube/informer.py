@@ -10,6 +10,7 @@ meanwhile are announced as deleted with a ``DeletedFinalStateUnknown`` tombstone
 
 from __future__ import annotations
 
+import builtins
 import collections
 import enum
 import logging
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .client import _list_params
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
-from .watch import Backoff, EventType, Watch, watch
+from .watch import DEFAULT_BACKOFF, Backoff, EventType, Watch, watch
 
 if TYPE_CHECKING:
     from .client import Client, ResourceClient
@@ -84,7 +85,7 @@ class Store:
         """The object under ``key`` (see ``object_key``), or None."""
         return self._items.get(key)
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         with self._lock:
             return list(self._items)
 
@@ -92,13 +93,13 @@ class Store:
         with self._lock:
             return list(self._items.values())
 
-    def by_index(self, index: str, value: str) -> list[ApiObject]:
+    def by_index(self, index: str, value: str) -> builtins.list[ApiObject]:
         """The objects whose index function returned ``value`` for ``index``."""
         with self._lock:
             keys = self._index(index).get(value, ())
             return [self._items[k] for k in keys]
 
-    def index_values(self, index: str) -> list[str]:
+    def index_values(self, index: str) -> builtins.list[str]:
         """Every value ``index`` currently holds objects under."""
         with self._lock:
             return [value for value, keys in self._index(index).items() if keys]
@@ -252,7 +253,7 @@ class Informer:
                  label_selector: str | Mapping[str, str] | None = None,
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
-                 timeout_seconds: int | None = None, backoff: Backoff = Backoff()) -> None:
+                 timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF) -> None:
         resource._require_verb("list")
         watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
               field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
@@ -486,7 +487,9 @@ class Informer:
         initial = not self._synced.is_set()
         with self._lock:
             for key in [k for k in self.store.keys() if k not in objects]:
-                self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, self.store.remove(key)))
+                gone = self.store.remove(key)
+                if gone is not None:
+                    self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, gone))
             for key, obj in objects.items():
                 old = self.store.put(key, obj)
                 if old is None:

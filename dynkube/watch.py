@@ -17,7 +17,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -150,6 +150,9 @@ class Backoff:
         return min(self.cap, self.initial * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 class _Dropped(Exception):
     """The connection ended abnormally (reset, cut mid-event, read timeout)."""
 
@@ -168,7 +171,7 @@ class Watch:
 
     def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
-                 send_initial_events: bool, backoff: Backoff = Backoff()) -> None:
+                 send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.resource = resource
         self.resource_version = resource_version
         self._transport = resource.client.transport
@@ -218,7 +221,7 @@ class Watch:
 
     # ---- the connection loop -----------------------------------------------------------
 
-    def _run(self) -> Iterator[WatchEvent]:
+    def _run(self) -> Generator[WatchEvent, None, None]:
         failures = 0
         while not self._stopped.is_set():
             started, delivered = time.monotonic(), 0
@@ -298,7 +301,7 @@ class Watch:
             params["timeoutSeconds"] = timeout_seconds
         read_timeout = timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None
         response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
-                                           timeout=(self._connect_timeout(), read_timeout))
+                                           timeout=(self._connect_timeout(), read_timeout))  # type: ignore[arg-type]
         with self._lock:
             if not self._stopped.is_set():
                 self._response = response
@@ -335,7 +338,7 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-          send_initial_events: bool = False, backoff: Backoff = Backoff()) -> Watch:
+          send_initial_events: bool = False, backoff: Backoff = DEFAULT_BACKOFF) -> Watch:
     """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
     reconnects that fail. Validates everything before any request."""
     path = resource._collection_path(namespace, all_namespaces, "watch")

@@ -91,8 +91,8 @@ def record_gone(client: dynkube.Client) -> None:
     group = f"rec{uuid.uuid4().hex[:6]}.example.com"
     crds.create({"metadata": {"name": f"gadgets.{group}"}, "spec": {
         "group": group, "scope": "Namespaced", "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-        "versions": [{"name": "v1", "served": True, "storage": True,
-                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+        "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -22,9 +22,10 @@ import dynkube
 from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff, EventType, WatchEvent
+
 from .proxy import FaultProxy
-from .watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
-                                   server_state, store_state, wait_for)
+from .watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers, server_state,
+                       store_state, wait_for)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_BACKOFF = Backoff(initial=0.05, cap=0.5)

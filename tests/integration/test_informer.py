@@ -14,8 +14,9 @@ import pytest
 
 import dynkube
 from dynkube.informer import Informer, SharedInformerFactory
+
 from ..faults.watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
-                                   server_state, store_state, wait_for)
+                               server_state, store_state, wait_for)
 
 
 @pytest.fixture
@@ -80,7 +81,8 @@ def test_custom_and_namespace_indexes(configmaps: dynkube.ResourceClient, namesp
         configmaps.patch("b", {"metadata": {"labels": {"tier": "db"}}}, namespace=namespace)
         wait_for(lambda: not informer.store.by_index("tier", "web"), what="the index to follow the update")
         assert sorted(o.metadata.name for o in informer.store.by_index("tier", "db")) == ["b", "c"]
-        assert informer.get("b", namespace).metadata.labels.tier == "db"
+        stored = informer.get("b", namespace)
+        assert stored is not None and stored.metadata.labels.tier == "db"
 
 
 def test_handler_added_after_sync_first_gets_every_stored_object(configmaps: dynkube.ResourceClient,

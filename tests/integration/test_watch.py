@@ -101,7 +101,8 @@ def test_bookmarks_advance_the_resume_point(client: dynkube.Client, namespace: s
 
     def write_unselected() -> None:  # the server sends bookmarks while its resourceVersion moves
         while not done.wait(0.2):
-            written.append(cms.create({"metadata": {"generateName": "x-"}}, namespace=namespace).metadata.resourceVersion)
+            created = cms.create({"metadata": {"generateName": "x-"}}, namespace=namespace)
+            written.append(created.metadata.resourceVersion)
 
     writer = threading.Thread(target=write_unselected)
     writer.start()
@@ -146,7 +147,7 @@ def test_resume_mode_raises_gone_too(widgets: dynkube.ResourceClient, namespace:
 def test_stop_from_another_thread_ends_an_idle_watch(client: dynkube.Client, namespace: str) -> None:
     cms = client.resource("configmaps")
     watch = cms.watch(namespace, resource_version=cms.list_page(namespace).resource_version, label_selector="a=b")
-    results: list[object] = []
+    results: list[WatchEvent] = []
     reader = threading.Thread(target=lambda: results.extend(watch))
     reader.start()
     wait_for(lambda: watch._response is not None, what="the watch to connect")

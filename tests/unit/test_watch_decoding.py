@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,7 +139,7 @@ def _resource(client: dynkube.Client, verbs: set[str], namespaced: bool = True) 
     {"timeout_seconds": "10"}, {"timeout_seconds": True}, {"resume": True}, {"resume": True, "resource_version": "0"},
     {"send_initial_events": True, "allow_bookmarks": False}, {"namespace": "a", "all_namespaces": True},
 ])
-def test_bad_watch_arguments_fail_before_any_request(offline: dynkube.Client, kwargs: dict[str, object]) -> None:
+def test_bad_watch_arguments_fail_before_any_request(offline: dynkube.Client, kwargs: dict[str, Any]) -> None:
     with pytest.raises(dynkube.InvalidInput):
         _resource(offline, {"list", "watch"}).watch(**{"namespace": "ns", **kwargs})
 
