@@ -14,6 +14,7 @@ requests, module by module.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def measure_once(name: str, kubeconfig: Path, cache: str, env: dict[str, str]) -
                           timeout=120, cwd=tempfile.gettempdir())
     for line in done.stdout.splitlines():
         if line.startswith(_common.RESULT_MARKER):
-            return eval(line[len(_common.RESULT_MARKER):])  # a tuple of numbers we printed ourselves
+            return ast.literal_eval(line[len(_common.RESULT_MARKER):])
     raise RuntimeError(f"{name}: exit {done.returncode}: {done.stderr.strip()[-500:]}")
 
 

@@ -217,7 +217,7 @@ CONTENDERS: dict[str, Contender] = {
 PAGE_SIZE = {"kr8s": 100, "raw (one GET)": "all"}
 CODE = {
     "dynkube": "for cm in client.resource('configmaps').list(ns, limit=500): cm.metadata.name",
-    "dynkube (item access)": "the same, reading cm['metadata']['name'] (no attribute access)",
+    "dynkube (item access)": "for cm in client.resource('configmaps').list(ns, limit=500): cm['metadata']['name']",
     "kubernetes.dynamic": "page = v1.get(namespace=ns, limit=500, _continue=token); "
                           "for cm in page.items: cm.metadata.name (loop on metadata.continue)",
     "kr8s": "for cm in api.get('configmaps', namespace=ns): cm.metadata.name  (kr8s pages by 100)",

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated modules, e.g. import,list")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier numbers)")
-    parser.add_argument("--output", type=Path, default=_common.RESULTS_DIR / "latest.json")
+    parser.add_argument("--output", type=Path, default=_common.RESULTS_DIR / "latest.json",
+                        help="where to write the results document (default benchmarks/results/latest.json)")
     parser.add_argument("--markdown", type=Path, metavar="RESULTS", help="print a results file as markdown and exit")
     options = parser.parse_args(argv)
     if options.markdown:
