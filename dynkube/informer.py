@@ -192,10 +192,6 @@ class HandlerRegistration:
     def has_synced(self) -> bool:
         return self._synced.is_set()
 
-    def pending(self) -> int:
-        """Notifications queued and not yet delivered."""
-        return len(self._queue)
-
     def push(self, note: _Note, *args: Any) -> None:
         with self._ready:
             self._queue.append((note, args))
