@@ -104,34 +104,30 @@ class JSONStreamDecoder:
         text = self._utf8.decode(data)
         if self._pending:
             text = self._pending + text
-        pos = _skip_whitespace(text, 0)
+        scan = self._scan
+        pos, end = 0, len(text)
         try:
             cut = text.rfind("\n")
-            lines = self._lines(text[pos:cut]) if cut > pos else None
-            if lines is not None:
-                pos = cut + 1
-                yield from lines
-            for value, after in self._one_by_one(text, pos):
-                pos = after
+            if cut > 0 and text.find("\n", 0, cut) != -1:  # several lines: try them as one array
+                lines = self._lines(text[:cut])
+                if lines is not None:
+                    pos = cut + 1
+                    yield from lines
+            while True:
+                while pos < end and text[pos] in _WHITESPACE:
+                    pos += 1
+                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+                    break
+                try:
+                    value, pos = scan(text, pos)
+                except json.JSONDecodeError as exc:
+                    if text.find("\n", exc.pos) != -1:
+                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
+                    break
                 yield value
         finally:
-            self._pending = text[_skip_whitespace(text, pos):]
-
-    def _one_by_one(self, text: str, pos: int) -> Iterator[tuple[Any, int]]:
-        """Each complete value from ``pos`` on, with the position after it."""
-        end = len(text)
-        while True:
-            pos = _skip_whitespace(text, pos)
-            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                return
-            try:
-                value, pos = self._scan(text, pos)
-            except json.JSONDecodeError as exc:
-                if text.find("\n", exc.pos) != -1:
-                    raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                     f"{text[exc.pos:exc.pos + 40]!r}") from None
-                return
-            yield value, pos
+            self._pending = text[pos:] if pos < end else ""
 
     def _lines(self, text: str) -> list[Any] | None:
         """The values of newline-separated lines, parsed as one array; None if they are not that."""
@@ -145,13 +141,6 @@ class JSONStreamDecoder:
     def incomplete(self) -> bool:
         """True when part of a value (or of a UTF-8 character) is buffered."""
         return bool(self._pending) or bool(self._utf8.getstate()[0])
-
-
-def _skip_whitespace(text: str, pos: int) -> int:
-    end = len(text)
-    while pos < end and text[pos] in _WHITESPACE:
-        pos += 1
-    return pos
 
 
 def decode_event(document: Any) -> WatchEvent:
