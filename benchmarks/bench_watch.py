@@ -77,13 +77,12 @@ def _raw(kubeconfig: str, encoding: str) -> Consume:
 
 
 def _dynkube(kubeconfig: str, encoding: str) -> Consume:
-    import dataclasses
 
     import dynkube
 
     config = dynkube.Client(kubeconfig=kubeconfig).config
     if encoding == "identity":
-        config = dataclasses.replace(config, disable_compression=True)
+        config = config.replace(disable_compression=True)
     client = dynkube.Client(config, cache_dir=tempfile.mkdtemp(prefix="dynkube-bench-"))
     configmaps = client.resource("configmaps")
     configmaps.list_page(NS, limit=1)

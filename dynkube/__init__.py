@@ -3,7 +3,12 @@
     client = dynkube.Client()
     for d in client.resource("deploy").list(namespace="web"):
         print(d.metadata.name)
+
+Watch, informer, manifest and helper names are loaded on first use (PEP 562), so that
+``import dynkube`` stays cheap for short scripts and CLIs.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
@@ -13,21 +18,44 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, Con
                      ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
                      TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
-from .helpers import retry_on_conflict, wait_for
-from .manifests import ApplyResult, Document, load_documents
 from .objects import ApiList, ApiObject
-from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
-from .watch import EventType, Watch, WatchEvent
+
+if TYPE_CHECKING:
+    from .helpers import retry_on_conflict, wait_for
+    from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
+    from .manifests import ApplyResult, Document, load_documents
+    from .watch import EventType, Watch, WatchEvent
+
+_LAZY = {
+    "retry_on_conflict": "helpers", "wait_for": "helpers",
+    "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests",
+    "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
+    "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dynkube' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
-    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "RetryPolicy", "Resource", "ResourceMap", "Subresource",
-    "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType", "Informer", "SharedInformerFactory",
-    "DeletedFinalStateUnknown",
-    "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError", "FieldNotFound",
-    "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError", "BadRequest",
-    "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists", "Gone", "Expired",
-    "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout", "ServerWarning", "ValidationFailed", "WaitTimeout",
+    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "RetryPolicy",
+    "Resource", "ResourceMap", "Subresource",
+    "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
+    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
+    "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
+    "FieldNotFound", "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError",
+    "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
+    "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
+    "ServerWarning", "ValidationFailed", "WaitTimeout",
 ]

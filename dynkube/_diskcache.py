@@ -69,7 +69,7 @@ class DiskCache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(document, f, separators=(",", ":"))
+                    f.write(json.dumps(document, separators=(",", ":")))  # dumps uses the C encoder
                 os.replace(tmp, path)
             except BaseException:
                 os.unlink(tmp)

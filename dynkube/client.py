@@ -7,7 +7,6 @@ names in one place (``_write_params`` / ``_list_params``).
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -186,6 +185,8 @@ class Client:
         try:
             resource = self.resource_for(obj).resource
         except ResourceNotFound:
+            import difflib
+
             api_version, kind = str(obj["apiVersion"]), str(obj["kind"])
             group, _, version = api_version.rpartition("/")
             kinds = sorted({r.kind for r in self.discovery.map.resources if (r.group, r.version) == (group, version)})

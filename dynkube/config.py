@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
@@ -80,23 +79,30 @@ class NoCredentials:
         return "NoCredentials()"
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything the transport needs to reach one cluster as one user.
+_ANONYMOUS = NoCredentials()
+
+
+class Config(NamedTuple):
+    """Everything the transport needs to reach one cluster as one user (an immutable value).
 
     ``source`` says where it came from (a kubeconfig path, "in-cluster" or "url") for messages.
+    A NamedTuple rather than a dataclass: ``import dynkube`` would otherwise pay for ``dataclasses``.
     """
 
     server: str
     namespace: str = "default"
     context: str | None = None
     source: str = "url"
-    ca_data: bytes | None = field(default=None, repr=False)
+    ca_data: bytes | None = None
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
     proxy_url: str | None = None
     disable_compression: bool = False
-    credentials: Credentials = field(default_factory=NoCredentials, repr=False)
+    credentials: Credentials = _ANONYMOUS
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some fields changed: ``config.replace(server="https://other:6443")``."""
+        return self._replace(**changes)
 
     def __repr__(self) -> str:
         proxy = _redact_url(self.proxy_url) if self.proxy_url else None

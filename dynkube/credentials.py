@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -243,8 +242,7 @@ class ClientCertificateCredentials:
         return f"ClientCertificateCredentials(source={self._source})"
 
 
-@dataclass(frozen=True)
-class Impersonation:
+class Impersonation(NamedTuple):
     """Act as another user (kubeconfig ``as``, ``as-uid``, ``as-groups``, ``as-user-extra``)."""
 
     user: str
@@ -303,17 +301,20 @@ class InteractiveMode(enum.Enum):
     ALWAYS = "Always"
 
 
-@dataclass(frozen=True)
-class ExecSpec:
+class ExecSpec(NamedTuple):
     """One exec plugin configuration; equal specs share cached credentials."""
 
     command: str
     api_version: str
-    args: tuple[str, ...] = field(default=(), repr=False)  # args and env may hold client secrets
-    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    args: tuple[str, ...] = ()  # args and env may hold client secrets: never in the repr
+    env: tuple[tuple[str, str], ...] = ()
     interactive_mode: InteractiveMode = InteractiveMode.IF_AVAILABLE
-    install_hint: str = field(default="", repr=False)
-    cluster_json: str | None = field(default=None, repr=False)  # spec.cluster when provideClusterInfo
+    install_hint: str = ""
+    cluster_json: str | None = None  # spec.cluster when provideClusterInfo
+
+    def __repr__(self) -> str:
+        return (f"ExecSpec(command={self.command!r}, api_version={self.api_version!r}, "
+                f"interactive_mode={self.interactive_mode})")
 
 
 class _ExecResult(NamedTuple):

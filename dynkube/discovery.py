@@ -14,11 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-
-import cachetools
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
 from .errors import ApiError, DiscoveryError, NotFound, ResolutionError, TransportError
@@ -37,8 +34,19 @@ LEGACY_WORKERS = 8
 CACHE_FORMAT = 1
 
 # Parsed maps shared by every client of the same server in this process.
-_MEMORY: cachetools.TTLCache[str, ResourceMap] = cachetools.TTLCache(maxsize=32, ttl=DEFAULT_MEMORY_TTL)
 _MEMORY_LOCK = threading.Lock()
+_memory_cache: Any = None
+
+
+def _memory() -> Any:
+    """The process-wide TTL cache of parsed maps (a cachetools.TTLCache, created on first use so that
+    ``import dynkube`` does not import cachetools). Call with _MEMORY_LOCK held."""
+    global _memory_cache
+    if _memory_cache is None:
+        import cachetools
+
+        _memory_cache = cachetools.TTLCache(maxsize=32, ttl=DEFAULT_MEMORY_TTL)
+    return _memory_cache
 
 T = TypeVar("T")
 
@@ -106,7 +114,7 @@ class Discovery:
         with self._lock:
             self._map = None
             with _MEMORY_LOCK:
-                _MEMORY.pop(self._memory_key, None)
+                _memory().pop(self._memory_key, None)
             if self._disk:
                 self._disk.remove_all()
 
@@ -129,7 +137,7 @@ class Discovery:
 
     def _load(self) -> ResourceMap:
         with _MEMORY_LOCK:
-            cached = _MEMORY.get(self._memory_key)
+            cached = _memory().get(self._memory_key)
         if cached is not None:
             return cached
         stored = self._read_disk()
@@ -162,7 +170,7 @@ class Discovery:
 
     def _remember(self, resource_map: ResourceMap) -> None:
         with _MEMORY_LOCK:
-            _MEMORY[self._memory_key] = resource_map
+            _memory()[self._memory_key] = resource_map
         if resource_map.failed:
             log.warning("discovery of %s failed for: %s", self._server,
                         "; ".join(f"{gv}: {why}" for gv, why in sorted(resource_map.failed.items())))
@@ -209,6 +217,8 @@ class Discovery:
         for group in group_list:
             for version in _expect_list(group, "versions", "/apis"):
                 paths.append(f"/apis/{version['groupVersion']}")
+        from concurrent.futures import ThreadPoolExecutor  # only old servers need it: not at import time
+
         resources: dict[str, Any] = {}
         failed: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=LEGACY_WORKERS) as pool:
@@ -239,7 +249,7 @@ class Discovery:
 def clear_memory_cache() -> None:
     """Forget the discovery maps this process keeps for every server (the disk cache stays)."""
     with _MEMORY_LOCK:
-        _MEMORY.clear()
+        _memory().clear()
 
 
 # ---- parsing ---------------------------------------------------------------------------------

@@ -8,10 +8,9 @@ here and only here.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote
 
 from .errors import AmbiguousResource, InvalidInput, ResourceNotFound
@@ -20,8 +19,7 @@ _VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Subresource:
+class Subresource(NamedTuple):
     """A subresource such as ``status``, ``scale`` or ``log``; its kind may live in another group."""
 
     name: str
@@ -31,9 +29,9 @@ class Subresource:
     verbs: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
-    """One resource at one group-version, as discovery describes it."""
+class Resource(NamedTuple):
+    """One resource at one group-version, as discovery describes it (an immutable value; a NamedTuple
+    rather than a dataclass so that ``import dynkube`` does not pay for ``dataclasses``)."""
 
     group: str  # "" for the core group
     version: str
@@ -93,7 +91,6 @@ def _segment(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
-@dataclass
 class ResourceMap:
     """All resources of a server, in discovery priority order (core first, then groups as served).
 
@@ -101,9 +98,14 @@ class ResourceMap:
     could not be discovered.
     """
 
-    resources: list[Resource]
-    preferred_versions: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
+    def __init__(self, resources: list[Resource], preferred_versions: dict[str, str] | None = None,
+                 failed: dict[str, str] | None = None) -> None:
+        self.resources = resources
+        self.preferred_versions = preferred_versions if preferred_versions is not None else {}
+        self.failed = failed if failed is not None else {}
+
+    def __repr__(self) -> str:
+        return f"<ResourceMap of {len(self.resources)} resources, {len(self.failed)} failed group-versions>"
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -202,6 +204,8 @@ class ResourceMap:
         return next((r for r in versions if r.preferred), versions[0])
 
     def _not_found(self, query: str, original: str) -> ResourceNotFound:
+        import difflib
+
         names = {n for r in self.resources for n in (r.plural, r.singular, r.kind, *r.short_names, r.group_resource)}
         close = tuple(difflib.get_close_matches(query, sorted(names), n=5, cutoff=0.6))
         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -6,7 +6,6 @@ a fresh list, and its handlers saw every change exactly once, or were told of th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
@@ -42,7 +41,7 @@ def proxy(client: dynkube.Client) -> Iterator[FaultProxy]:
 @pytest.fixture
 def proxied(client: dynkube.Client, proxy: FaultProxy) -> Iterator[dynkube.Client]:
     """A client of the real server that goes through the proxy (TLS end to end)."""
-    config = dataclasses.replace(client.config, server=proxy.url)
+    config = client.config.replace(server=proxy.url)
     retry = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.5)
     with dynkube.Client(config, cache_dir=False, qps=None, retry=retry) as through_proxy:
         yield through_proxy
