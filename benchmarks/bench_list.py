@@ -398,7 +398,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                      "min": min(x["seconds"] for x in s), "cpu": _common.median(x["cpu"] for x in s),
                      "rss": _common.median(x["rss_peak"] for x in s),
                      "traced": memory.get(name, {}).get("tracemalloc_peak"), "items": s[0]["items"],
-                     "requests": s[0]["requests"], "code": CODE[name]})
+                     "requests": _common.median(x["requests"] for x in s), "code": CODE[name]})
     listing = _common.table(
         f"paginated list of {rows[0].get('items', '?')} ConfigMaps (~1 KB), every item's name read; "
         f"median of {runs} fresh interpreters", rows,
