@@ -77,7 +77,6 @@ def _raw(kubeconfig: str, encoding: str) -> Consume:
 
 
 def _dynkube(kubeconfig: str, encoding: str) -> Consume:
-
     import dynkube
 
     config = dynkube.Client(kubeconfig=kubeconfig).config
