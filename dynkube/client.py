@@ -7,6 +7,7 @@ names in one place (``_write_params`` / ``_list_params``).
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -346,7 +347,7 @@ class ResourceClient:
         path = self._path(namespace, name, subresource, "update")
         return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body)
 
-    def patch(self, name: str, patch: Mapping[str, Any] | list[Any], namespace: str | None = None, *,
+    def patch(self, name: str, patch: Mapping[str, Any] | builtins.list[Any], namespace: str | None = None, *,
               patch_type: str | PatchType | None = None, subresource: str | None = None, dry_run: bool = False,
               field_manager: str | None = None, field_validation: str | FieldValidation | None = None,
               force: bool = False) -> ApiObject:

@@ -36,7 +36,7 @@ DEFAULT_BURST = 300
 DEFAULT_TIMEOUT = (10.0, 60.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Timeout = float | tuple[float, float] | None
+Timeout = float | tuple[float, float | None] | None  # (connect, read); a read of None waits forever (streams)
 
 
 class RetryPolicy(NamedTuple):
