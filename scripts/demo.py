@@ -3,7 +3,8 @@
 
 Explores what the cluster serves, installs a CRD and finds its kind at once, explains a field,
 catches a bad object before sending it, works with custom objects (create, list, patch, apply,
-scale, delete) and watches them live; then shows part of the same through the command line.
+scale, delete) and watches them live, keeps a local copy with an informer; then shows part of the
+same through the command line.
 """
 
 from __future__ import annotations
@@ -89,8 +90,25 @@ def main() -> None:
     watcher.stop()
     print("  watch saw: " + "; ".join(seen))
 
-    step("6. The same cluster through the command line (dynkube get / tree)")
+    step("6. An informer: a local copy of the gizmos whose handlers hear every change")
+    informer = dynkube.Informer(gizmos, namespace)
+    informer.add_handler(
+        on_add=lambda g, initial: print(f"  + {g.metadata.name}" + (" (initial list)" if initial else "")),
+        on_update=lambda old, new: print(f"  ~ {new.metadata.name}: size {old.spec.size} -> {new.spec.size}")
+        if old.spec.size != new.spec.size else None,
+        on_delete=lambda g: print(f"  - {g.key if isinstance(g, dynkube.DeletedFinalStateUnknown) else g.metadata.name}"))
+    with informer:
+        informer.wait_for_sync(10)
+        gizmos.patch("beta", {"spec": {"size": "small"}}, namespace)
+        gizmos.delete("beta", namespace)
+        deadline = time.monotonic() + 10
+        while informer.list() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    print(f"  cache now holds {len(informer.list())} gizmos (streaming list: {informer.uses_watch_list})")
+
+    step("7. The same cluster through the command line (dynkube get / tree)")
     cli = [sys.executable, "-m", "dynkube.cli", "--kubeconfig", str(KUBECONFIG)]
+    gizmos.create({"metadata": {"name": "gamma"}, "spec": {"size": "large", "replicas": 2}}, namespace)
     for args in (["get", "gizmos", "-n", namespace], ["tree", "--api-group", "fixtures.dynkube.io", "--count"]):
         print(f"  $ dynkube {' '.join(args)}")
         output = subprocess.run(cli + args, capture_output=True, text=True)

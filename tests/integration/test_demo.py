@@ -18,6 +18,8 @@ def test_demo_tour_runs(kubeconfig_path: Path) -> None:
     assert "'gz' -> gizmos.fixtures.dynkube.io/v1" in out
     assert "refused before sending" in out and "'huge' is not one of" in out
     assert "watch saw: ADDED alpha; ADDED beta; MODIFIED alpha; MODIFIED beta; DELETED alpha" in out
-    assert "$ dynkube get gizmos" in out and "beta" in out.split("$ dynkube get gizmos")[1]
+    assert "  + beta (initial list)" in out and "  ~ beta: size large -> small" in out and "  - beta" in out
+    assert "cache now holds 0 gizmos" in out
+    assert "$ dynkube get gizmos" in out and "gamma" in out.split("$ dynkube get gizmos")[1]
     assert "gizmos" in out.split("$ dynkube tree")[1]
     assert "scripts/envtest down" in out
