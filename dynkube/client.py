@@ -329,8 +329,7 @@ class ResourceClient:
         body = _check_body(body) if subresource else self._typed(_check_body(body))
         self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, name, subresource, "create") if subresource else \
-            self._path(namespace, None, None, "create")
+        path = self._path(namespace, name if subresource else None, subresource, "create")
         params = _write_params(dry_run, field_manager, field_validation)
         return self._json("POST", path, params=params, body=body)
 

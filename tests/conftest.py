@@ -4,6 +4,7 @@ had, the tests that need it fail; they never skip."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -49,17 +50,26 @@ def gizmo_crds(client: dynkube.Client) -> None:
     assert all(r.ok for r in results), [str(r) for r in results]
 
 
-@pytest.fixture
-def namespace(client: dynkube.Client) -> Iterator[str]:
-    """A fresh namespace for one test, deleted afterwards."""
+@contextlib.contextmanager
+def fresh_namespace(client: dynkube.Client) -> Iterator[str]:
+    """Create a uniquely named namespace; delete it on exit."""
     name = f"t-{uuid.uuid4().hex[:10]}"
     namespaces = client.resource("namespaces")
     namespaces.create({"metadata": {"name": name, "labels": {"dynkube-test": "true"}}})
-    yield name
     try:
-        namespaces.delete(name)
-    except dynkube.NotFound:
-        pass
+        yield name
+    finally:
+        try:
+            namespaces.delete(name)
+        except dynkube.NotFound:
+            pass
+
+
+@pytest.fixture
+def namespace(client: dynkube.Client) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards."""
+    with fresh_namespace(client) as name:
+        yield name
 
 
 @pytest.fixture

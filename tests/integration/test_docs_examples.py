@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 import dynkube
 
-from ..conftest import ROOT
+from ..conftest import ROOT, fresh_namespace
 from ..faults.watchkit import wait_for
 
 EXAMPLES = ROOT / "docs" / "examples"
@@ -40,11 +39,9 @@ def test_explore_and_validate_example(kubeconfig_path: Path) -> None:
 
 @pytest.fixture
 def target_namespace(client: dynkube.Client) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    namespaces = client.resource("namespaces")
-    namespaces.create({"metadata": {"name": name, "labels": {"dynkube-test": "true"}}})
-    yield name
-    namespaces.delete(name)
+    """A second fresh namespace, for the copies the controller makes."""
+    with fresh_namespace(client) as name:
+        yield name
 
 
 def copy_of(configmaps: dynkube.ResourceClient, name: str, namespace: str) -> dict[str, str] | None:
