@@ -16,7 +16,7 @@ import pytest
 import dynkube
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DYNKUBE_SHARED_DIR", ROOT.parent / "shared"))
+UPSTREAM = ROOT / "fixtures" / "upstream"  # copied reference data, see its README
 
 
 @pytest.fixture(scope="session")

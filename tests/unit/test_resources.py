@@ -11,9 +11,9 @@ from dynkube.discovery import parse_aggregated, parse_legacy
 from dynkube.errors import AmbiguousResource, InvalidInput, ResourceNotFound
 from dynkube.resources import Resource, ResourceMap
 
-from ..conftest import SHARED
+from ..conftest import UPSTREAM as UPSTREAM_DATA
 
-UPSTREAM = SHARED / "k8s-api-data" / "discovery"
+UPSTREAM = UPSTREAM_DATA / "discovery"
 
 
 def _load(name: str) -> dict:
@@ -80,7 +80,7 @@ def test_legacy_and_aggregated_agree_on_preferred_resources(legacy_map: Resource
     def names(m: ResourceMap) -> set[tuple[str, str, str, bool]]:
         return {(r.group, r.plural, r.kind, r.namespaced) for r in m.preferred()}
 
-    # The upstream files come from several commits (see k8s-api-data/README.md); resource.k8s.io
+    # The upstream files come from several commits (see fixtures/upstream/README.md); resource.k8s.io
     # differs between them, so compare the other groups.
     groups = ({r.group for r in aggregated_map} & {r.group for r in legacy_map}) - {"resource.k8s.io"}
     only_agg = {n for n in names(aggregated_map) if n[0] in groups} - names(legacy_map)

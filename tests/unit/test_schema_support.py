@@ -1,6 +1,6 @@
 """Shared helpers for the schema tests: upstream's recorded OpenAPI v3 documents and CRDs, loaded once.
 
-The data lives in ``$DYNKUBE_SHARED_DIR`` (default ``<repo>/../shared``), see its README: real
+The data lives in ``fixtures/upstream/`` (copied, with its provenance in its README): real
 kube-apiserver 1.35 documents and two real third-party CRDs, never edited.
 """
 
@@ -10,7 +10,6 @@ import copy
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,9 +19,9 @@ import yaml
 from dynkube import errors
 from dynkube.schema import SchemaStore, crd_documents
 
-SHARED = Path(os.environ.get("DYNKUBE_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
-OPENAPI = SHARED / "k8s-api-data" / "openapi-v3"
-CRDS = SHARED / "k8s-api-data" / "crds"
+UPSTREAM = Path(__file__).resolve().parents[2] / "fixtures" / "upstream"
+OPENAPI = UPSTREAM / "openapi-v3"
+CRDS = UPSTREAM / "crds"
 
 DOCUMENT_FILES = {
     "api/v1": "api__v1_openapi.json",
