@@ -84,7 +84,7 @@ def main() -> None:
     for g in gizmos.list(namespace):
         print(f"  {g.metadata.name}: size={g.spec.size} replicas={g.spec.replicas}")
     gizmos.delete("alpha", namespace)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(seen) < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
     watcher.stop()
@@ -92,17 +92,23 @@ def main() -> None:
 
     step("6. An informer: a local copy of the gizmos whose handlers hear every change")
     informer = dynkube.Informer(gizmos, namespace)
+    heard: list[str] = []  # what the handlers printed, in order (they run on the informer's thread)
+
+    def say(line: str) -> None:
+        print(line)
+        heard.append(line)
+
     informer.add_handler(
-        on_add=lambda g, initial: print(f"  + {g.metadata.name}" + (" (initial list)" if initial else "")),
-        on_update=lambda old, new: print(f"  ~ {new.metadata.name}: size {old.spec.size} -> {new.spec.size}")
+        on_add=lambda g, initial: say(f"  + {g.metadata.name}" + (" (initial list)" if initial else "")),
+        on_update=lambda old, new: say(f"  ~ {new.metadata.name}: size {old.spec.size} -> {new.spec.size}")
         if old.spec.size != new.spec.size else None,
-        on_delete=lambda g: print(f"  - {g.key if isinstance(g, dynkube.DeletedFinalStateUnknown) else g.metadata.name}"))
+        on_delete=lambda g: say(f"  - {g.key if isinstance(g, dynkube.DeletedFinalStateUnknown) else g.metadata.name}"))
     with informer:
-        informer.wait_for_sync(10)
+        informer.wait_for_sync(30)
         gizmos.patch("beta", {"spec": {"size": "small"}}, namespace)
         gizmos.delete("beta", namespace)
-        deadline = time.monotonic() + 10
-        while informer.list() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30  # until the delete handler has run, not just the store emptied
+        while not any(line.startswith("  - ") for line in heard) and time.monotonic() < deadline:
             time.sleep(0.05)
     print(f"  cache now holds {len(informer.list())} gizmos (streaming list: {informer.uses_watch_list})")
 
