@@ -23,7 +23,8 @@ KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 CONTAINER_LOG = "envtest: container started\nenvtest: hello from a kwok node\nenvtest: last line\n"
 ECHO_PORT = 7  # envtest's ClusterPortForward answers this pod port with an echo
 LABELS = {"app": "node-test"}
-TEMPLATE = {"metadata": {"labels": LABELS}, "spec": {"containers": [{"name": "c", "image": "registry.example/app:1"}]}}
+CONTAINERS = [{"name": "c", "image": "registry.example/app:1"}]
+TEMPLATE = {"metadata": {"labels": LABELS}, "spec": {"containers": CONTAINERS}}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def _is_running_and_ready(pod: dynkube.ApiObject) -> bool:
 def running_pod(client: dynkube.Client, namespace: str, kwok_nodes: list[str]) -> str:
     """A pod scheduled to a kwok node, Running and Ready."""
     pods = client.resource("pods")
-    pods.create({"metadata": {"name": "p", "labels": LABELS}, "spec": TEMPLATE["spec"]}, namespace)
+    pods.create({"metadata": {"name": "p", "labels": LABELS}, "spec": {"containers": CONTAINERS}}, namespace)
     pod = dynkube.wait_for(pods, "p", namespace, condition=_is_running_and_ready, timeout=60)
     assert pod is not None and pod.spec.nodeName in kwok_nodes
     return "p"
@@ -97,7 +98,7 @@ def test_daemonset_runs_one_pod_per_node(client: dynkube.Client, namespace: str,
 def test_job_completes(client: dynkube.Client, namespace: str) -> None:
     jobs = client.resource("jobs")
     jobs.create({"metadata": {"name": "once"}, "spec": {"template": {
-        "spec": {"restartPolicy": "Never", "containers": TEMPLATE["spec"]["containers"]}}}}, namespace)
+        "spec": {"restartPolicy": "Never", "containers": CONTAINERS}}}}, namespace)
     job = dynkube.wait_for(jobs, "once", namespace, condition="Complete", timeout=90)
     assert job is not None and job.status.succeeded == 1
 
