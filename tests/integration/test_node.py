@@ -1,5 +1,5 @@
 """The envtest nodes (kwok, see docs/envtest.md): workloads get scheduled and run, and the API server
-reaches the nodes' kubelet API for proxy, logs, exec and port-forward. kubectl is the reference client
+reaches the nodes' kubelet API for logs, exec and port-forward. kubectl is the reference client
 for the paths dynkube has no verb for yet."""
 
 from __future__ import annotations
@@ -108,11 +108,6 @@ def test_deleting_a_running_pod_finishes(client: dynkube.Client, namespace: str,
     deleting = pods.delete(running_pod, namespace)  # the default grace period: the node finishes it
     assert deleting.metadata.get("deletionTimestamp")
     assert dynkube.wait_for(pods, running_pod, namespace, condition="delete", timeout=60) is None
-
-
-def test_node_proxy_reaches_the_kubelet_api(kubectl: Callable[..., str], kwok_nodes: list[str]) -> None:
-    for node in kwok_nodes:
-        assert kubectl("get", "--raw", f"/api/v1/nodes/{node}/proxy/healthz") == "ok"
 
 
 def test_pod_logs_come_from_the_node(kubectl: Callable[..., str], namespace: str, running_pod: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import fcntl
-import ipaddress
 import json
 import os
 import shutil
@@ -81,9 +80,8 @@ def up() -> int:
     bin_dir = _build()
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True, mode=0o700)
-    node_ip = _node_ip()
-    certs = _make_certificates(RUN_DIR / "pki", node_ip)
-    state = {"pids": {}, "bin_dir": str(bin_dir), "node_ip": node_ip}
+    certs = _make_certificates(RUN_DIR / "pki")
+    state = {"pids": {}, "bin_dir": str(bin_dir)}
     try:
         _start_all(state, bin_dir, certs)
     except BaseException:
@@ -136,7 +134,7 @@ def _openssl(*args: str) -> None:
         raise EnvtestError(f"openssl {args[0]} failed: {result.stderr.strip()[-300:]}")
 
 
-def _make_certificates(pki: Path, node_ip: str) -> dict[str, Path]:
+def _make_certificates(pki: Path) -> dict[str, Path]:
     pki.mkdir(mode=0o700)
     p = {name: pki / name for name in ("ca.key", "ca.crt", "server.key", "server.crt", "admin.key", "admin.crt",
                                        "kubelet.key", "kubelet.crt", "kubelet-client.key", "kubelet-client.crt",
@@ -147,9 +145,9 @@ def _make_certificates(pki: Path, node_ip: str) -> dict[str, Path]:
                  "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
                  f"DNS:{TLS_SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth")
     _signed_cert(pki, "admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth")
-    # The nodes' kubelet API (kwok, and the relay in front of it); the API server verifies it with the CA
+    # The nodes' kubelet API (kwok); the API server verifies it with the CA
     _signed_cert(pki, "kubelet", "/CN=envtest-kwok-kubelet",
-                 f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{node_ip}\nextendedKeyUsage=serverAuth")
+                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
     _signed_cert(pki, "kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth")
     _openssl("genrsa", "-out", str(p["sa.key"]), "2048")
     _openssl("rsa", "-in", str(p["sa.key"]), "-pubout", "-out", str(p["sa.pub"]))
@@ -168,25 +166,10 @@ def _signed_cert(pki: Path, name: str, subject: str, extensions: str) -> None:
 
 # ---- processes --------------------------------------------------------------------------
 
-def _free_port(host: str = "127.0.0.1") -> int:
+def _free_port() -> int:
     with socket.socket() as s:
-        s.bind((host, 0))
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _node_ip() -> str:
-    """This host's own non-loopback address (the nodes advertise it), or 127.0.0.1 when it has none.
-
-    The API server refuses `nodes/NAME/proxy` to loopback addresses; everything else works on 127.0.0.1.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("203.0.113.1", 9))  # picks the outgoing address by the routing table; sends nothing
-            address = s.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
-    ip = ipaddress.ip_address(address)
-    return "127.0.0.1" if ip.is_loopback or ip.is_link_local or ip.is_unspecified else address
 
 
 def _spawn(state: dict, name: str, argv: list[str], cwd: Path | None = None) -> None:
@@ -244,10 +227,8 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
 
 
 def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int) -> None:
-    """Start kwok on 127.0.0.1:`port` (its kubelet API, TLS and plain HTTP) and, on a non-loopback node
-    address, the mutual-TLS relay to it (relay.py); create the nodes, wait until they are Ready and reachable."""
-    node_ip = state["node_ip"]
-    node_port = port if node_ip == "127.0.0.1" else _free_port(node_ip)
+    """Start kwok on 127.0.0.1:`port` (its kubelet API, TLS and plain HTTP); create the nodes and wait until
+    they are Ready. The nodes advertise 127.0.0.1: nothing here listens on or sends to another address."""
     stage_dir = _kwok_module_dir() / "kustomize" / "stage"
     work = RUN_DIR / "kwok"
     work.mkdir()
@@ -258,23 +239,16 @@ def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int) -
         str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={config}",
         *(f"--config={stage_dir / stage}" for stage in KWOK_STAGES),
         "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
-        f"--node-ip={node_ip}", f"--node-port={node_port}", f"--server-address=127.0.0.1:{port}",
+        "--node-ip=127.0.0.1", f"--node-port={port}", f"--server-address=127.0.0.1:{port}",
         f"--tls-cert-file={certs['kubelet.crt']}", f"--tls-private-key-file={certs['kubelet.key']}",
         f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}", f"--cidr={POD_CIDR}"], cwd=work)
     _wait_for(state, "kwok", lambda: _http_ok(f"http://127.0.0.1:{port}/healthz"), 60)
-    if node_port != port:
-        _spawn(state, "kubelet-relay", [sys.executable, str(Path(__file__).with_name("relay.py")), node_ip,
-                                        str(node_port), str(port), str(certs["kubelet.crt"]), str(certs["kubelet.key"]),
-                                        str(certs["ca.crt"])])
     for name in NODES:
         _api(state["server"], "POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
             "name": name, "annotations": {key: value},
             "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                        "type": "kwok"}}})
     _wait_for(state, "kwok", lambda: all(_node_ready(state["server"], name) for name in NODES), 60)
-    if node_port != port:  # the API server reaches the nodes through the relay
-        _wait_for(state, "kubelet-relay", lambda: _http_ok(f"{state['server']}/api/v1/nodes/{NODES[0]}/proxy/healthz",
-                                                           ca=certs["ca.crt"], token=ADMIN_TOKEN), 30)
 
 
 def _kwok_module_dir() -> Path:
