@@ -1,5 +1,6 @@
-"""A real local Kubernetes control plane for tests and the demo: etcd + kube-apiserver
-(+ kube-controller-manager) built from pinned upstream Go modules, on 127.0.0.1.
+"""A real local Kubernetes control plane for tests and the demo: etcd + kube-apiserver +
+kube-controller-manager + kube-scheduler built from pinned upstream Go modules, and kwok serving
+fake nodes (pod lifecycles, and a kubelet API for logs, exec, attach and port-forward), on 127.0.0.1.
 
     python3 tools/envtest/envtest.py up|down|status|kubeconfig
 
@@ -7,7 +8,8 @@
 certificates and service-account keys, starts the processes on free ports with a fresh data
 directory, waits for /readyz and writes a kubeconfig with two contexts for the same admin user:
 `envtest` (client certificate, current) and `envtest-token` (bearer token). A second token user,
-`nobody`, has no RBAC rights (for Forbidden tests). State lives in .envtest/run/ (git-ignored).
+`nobody`, has no RBAC rights (for Forbidden tests). It then starts the scheduler and kwok, creates
+the nodes and waits until they are Ready. State lives in .envtest/run/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ ADMIN_TOKEN = "envtest-admin-token"
 NOBODY_TOKEN = "envtest-nobody-token"
 TLS_SERVER_NAME = "envtest.dynkube.local"
 READY_TIMEOUT = 120.0
+NODES = ("envtest-node-1", "envtest-node-2")
+KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")  # the nodes kwok manages carry it
+KWOK_STAGES = ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+               "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml")
+NODE_LEASE_SECONDS = 40  # kwok renews each node's Lease; the node lifecycle controller reads it
+POD_CIDR = "10.244.0.0/16"  # kwok's pod IPs; apart from the service range 10.0.0.0/24
+# What `kubectl logs` (and attach) returns for every container on the kwok nodes (CRI log format).
+CONTAINER_LOG_LINES = ("envtest: container started", "envtest: hello from a kwok node", "envtest: last line")
+ECHO_PORT = 7  # a port-forward to this pod port is an echo (`cat`); any other port reaches kwok's own server
 
 
 class EnvtestError(Exception):
@@ -125,14 +136,19 @@ def _openssl(*args: str) -> None:
 
 def _make_certificates(pki: Path) -> dict[str, Path]:
     pki.mkdir(mode=0o700)
-    p = {name: pki / name for name in ("ca.key", "ca.crt", "server.key", "server.crt", "admin.key",
-                                       "admin.crt", "sa.key", "sa.pub", "tokens.csv")}
+    p = {name: pki / name for name in ("ca.key", "ca.crt", "server.key", "server.crt", "admin.key", "admin.crt",
+                                       "kubelet.key", "kubelet.crt", "kubelet-client.key", "kubelet-client.crt",
+                                       "sa.key", "sa.pub", "tokens.csv")}
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
              "-keyout", str(p["ca.key"]), "-out", str(p["ca.crt"]), "-days", "30", "-subj", "/CN=dynkube-envtest-ca")
     _signed_cert(pki, "server", "/CN=kube-apiserver",
                  "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
                  f"DNS:{TLS_SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth")
     _signed_cert(pki, "admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth")
+    # The nodes' kubelet API (kwok); the API server verifies it with the CA
+    _signed_cert(pki, "kubelet", "/CN=envtest-kwok-kubelet",
+                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    _signed_cert(pki, "kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth")
     _openssl("genrsa", "-out", str(p["sa.key"]), "2048")
     _openssl("rsa", "-in", str(p["sa.key"]), "-pubout", "-out", str(p["sa.pub"]))
     p["tokens.csv"].write_text(f'{ADMIN_TOKEN},admin,admin-uid,"system:masters"\n{NOBODY_TOKEN},nobody,nobody-uid\n')
@@ -156,17 +172,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _spawn(state: dict, name: str, argv: list[str]) -> None:
+def _spawn(state: dict, name: str, argv: list[str], cwd: Path | None = None) -> None:
     log = RUN_DIR / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, cwd=cwd)
     state["pids"][name] = proc.pid
     _write_state(state)
 
 
 def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
-    etcd_port, peer_port, api_port, kcm_port = (_free_port() for _ in range(4))
+    etcd_port, peer_port, api_port, kcm_port, sched_port, kwok_port = (_free_port() for _ in range(6))
     etcd_url = f"http://127.0.0.1:{etcd_port}"
     state.update(server=f"https://127.0.0.1:{api_port}", etcd=etcd_url)
     _spawn(state, "etcd", [
@@ -187,6 +203,8 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={certs['sa.pub']}", f"--service-account-signing-key-file={certs['sa.key']}",
         "--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount",
+        f"--kubelet-certificate-authority={certs['ca.crt']}",  # kwok's serving certificate is the CA's
+        f"--kubelet-client-certificate={certs['kubelet-client.crt']}", f"--kubelet-client-key={certs['kubelet-client.key']}",
         "--endpoint-reconciler-type=none"])  # 127.0.0.1 may not be published as the kubernetes endpoint
     _wait_for(state, "kube-apiserver", lambda: _apiserver_ready(state["server"], certs["ca.crt"]), READY_TIMEOUT)
     _write_kubeconfig(state["server"], certs)
@@ -195,10 +213,90 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
         f"--secure-port={kcm_port}", "--bind-address=127.0.0.1", "--leader-elect=false",
         f"--service-account-private-key-file={certs['sa.key']}", f"--root-ca-file={certs['ca.crt']}",
-        "--controllers=*,-nodeipam,-nodelifecycle"])
+        "--controllers=*,-nodeipam"])  # kwok gives pods their IPs; no node needs a podCIDR
     _wait_for(state, "kube-controller-manager", lambda: _http_ok(f"https://127.0.0.1:{kcm_port}/healthz",
                                                                    insecure=True), 60)
+    _spawn(state, "kube-scheduler", [
+        str(bin_dir / "kube-scheduler"), f"--kubeconfig={KUBECONFIG}",
+        f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
+        f"--secure-port={sched_port}", "--bind-address=127.0.0.1", "--leader-elect=false"])
+    _wait_for(state, "kube-scheduler", lambda: _http_ok(f"https://127.0.0.1:{sched_port}/healthz",
+                                                         insecure=True), 60)
+    _start_kwok(state, bin_dir, certs, kwok_port)
     _write_state(state)
+
+
+def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int) -> None:
+    """Start kwok on 127.0.0.1:`port` (its kubelet API, TLS and plain HTTP); create the nodes and wait until
+    they are Ready. The nodes advertise 127.0.0.1: nothing here listens on or sends to another address."""
+    stage_dir = _kwok_module_dir() / "kustomize" / "stage"
+    work = RUN_DIR / "kwok"
+    work.mkdir()
+    config = work / "kwok.yaml"
+    config.write_text(_kwok_config(work, port))
+    key, value = KWOK_NODE_ANNOTATION
+    _spawn(state, "kwok", [
+        str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={config}",
+        *(f"--config={stage_dir / stage}" for stage in KWOK_STAGES),
+        "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
+        "--node-ip=127.0.0.1", f"--node-port={port}", f"--server-address=127.0.0.1:{port}",
+        f"--tls-cert-file={certs['kubelet.crt']}", f"--tls-private-key-file={certs['kubelet.key']}",
+        f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}", f"--cidr={POD_CIDR}"], cwd=work)
+    _wait_for(state, "kwok", lambda: _http_ok(f"http://127.0.0.1:{port}/healthz"), 60)
+    for name in NODES:
+        _api(state["server"], "POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
+            "name": name, "annotations": {key: value},
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                       "type": "kwok"}}})
+    _wait_for(state, "kwok", lambda: all(_node_ready(state["server"], name) for name in NODES), 60)
+
+
+def _kwok_module_dir() -> Path:
+    """The pinned kwok module in Go's module cache (downloaded by the build): its stage files are read from there."""
+    result = subprocess.run(["go", "mod", "download", "-json", "sigs.k8s.io/kwok"],
+                            cwd=ROOT / "tools" / "envtest" / "kwok", capture_output=True, text=True)
+    if result.returncode != 0:
+        raise EnvtestError(f"finding the kwok module failed: {result.stderr.strip()[-300:]}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def _kwok_config(work: Path, port: int) -> str:
+    """kwok's configuration: what logs, attach, exec and port-forward do for every pod on its nodes."""
+    log_file = work / "container.log"
+    start = time.time() - len(CONTAINER_LOG_LINES)
+    log_file.write_text("".join(
+        f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(start + i))}.000000000Z stdout F {line}\n"
+        for i, line in enumerate(CONTAINER_LOG_LINES)))
+    documents = [
+        {"kind": "ClusterLogs", "spec": {"logs": [{"logsFile": str(log_file)}]}},
+        {"kind": "ClusterAttach", "spec": {"attaches": [{"logsFile": str(log_file)}]}},
+        {"kind": "ClusterExec", "spec": {"execs": [{"local": {"workDir": str(work)}}]}},  # runs on this host
+        {"kind": "ClusterPortForward", "spec": {"forwards": [
+            {"ports": [ECHO_PORT], "command": ["cat"]},
+            {"target": {"address": "127.0.0.1", "port": port}}]}},
+    ]
+    return "---\n".join(json.dumps({"apiVersion": "kwok.x-k8s.io/v1alpha1", "metadata": {"name": "envtest"}, **doc})
+                        + "\n" for doc in documents)
+
+
+def _node_ready(server: str, name: str) -> bool:
+    """Ready, and without the taints that keep the scheduler away (the node lifecycle controller removes them)."""
+    node = _api(server, "GET", f"/api/v1/nodes/{name}")
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
+    return ready and not any(t["effect"] == "NoSchedule" for t in node["spec"].get("taints", []))
+
+
+def _api(server: str, method: str, path: str, body: dict | None = None) -> dict:
+    """One admin request to the API server; the decoded JSON response."""
+    ctx = ssl.create_default_context(cafile=str(RUN_DIR / "pki" / "ca.crt"))
+    request = urllib.request.Request(f"{server}{path}", method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=ctx) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise EnvtestError(f"{method} {path} failed: {exc.code} {exc.read().decode()[:300]}") from None
 
 
 def _wait_for(state: dict, name: str, check, timeout: float) -> None:
