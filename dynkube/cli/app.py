@@ -17,6 +17,7 @@ import dynkube
 from .printing import colour_enabled, paint
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_DURATION = 9223372036.0  # seconds: Go's longest time.Duration, so kubectl's limit too
 
 
 class UsageError(Exception):
@@ -28,10 +29,24 @@ class CommandFailed(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line instead of printing usage and exiting."""
+    """argparse that reports a usage error as one line instead of printing usage and exiting, and
+    that takes no abbreviated flags (``--force`` is not ``--force-conflicts``, ``--all`` not
+    ``--all-namespaces``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but unknown flags of a command point at that command's ``--help``."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see '{prog} --help')")
+        return parsed
 
 
 class _CommandParser(_Parser):
@@ -121,6 +136,9 @@ def _timeout(value: str) -> float | None:
             raise argparse.ArgumentTypeError(f"invalid duration {value!r} (examples: 30, 30s, 1m, 500ms)")
         scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
         seconds = sum(float(n) * scale[u] for n, u in parts)
+    if seconds > MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"duration {value!r} is too long (at most {MAX_DURATION:.0f}s, "
+                                         "about 292 years)")
     return seconds or None
 
 

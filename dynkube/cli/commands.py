@@ -155,10 +155,13 @@ def apply(ctx: Context) -> int:
     for source in args.filename:
         if source != "-" and not Path(source).exists():
             raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-        ctx.client.apply_manifests(
-            Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
-            force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
-            recursive=args.recursive, on_result=report)
+        try:
+            ctx.client.apply_manifests(
+                Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
+                force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
+                recursive=args.recursive, on_result=report)
+        except UnicodeDecodeError as exc:
+            raise not_utf8(source, exc) from None
     progress.clear()
     if not outcome["total"]:
         raise dynkube.ManifestError("no objects passed to apply")
@@ -195,11 +198,22 @@ def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str
     """(where, object, problem) per document of a file, directory or ``-``: what ``delete -f`` removes."""
     if source != "-" and not Path(source).exists():
         raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-    for doc in dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive):
+    try:
+        documents = dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive)
+    except UnicodeDecodeError as exc:
+        raise not_utf8(source, exc) from None
+    for doc in documents:
         if doc.error:
             yield doc.where, None, str(doc.error).removeprefix(f"{doc.where}: ")
         else:
             yield doc.where, doc.body, None
+
+
+def not_utf8(source: str, exc: UnicodeDecodeError) -> dynkube.ManifestError:
+    """The error for manifests that are not UTF-8 text (YAML and JSON manifests must be)."""
+    where = "standard input" if source == "-" else repr(source)
+    return dynkube.ManifestError(f"the manifest {where} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+                                 f"at offset {exc.start} ({exc.reason})", source=source)
 
 
 def _propagation(cascade: str | None) -> str | None:

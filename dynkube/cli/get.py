@@ -46,7 +46,8 @@ def parse_output(value: str | None) -> Output:
         return Output(kind, argument)
     if kind in ("go-template", "go-template-file", "template", "templatefile", "jsonpath-file",
                 "jsonpath-as-json", "custom-columns-file"):
-        raise UsageError(f"output format {kind!r} is not supported by dynkube (see docs/cli.md)")
+        raise UsageError(f"output format {kind!r} is not supported by dynkube: use json, yaml, name, wide, "
+                         "jsonpath=TEMPLATE or custom-columns=SPEC")
     raise UsageError(f"unknown output format {value!r}: expected json, yaml, name, wide, jsonpath=TEMPLATE "
                      "or custom-columns=SPEC")
 
