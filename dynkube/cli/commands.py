@@ -271,12 +271,18 @@ def _delete_targets(ctx: Context) -> Iterator[tuple[dynkube.ResourceClient | Non
             yield rc, obj["metadata"]["name"], obj["metadata"].get("namespace"), ""
 
 
+def deleted_uid(answer: dict[str, Any]) -> str | None:
+    """The uid of what a DELETE removed: the object's (still finalizing), or the Status's details."""
+    metadata = answer.get("metadata") if answer.get("kind") != "Status" else answer.get("details")
+    return (metadata or {}).get("uid") or None
+
+
 def delete(ctx: Context) -> int:
     args = ctx.args
     dry_run = args.dry_run == "server"
     policy = _propagation(args.cascade)
     failed = False
-    deleted: list[tuple[dynkube.ResourceClient, str, str | None]] = []
+    deleted: list[tuple[dynkube.ResourceClient, str, str | None, str | None]] = []
     for rc, name, namespace, problem in list(_delete_targets(ctx)):
         if rc is None:
             ctx.error(f"error: {name}: {problem}")
@@ -284,8 +290,8 @@ def delete(ctx: Context) -> int:
             continue
         label = f"{qualified_kind(rc.api_version, rc.kind)} \"{name}\""
         try:
-            rc.delete(name, namespace, propagation_policy=policy, grace_period_seconds=args.grace_period,
-                      dry_run=dry_run)
+            answer = rc.delete(name, namespace, propagation_policy=policy, grace_period_seconds=args.grace_period,
+                               dry_run=dry_run)
         except dynkube.NotFound as exc:
             if not args.ignore_not_found:
                 ctx.error(describe_error(exc))
@@ -296,13 +302,13 @@ def delete(ctx: Context) -> int:
             failed = True
             continue
         ctx.print(f"{label} deleted" + (" (server dry run)" if dry_run else ""))
-        deleted.append((rc, name, namespace))
+        deleted.append((rc, name, namespace, deleted_uid(answer)))
     if args.wait and not dry_run:
         deadline = time.monotonic() + (args.timeout or 7 * 24 * 3600)
-        for rc, name, namespace in deleted:
+        for rc, name, namespace, uid in deleted:
             remaining = max(0.0, deadline - time.monotonic())
             try:
-                dynkube.wait_for(rc, name, namespace, condition="delete", timeout=remaining)
+                dynkube.wait_for(rc, name, namespace, condition="delete", timeout=remaining, uid=uid)
             except dynkube.WaitTimeout as exc:
                 ctx.error(f"error: {one_line(str(exc))}")
                 failed = True

@@ -1,0 +1,88 @@
+"""What a new user found comparing dynkube with kubectl on the same server: waits that must follow the
+object's uid, named gets that must be GETs, explain's NAME.GROUP, watch output, pipes, manifests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import dynkube
+
+from .test_cli import Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
+
+ROOT_CA = "kube-root-ca.crt"  # the controller-manager re-creates it in every namespace
+
+
+def until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> object:
+    """Poll ``predicate`` until it returns something true (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def uid_of(client: dynkube.Client, name: str, namespace: str) -> str | None:
+    try:
+        return str(client.resource("configmaps").get(name, namespace).metadata.uid)
+    except dynkube.NotFound:
+        return None
+
+
+# ---- 1. waits follow the uid, not the name ------------------------------------------------------
+
+def test_wait_for_delete_ends_when_the_uid_is_gone_though_the_name_is_back(client: dynkube.Client,
+                                                                           namespace: str) -> None:
+    cms = client.resource("configmaps")
+    old = until(lambda: uid_of(client, ROOT_CA, namespace), "the namespace's root CA configmap")
+    cms.delete(ROOT_CA, namespace)
+    until(lambda: uid_of(client, ROOT_CA, namespace) not in (None, old), "the controller to re-create it")
+    assert dynkube.wait_for(cms, ROOT_CA, namespace, condition="delete", uid=str(old), timeout=10) is None
+
+
+@pytest.fixture
+def finalized(client: dynkube.Client, namespace: str) -> Iterator[str]:
+    """A configmap "held" with a finalizer; the finalizer is removed at the end if still there."""
+    cms = client.resource("configmaps")
+    cms.create({"metadata": {"name": "held", "finalizers": ["dynkube.io/test"]}}, namespace)
+    yield "held"
+    try:
+        cms.patch("held", {"metadata": {"finalizers": None}}, namespace)
+    except dynkube.NotFound:
+        pass
+
+
+def test_delete_returns_when_the_object_is_replaced_under_its_name(cli: Callable[..., Run], client: dynkube.Client,
+                                                                   namespace: str, finalized: str) -> None:
+    cms = client.resource("configmaps")
+    first = cms.get(finalized, namespace).metadata.uid
+
+    def replace() -> None:  # once the delete has started: let the old object go, and make a new one
+        until(lambda: cms.get(finalized, namespace).metadata.get("deletionTimestamp"), "the delete to start")
+        cms.patch(finalized, {"metadata": {"finalizers": None}}, namespace)
+        until(lambda: uid_of(client, finalized, namespace) != first, "the old object to go")
+        cms.create({"metadata": {"name": finalized}}, namespace)
+
+    thread = threading.Thread(target=replace)
+    thread.start()
+    try:
+        ours = cli("delete", "cm", finalized, "-n", namespace, "--timeout=20s")
+    finally:
+        thread.join()
+    assert ours.code == 0, ours.err
+    assert ours.out == f'configmap "{finalized}" deleted\n'
+    assert uid_of(client, finalized, namespace) not in (None, first)  # the new one is there all along
+
+
+def test_delete_all_configmaps_with_the_recreated_root_ca(cli: Callable[..., Run], client: dynkube.Client,
+                                                          namespace: str) -> None:
+    until(lambda: uid_of(client, ROOT_CA, namespace), "the namespace's root CA configmap")
+    client.resource("configmaps").create({"metadata": {"name": "mine"}}, namespace)
+    ours = cli("delete", "cm", "--all", "-n", namespace, "--timeout=30s")
+    assert ours.code == 0, ours.err
+    assert sorted(ours.out.splitlines()) == [f'configmap "{ROOT_CA}" deleted', 'configmap "mine" deleted']
