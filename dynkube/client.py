@@ -249,11 +249,17 @@ class ResourceClient:
     # ---- reading -----------------------------------------------------------------------
 
     def get(self, name: str, namespace: str | None = None, *, subresource: str | None = None,
-            resource_version: str | None = None, timeout: Timeout = None) -> ApiObject:
-        """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``)."""
+            resource_version: str | None = None, as_table: bool = False, timeout: Timeout = None) -> ApiObject:
+        """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``).
+
+        ``as_table=True`` asks for the server's Table rendering of the object (``kind`` Table, with
+        ``columnDefinitions`` and one of ``rows``), as kubectl's ``get TYPE NAME``; a server that does
+        not print tables answers with the object itself.
+        """
         path = self._path(namespace, name, subresource, "get")
         params = {"resourceVersion": resource_version} if resource_version is not None else None
-        return self._json("GET", path, params=params, timeout=timeout)
+        headers = {"Accept": TABLE_ACCEPT} if as_table else None
+        return self._json("GET", path, params=params, headers=headers, timeout=timeout)
 
     def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
               label_selector: str | Mapping[str, str] | None = None,

@@ -120,16 +120,18 @@ def get(ctx: Context) -> int:
             raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if (args.watch or args.watch_only) and (len(targets) > 1 or any(len(t.names) > 1 for t in targets)):
         raise UsageError("watch is only supported on one resource collection or one object")
+    printer = ObjectPrinter(ctx, output, template)
     if args.watch_only:
-        return _watch(ctx, targets[0], output, template, columns, None, header_widths=None)
+        return _watch(ctx, targets[0], output, printer, columns, None, header_widths=None)
     show_kind = len(targets) > 1
     if output.kind in ("table", "wide"):
         failed, widths, rv = _print_tables(ctx, targets, output.kind == "wide", show_kind)
     else:
-        failed, rv = _print_structured(ctx, targets, output, template, columns)
+        one_by_one = printer if args.watch and columns is None else None
+        failed, rv = _print_structured(ctx, targets, output, template, columns, one_by_one)
         widths = None
     if args.watch:
-        return _watch(ctx, targets[0], output, template, columns, rv, header_widths=widths) or (1 if failed else 0)
+        return _watch(ctx, targets[0], output, printer, columns, rv, header_widths=widths) or (1 if failed else 0)
     if failed:
         raise CommandFailed
     return 0
@@ -200,8 +202,31 @@ def _prepare(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     return dict(obj) if ctx.args.show_managed_fields else without_managed_fields(obj)
 
 
+class ObjectPrinter:
+    """Objects one at a time, as a watch prints them: JSON objects, YAML documents separated by ``---``,
+    names, or the template applied to each object (not to a List)."""
+
+    def __init__(self, ctx: Context, output: Output, template: Template | None) -> None:
+        self.ctx, self.output, self.template = ctx, output, template
+        self.printed = 0
+
+    def print(self, obj: dict[str, Any]) -> None:
+        kind, out = self.output.kind, self.ctx.out
+        if kind == "json":
+            out.write(dump_json(_prepare(self.ctx, obj)))
+        elif kind == "yaml":
+            out.write(("---\n" if self.printed else "") + dump_yaml(_prepare(self.ctx, obj)))
+        elif kind == "name":
+            self.ctx.print(object_name(obj))
+        elif kind == "jsonpath" and self.template is not None:
+            out.write(self.template.render(obj))
+        self.printed += 1
+
+
 def _print_structured(ctx: Context, targets: list[Target], output: Output, template: Template | None,
-                      columns: list[tuple[str, tuple[Any, ...]]] | None) -> tuple[bool, str | None]:
+                      columns: list[tuple[str, tuple[Any, ...]]] | None,
+                      printer: ObjectPrinter | None = None) -> tuple[bool, str | None]:
+    """Print what the targets name; with ``printer`` (a watch's), object by object rather than as a List."""
     objects: list[dict[str, Any]] = []
     failed, version = False, None
     for target in targets:
@@ -209,6 +234,10 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
         # kubectl hides managedFields in json and yaml only; templates see whole objects
         objects.extend(_prepare(ctx, o) if output.kind in ("json", "yaml") else o for o in found)
         failed = failed or target_failed
+    if printer is not None:
+        for obj in objects:
+            printer.print(obj)
+        return failed, version
     single = len(targets) == 1 and len(targets[0].names) == 1
     if single and not objects:
         return failed, version
@@ -244,28 +273,38 @@ class Table:
 
 
 def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> Table:
-    """The server's Table for a collection or for named objects (a field selector per name).
+    """The server's Table for a collection (LIST) or for named objects (a GET each, as kubectl: a user
+    allowed to get an object need not be allowed to list its kind).
 
     A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
     """
     namespace, all_namespaces = _scope(ctx, rc)
     if names:
         if all_namespaces:
-            namespace, all_namespaces = ctx.namespace, False
+            namespace = ctx.namespace
         table = Table([], [])
         for name in names:
             try:
-                part = _table_pages(ctx, rc, namespace, False, None, f"metadata.name={name}")
-                if not part.rows:
-                    rc.get(name, namespace)  # raises the server's NotFound (or whatever the reason is)
+                part = object_table(rc.get(name, namespace, as_table=True))
             except dynkube.ApiError as exc:
                 ctx.error(describe_error(exc))
                 table.failed = True
                 continue
             table.columns = table.columns or part.columns
             table.rows.extend(part.rows)
+            table.resource_version = part.resource_version
         return table
     return _table_pages(ctx, rc, namespace, all_namespaces, ctx.args.selector, ctx.args.field_selector)
+
+
+def object_table(answer: dict[str, Any]) -> Table:
+    """The Table of a GET with the Table Accept header (the fallback's when the server sent the object)."""
+    if answer.get("kind") != "Table":
+        table = fallback_table([answer])
+    else:
+        table = Table(answer.get("columnDefinitions") or [], answer.get("rows") or [])
+    table.resource_version = (answer.get("metadata") or {}).get("resourceVersion")
+    return table
 
 
 def _table_pages(ctx: Context, rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,
@@ -398,17 +437,19 @@ def _aligned(cells: list[str], widths: list[int] | None) -> str:
 
 # ---- watch -------------------------------------------------------------------------------------
 
-def _watch(ctx: Context, target: Target, output: Output, template: Template | None,
+def _watch(ctx: Context, target: Target, output: Output, printer: ObjectPrinter,
            columns: list[tuple[str, tuple[Any, ...]]] | None, version: str | None,
            header_widths: list[int] | None) -> int:
     """Print each change after ``version`` (the listing's) until the watch ends (``--request-timeout``)
-    or the user interrupts. Tables get the server's row for each object (a Table request per event)."""
+    or the user interrupts. Tables get the server's row for each object (a Table GET per event)."""
     rc = target.resource
     namespace, all_namespaces = _scope(ctx, rc)
     if target.names and all_namespaces:
         namespace, all_namespaces = ctx.namespace, False
     field_selector = f"metadata.name={target.names[0]}" if target.names else ctx.args.field_selector
-    if version is None:
+    if version is None and target.names:
+        version = rc.get(target.names[0], namespace).metadata.resourceVersion
+    elif version is None:
         first = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
                              field_selector=field_selector, limit=1)
         version = first.resource_version
@@ -417,33 +458,26 @@ def _watch(ctx: Context, target: Target, output: Output, template: Template | No
                      field_selector=field_selector, resource_version=version,
                      timeout_seconds=max(1, int(timeout)) if timeout else None, resume=timeout is None)
     options = _table_options(ctx, rc, output.kind == "wide", False)
-    known: dict[tuple[str, str], list[str]] = {}
+    known: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
     header_printed = header_widths is not None
     with watch:
         for event in _events(watch):
             obj = event.object
             if output.kind in ("table", "wide"):
-                cells = _event_row(ctx, rc, obj, event.type.value, options, known)
+                headers, cells = _event_row(rc, obj, event.type.value, options, known)
                 if not header_printed:
-                    headers, _ = table_grid(_event_table(ctx, rc, obj), options)
                     header_widths = column_widths([headers, cells])
                     if not ctx.args.no_headers:
                         ctx.print(_aligned(headers, header_widths))
                     header_printed = True
                 ctx.print(_aligned(cells, header_widths))
-            elif output.kind == "json":
-                ctx.out.write(dump_json(_prepare(ctx, obj)))
-            elif output.kind == "yaml":
-                ctx.out.write("---\n" + dump_yaml(_prepare(ctx, obj)))
-            elif output.kind == "name":
-                ctx.print(object_name(obj))
-            elif output.kind == "jsonpath" and template is not None:
-                ctx.out.write(template.render(obj))
             elif columns is not None:
                 if not header_printed and not ctx.args.no_headers:
                     ctx.print(_aligned([h for h, _ in columns], None))
                     header_printed = True
                 ctx.print(_aligned(custom_column_row(columns, obj), None))
+            else:
+                printer.print(obj)
             ctx.out.flush()
     return 0
 
@@ -454,23 +488,28 @@ def _events(watch: Any) -> Iterator[Any]:
             yield event
 
 
-def _event_table(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any]) -> Table:
+def _event_table(rc: dynkube.ResourceClient, obj: dict[str, Any]) -> Table:
+    """The server's row of an object a watch reported (none if it is gone meanwhile)."""
     metadata = obj.get("metadata") or {}
-    return _table_pages(ctx, rc, metadata.get("namespace") if rc.namespaced else None, False, None,
-                        f"metadata.name={metadata.get('name', '')}")
+    try:
+        return object_table(rc.get(metadata.get("name", ""), metadata.get("namespace") if rc.namespaced else None,
+                                   as_table=True))
+    except dynkube.NotFound:
+        return Table([], [])
 
 
-def _event_row(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any], event_type: str,
-               options: TableOptions, known: dict[tuple[str, str], list[str]]) -> list[str]:
+def _event_row(rc: dynkube.ResourceClient, obj: dict[str, Any], event_type: str, options: TableOptions,
+               known: dict[tuple[str, str], tuple[list[str], list[str]]]) -> tuple[list[str], list[str]]:
+    """(headers, cells) of an event's object: the server's row, else the last row seen, else NAME/AGE."""
     metadata = obj.get("metadata") or {}
     key = (metadata.get("namespace", ""), metadata.get("name", ""))
     if event_type != "DELETED":
-        table = _event_table(ctx, rc, obj)
+        table = _event_table(rc, obj)
         if table.rows:
             headers, rows = table_grid(table, options)
-            known[key] = rows[0]
-            return rows[0]
+            known[key] = (headers, rows[0])
+            return known[key]
     if key in known:
         return known[key]
     headers, rows = table_grid(fallback_table([obj]), options)
-    return rows[0]
+    return headers, rows[0]

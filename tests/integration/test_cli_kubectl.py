@@ -86,3 +86,71 @@ def test_delete_all_configmaps_with_the_recreated_root_ca(cli: Callable[..., Run
     ours = cli("delete", "cm", "--all", "-n", namespace, "--timeout=30s")
     assert ours.code == 0, ours.err
     assert sorted(ours.out.splitlines()) == [f'configmap "{ROOT_CA}" deleted', 'configmap "mine" deleted']
+
+
+# ---- 2. a named get is a GET: RBAC resourceNames allow it --------------------------------------
+
+@pytest.fixture
+def nobody_may_get(client: dynkube.Client, namespace: str) -> str:
+    """A configmap "allowed" that the envtest user "nobody" may get and watch (RBAC resourceNames), but
+    not list; returns its name once the authorizer says so."""
+    client.resource("configmaps").create({"metadata": {"name": "allowed"}, "data": {"k": "v"}}, namespace)
+    client.resource("roles").create({"metadata": {"name": "get-one"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["allowed"], "verbs": ["get", "watch"]}]},
+        namespace)
+    client.resource("rolebindings").create({"metadata": {"name": "get-one"}, "subjects": [
+        {"kind": "User", "name": "nobody", "apiGroup": "rbac.authorization.k8s.io"}], "roleRef": {
+        "kind": "Role", "name": "get-one", "apiGroup": "rbac.authorization.k8s.io"}}, namespace)
+
+    def allowed() -> bool:
+        review = client.resource("subjectaccessreviews").create({"spec": {"user": "nobody", "resourceAttributes": {
+            "namespace": namespace, "verb": "get", "resource": "configmaps", "name": "allowed"}}})
+        return bool(review["status"].get("allowed"))
+
+    until(allowed, "the role binding to take effect")
+    return "allowed"
+
+
+def test_named_get_needs_only_get_permission(cli: Callable[..., Run], kubectl: Callable[..., str], namespace: str,
+                                             nobody_may_get: str) -> None:
+    as_nobody = ("--context", "envtest-nobody")
+    for args in (("get", "cm", nobody_may_get, "-n", namespace), ("get", f"cm/{nobody_may_get}", "-n", namespace),
+                 ("get", "cm", nobody_may_get, "-n", namespace, "-o", "wide"),
+                 ("get", "cm", nobody_may_get, "-n", namespace, "-o", "json")):
+        ours = cli(*as_nobody, *args)
+        assert ours.code == 0, ours.err
+        theirs = kubectl(*as_nobody, *args)
+        if "json" in args:
+            assert ours.out == theirs
+        else:  # AGE may tick between the two runs
+            assert [line.split()[:2] for line in ours.out.splitlines()] == \
+                [line.split()[:2] for line in theirs.splitlines()]
+    listing = cli(*as_nobody, "get", "cm", "-n", namespace)
+    assert listing.code == 1 and "cannot list" in one_error_line(listing)
+
+
+def test_watch_of_a_named_object_needs_no_list_permission(cli: Callable[..., Run], namespace: str,
+                                                          nobody_may_get: str) -> None:
+    ours = cli("--context", "envtest-nobody", "get", "cm", nobody_may_get, "-n", namespace, "--watch",
+               "--request-timeout=1")
+    assert ours.code == 0, ours.err
+    assert [line.split()[:2] for line in ours.out.splitlines()] == [["NAME", "DATA"], [nobody_may_get, "1"]]
+    only = cli("--context", "envtest-nobody", "get", "cm", nobody_may_get, "-n", namespace, "--watch-only",
+               "-o", "name", "--request-timeout=1")
+    assert (only.code, only.out) == (0, ""), only.err
+
+
+# ---- 4. a watch prints objects one by one -----------------------------------------------------
+
+@pytest.mark.parametrize("output", ["json", "yaml", 'jsonpath={.metadata.name}{"\\n"}', "name"])
+def test_watch_prints_each_object_as_kubectl(cli: Callable[..., Run], kubectl: Callable[..., str],
+                                             client: dynkube.Client, namespace: str, output: str) -> None:
+    until(lambda: uid_of(client, ROOT_CA, namespace), "the namespace's root CA configmap")
+    for name in ("a", "b"):
+        client.resource("configmaps").create({"metadata": {"name": name}, "data": {"k": name}}, namespace)
+    args = ("get", "cm", "-n", namespace, "--watch", "-o", output, "--request-timeout=1s")
+    ours = cli(*args)
+    assert ours.code == 0, ours.err
+    assert ours.out == kubectl(*args)
+    if output == "json":  # a stream of objects that jq reads one by one: no List
+        assert ours.out.count('"kind": "ConfigMap"') == 3 and '"kind": "List"' not in ours.out
