@@ -209,9 +209,25 @@ class Client:
         """
         if not isinstance(path, str) or not path.strip():
             raise InvalidInput(f"invalid explain path {path!r}: expected RESOURCE[.field.path]")
-        name, _, fields = path.strip().partition(".")
-        resource = (self.resource(api_version, name) if api_version else self.resource(name)).resource
+        if api_version:  # as kubectl: the resource is then the first part only
+            name, _, fields = path.strip().partition(".")
+            resource = self.resource(api_version, name).resource
+        else:
+            resource, fields = self.discovery.with_refresh_on_miss(lambda m: _explain_target(m, path.strip()))
         return self.schemas.explain(resource.group, resource.version, resource.kind, fields, recursive=recursive)
+
+
+def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str]:
+    """The resource named by the longest dotted prefix of ``path`` that names one, and the field path
+    after it: ``deployments.apps.spec.replicas`` is (deployments.apps, "spec.replicas"), so the
+    ``NAME.GROUP`` and ``NAME.VERSION.GROUP`` forms work as everywhere else."""
+    parts = path.split(".")
+    for end in range(len(parts), 1, -1):
+        try:
+            return resource_map.resolve(".".join(parts[:end])), ".".join(parts[end:])
+        except (ResourceNotFound, InvalidInput):
+            continue
+    return resource_map.resolve(parts[0]), ".".join(parts[1:])
 
 
 def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -154,3 +155,68 @@ def test_watch_prints_each_object_as_kubectl(cli: Callable[..., Run], kubectl: C
     assert ours.out == kubectl(*args)
     if output == "json":  # a stream of objects that jq reads one by one: no List
         assert ours.out.count('"kind": "ConfigMap"') == 3 and '"kind": "List"' not in ours.out
+
+
+# ---- 3. explain takes NAME.GROUP, the form the ambiguity error asks for ---------------------------
+
+@pytest.fixture
+def twin_gateways(client: dynkube.Client) -> Iterator[tuple[str, str, str]]:
+    """Two CRDs with the same plural in two groups (as Gateway API's gateways and another vendor's):
+    (plural, group a, group b), both served with their schemas published."""
+    suffix = uuid.uuid4().hex[:8]
+    plural, groups = f"gateways{suffix}", (f"a{suffix}.example.com", f"b{suffix}.example.com")
+    crds = client.resource("customresourcedefinitions")
+    for group in groups:
+        crds.create({"metadata": {"name": f"{plural}.{group}"}, "spec": {
+            "group": group, "scope": "Namespaced",
+            "names": {"plural": plural, "singular": f"gateway{suffix}", "kind": f"Gateway{suffix}"},
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": {"type": "object", "properties": {"listeners": {
+                    "type": "array", "description": f"Listeners of {group}.",
+                    "items": {"type": "object", "properties": {"port": {"type": "integer"}}}}}}}}}}]}})
+    try:
+        for group in groups:
+            dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
+            until(lambda: _published(client, group, f"Gateway{suffix}"), f"the schema of {group}")
+        yield plural, groups[0], groups[1]
+    finally:
+        for group in groups:
+            try:
+                crds.delete(f"{plural}.{group}")
+            except dynkube.NotFound:
+                pass
+
+
+def _published(client: dynkube.Client, group: str, kind: str) -> bool:
+    try:
+        client.schemas.explain(group, "v1", kind)
+        return True
+    except dynkube.SchemaUnavailable:
+        return False
+
+
+def test_explain_takes_name_dot_group(cli: Callable[..., Run], kubectl: Callable[..., str], gizmo_crds: None) -> None:
+    for path in ("deployments.apps.spec.replicas", "deployments.apps", "gizmos.fixtures.dynkube.io.spec.size"):
+        ours = cli("explain", path)
+        assert ours.code == 0, ours.err
+        assert ours.out == kubectl("explain", path)
+    # forms kubectl explain cannot take, as every other command can
+    assert cli("explain", "deployments.v1.apps.spec.replicas").out == kubectl("explain", "deployments.spec.replicas")
+    assert cli("explain", "storageclass.storage.provisioner").out == kubectl("explain", "storageclasses.provisioner")
+
+
+def test_explain_of_an_ambiguous_name_works_as_the_error_says(cli: Callable[..., Run], kubectl: Callable[..., str],
+                                                               client: dynkube.Client,
+                                                               twin_gateways: tuple[str, str, str]) -> None:
+    plural, group_a, group_b = twin_gateways
+    ambiguous = cli("explain", f"{plural}.spec.listeners")
+    assert ambiguous.code == 1
+    assert "NAME.GROUP" in one_error_line(ambiguous) and f"{plural}.{group_b}" in ambiguous.err
+    for group in (group_a, group_b):
+        path = f"{plural}.{group}.spec.listeners"
+        ours = cli("explain", path)
+        assert ours.code == 0, ours.err
+        assert f"Listeners of {group}." in ours.out
+        assert ours.out == kubectl("explain", path)
+        assert client.explain(path).render() == ours.out
+    assert client.explain(f"{plural}.{group_b}.spec.listeners.port").type == "integer"
