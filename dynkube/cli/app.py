@@ -17,6 +17,7 @@ import dynkube
 from .printing import colour_enabled, paint
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for kubectl cut short by `| head`
 MAX_DURATION = 9223372036.0  # seconds: Go's longest time.Duration, so kubectl's limit too
 
 
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "examples:\n  dynkube apply -f stack.yaml\n  dynkube apply -f manifests/ -R --dry-run=server\n"
                 "  cat app.yaml | dynkube apply -f - --field-manager=ci --force-conflicts")
     _add_file_options(p)
+    p.set_defaults(mutates=True)
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
     p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server", "client"),
@@ -246,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "  dynkube delete deploy web --cascade=foreground --wait=false")
     p.add_argument("targets", nargs="*", metavar="RESOURCE [NAME...] | TYPE/NAME...")
     _add_file_options(p, required=False)
+    p.set_defaults(mutates=True)
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="delete the objects matching this label selector")
     p.add_argument("--field-selector", metavar="SELECTOR", help="delete the objects matching this field selector")
     p.add_argument("--all", action="store_true", help="delete every object of the type in the namespace")
@@ -356,6 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `dynkube get ... | head`: the reader has what it wanted
         _silence_stdout(out)
+        if getattr(args, "mutates", False):  # but a change cut short must not look like a success
+            ctx.error(f"error: the output was closed before 'dynkube {args.command}' finished: "
+                      "it stopped there, and later objects were not processed")
+            return EXIT_BROKEN_PIPE
         return EXIT_OK
     except Exception as exc:
         if args.debug:

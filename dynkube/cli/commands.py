@@ -150,6 +150,7 @@ def apply(ctx: Context) -> int:
             outcome["failed"] += 1
             ctx.error(paint(line, "red", ctx.err_colour))
         outcome["total"] += 1
+        ctx.out.flush()  # line by line: a reader that goes away stops the apply there (exit 141)
         progress.show(done, total)
 
     for source in args.filename:
@@ -302,6 +303,7 @@ def delete(ctx: Context) -> int:
             failed = True
             continue
         ctx.print(f"{label} deleted" + (" (server dry run)" if dry_run else ""))
+        ctx.out.flush()
         deleted.append((rc, name, namespace, deleted_uid(answer)))
     if args.wait and not dry_run:
         deadline = time.monotonic() + (args.timeout or 7 * 24 * 3600)

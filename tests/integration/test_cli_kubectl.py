@@ -3,16 +3,18 @@ object's uid, named gets that must be GETs, explain's NAME.GROUP, watch output, 
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import dynkube
 
-from .test_cli import Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
+from .test_cli import SCRIPT, Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
 
 ROOT_CA = "kube-root-ca.crt"  # the controller-manager re-creates it in every namespace
 
@@ -220,3 +222,29 @@ def test_explain_of_an_ambiguous_name_works_as_the_error_says(cli: Callable[...,
         assert ours.out == kubectl("explain", path)
         assert client.explain(path).render() == ours.out
     assert client.explain(f"{plural}.{group_b}.spec.listeners.port").type == "integer"
+
+
+# ---- 6. a mutation cut short by a closed pipe is not a success -----------------------------------
+
+def test_apply_into_a_closed_pipe_stops_and_exits_141(kubeconfig_path: Path, cache_root: Path, client: dynkube.Client,
+                                                      namespace: str, tmp_path: Path) -> None:
+    env = {"KUBECACHEDIR": str(cache_root), "PATH": "/usr/bin:/bin"}
+    cms = client.resource("configmaps")
+    for attempt in range(3):  # until the reader has gone before the last object (it always has, by far)
+        names = [f"bulk{attempt}-{i}" for i in range(300)]
+        manifest = tmp_path / f"bulk{attempt}.yaml"
+        manifest.write_text("".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {n}}}\n" for n in names))
+        process = subprocess.Popen([str(SCRIPT), "--kubeconfig", str(kubeconfig_path), "apply", "-f", str(manifest),
+                                    "-n", namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()  # `| head -1`
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+        applied = sum(1 for cm in cms.list(namespace) if cm.metadata.name.startswith(f"bulk{attempt}-"))
+        if applied < len(names):
+            break
+    assert first == f"configmap/{names[0]} created\n".encode()
+    assert applied < len(names)
+    assert code == 141, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1 and "output was closed" in err
