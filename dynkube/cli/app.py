@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a column per label key (comma-separated)")
     p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
     p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+    _add_file_options(p, required=False)
 
     p = command("apply", commands.apply, "Create or update objects from manifests (server-side apply).",
                 "examples:\n  dynkube apply -f stack.yaml\n  dynkube apply -f manifests/ -R --dry-run=server\n"
@@ -236,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(mutates=True)
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--server-side", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="accepted as kubectl's: dynkube always applies server-side (false is refused)")
     p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server", "client"),
                    help="'server': the server checks and answers without persisting")
     p.add_argument("--validate", nargs="?", const="true", metavar="MODE",

@@ -16,6 +16,7 @@ import dynkube
 from .app import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
+from .sources import not_utf8, read_manifests
 
 PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
 
@@ -132,6 +133,9 @@ def apply(ctx: Context) -> int:
     args = ctx.args
     if not args.filename:
         raise UsageError("must specify -f FILE|DIR|- with the manifests to apply")
+    if not args.server_side:
+        raise UsageError("--server-side=false (client-side apply) is not supported: dynkube always applies "
+                         "server-side")
     if args.dry_run == "client":
         raise UsageError("--dry-run=client is not supported (dynkube applies on the server); use --dry-run=server")
     dry_run = args.dry_run == "server"
@@ -194,28 +198,6 @@ class _Progress:
 
 
 # ---- delete ----------------------------------------------------------------------------------
-
-def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """(where, object, problem) per document of a file, directory or ``-``: what ``delete -f`` removes."""
-    if source != "-" and not Path(source).exists():
-        raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-    try:
-        documents = dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive)
-    except UnicodeDecodeError as exc:
-        raise not_utf8(source, exc) from None
-    for doc in documents:
-        if doc.error:
-            yield doc.where, None, str(doc.error).removeprefix(f"{doc.where}: ")
-        else:
-            yield doc.where, doc.body, None
-
-
-def not_utf8(source: str, exc: UnicodeDecodeError) -> dynkube.ManifestError:
-    """The error for manifests that are not UTF-8 text (YAML and JSON manifests must be)."""
-    where = "standard input" if source == "-" else repr(source)
-    return dynkube.ManifestError(f"the manifest {where} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
-                                 f"at offset {exc.start} ({exc.reason})", source=source)
-
 
 def _propagation(cascade: str | None) -> str | None:
     return {None: None, "true": "background", "false": "orphan"}.get(cascade, cascade)

@@ -14,6 +14,7 @@ from .app import CommandFailed, Context, UsageError, describe_error
 from .jsonpath import JSONPathError, Template
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
                        format_table, human_age, object_name, qualified_kind, without_managed_fields)
+from .sources import read_manifests
 
 _VERSION_PREFIX = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?/")
 NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0}
@@ -26,6 +27,7 @@ class Target:
 
     resource: dynkube.ResourceClient
     names: list[str] = field(default_factory=list)
+    namespace: str | None = None  # a manifest's metadata.namespace (``get -f``), else -n / the context's
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,35 @@ def parse_targets(ctx: Context, args: list[str]) -> list[Target]:
     return [Target(rc, list(args[1:])) for rc in resolve_types(ctx, args[0])]
 
 
-def _scope(ctx: Context, rc: dynkube.ResourceClient) -> tuple[str | None, bool]:
-    """(namespace, all_namespaces) for one resource: cluster-scoped ones take neither."""
-    if not rc.namespaced:
+def manifest_targets(ctx: Context) -> list[Target]:
+    """What ``get -f`` shows: the objects the manifests name, consecutive objects of one resource and
+    namespace in one target (so one table, as kubectl prints them). Broken documents fail first."""
+    targets: list[Target] = []
+    for source in ctx.args.filename:
+        for where, body, problem in read_manifests(source, ctx.args.recursive):
+            if body is None:
+                raise dynkube.ManifestError(f"{where}: {problem}", source=where)
+            rc = ctx.client.resource_for(body)
+            in_body = body["metadata"].get("namespace") if rc.namespaced else None
+            if in_body and ctx.args.namespace and in_body != ctx.args.namespace:
+                raise dynkube.InvalidInput(f"{where}: the namespace of the object ({in_body!r}) does not match "
+                                           f"--namespace={ctx.args.namespace}")
+            last = targets[-1] if targets else None
+            if last and (last.resource.group, last.resource.plural, last.namespace) == (rc.group, rc.plural, in_body):
+                last.names.append(body["metadata"]["name"])
+            else:
+                targets.append(Target(rc, [body["metadata"]["name"]], in_body))
+    if not targets:
+        raise dynkube.ManifestError("no objects in the manifests given with -f")
+    return targets
+
+
+def _scope(ctx: Context, target: Target) -> tuple[str | None, bool]:
+    """(namespace, all_namespaces) for one target: cluster-scoped resources take neither."""
+    if not target.resource.namespaced:
         return None, False
+    if target.namespace:
+        return target.namespace, False
     if ctx.args.all_namespaces:
         return None, True
     return ctx.namespace, False
@@ -112,7 +139,9 @@ def get(ctx: Context) -> int:
     output = parse_output(args.output)
     template = _template(output)
     columns = _columns(output)
-    targets = parse_targets(ctx, args.targets)
+    if args.filename and (args.targets or args.selector or args.field_selector or args.all_namespaces):
+        raise UsageError("-f names its objects: give no RESOURCE, selector or --all-namespaces with it")
+    targets = manifest_targets(ctx) if args.filename else parse_targets(ctx, args.targets)
     if any(t.names for t in targets):
         if args.selector or args.field_selector:
             raise UsageError("names cannot be given together with a label or field selector")
@@ -123,7 +152,7 @@ def get(ctx: Context) -> int:
     printer = ObjectPrinter(ctx, output, template)
     if args.watch_only:
         return _watch(ctx, targets[0], output, printer, columns, None, header_widths=None)
-    show_kind = len(targets) > 1
+    show_kind = len({(t.resource.group, t.resource.plural) for t in targets}) > 1
     if output.kind in ("table", "wide"):
         failed, widths, rv = _print_tables(ctx, targets, output.kind == "wide", show_kind)
     else:
@@ -168,7 +197,7 @@ def _no_resources(ctx: Context, targets: list[Target]) -> None:
 def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, str | None]:
     """(objects, failed, resourceVersion of the list) for one target; errors are printed as they happen."""
     rc = target.resource
-    namespace, all_namespaces = _scope(ctx, rc)
+    namespace, all_namespaces = _scope(ctx, target)
     failed = False
     objects: list[dict[str, Any]] = []
     if target.names:
@@ -272,13 +301,14 @@ class Table:
     failed: bool = False  # some named objects could not be shown (the errors were printed)
 
 
-def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> Table:
+def fetch_table(ctx: Context, target: Target) -> Table:
     """The server's Table for a collection (LIST) or for named objects (a GET each, as kubectl: a user
     allowed to get an object need not be allowed to list its kind).
 
     A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
     """
-    namespace, all_namespaces = _scope(ctx, rc)
+    rc, names = target.resource, target.names
+    namespace, all_namespaces = _scope(ctx, target)
     if names:
         if all_namespaces:
             namespace = ctx.namespace
@@ -395,7 +425,7 @@ def _print_tables(ctx: Context, targets: list[Target], wide: bool,
     failed, printed, widths, version = False, 0, None, None
     for target in targets:
         try:
-            table = fetch_table(ctx, target.resource, target.names)
+            table = fetch_table(ctx, target)
         except dynkube.ApiError as exc:
             ctx.error(describe_error(exc))
             failed = True
@@ -443,7 +473,7 @@ def _watch(ctx: Context, target: Target, output: Output, printer: ObjectPrinter,
     """Print each change after ``version`` (the listing's) until the watch ends (``--request-timeout``)
     or the user interrupts. Tables get the server's row for each object (a Table GET per event)."""
     rc = target.resource
-    namespace, all_namespaces = _scope(ctx, rc)
+    namespace, all_namespaces = _scope(ctx, target)
     if target.names and all_namespaces:
         namespace, all_namespaces = ctx.namespace, False
     field_selector = f"metadata.name={target.names[0]}" if target.names else ctx.args.field_selector

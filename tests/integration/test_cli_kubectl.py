@@ -248,3 +248,41 @@ def test_apply_into_a_closed_pipe_stops_and_exits_141(kubeconfig_path: Path, cac
     assert applied < len(names)
     assert code == 141, err
     assert "Traceback" not in err and len(err.splitlines()) == 1 and "output was closed" in err
+
+
+# ---- 7. forms kubectl accepts: apply --server-side, get -f ---------------------------------------
+
+def test_apply_accepts_server_side(cli: Callable[..., Run], namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: '1'}\n")
+    for flag in ("--server-side", "--server-side=true"):
+        ours = cli("apply", flag, "-f", str(manifest), "-n", namespace)
+        assert ours.code == 0, ours.err
+    assert ours.out == "configmap/ssa unchanged\n"
+
+
+def test_get_f_shows_the_objects_a_manifest_names(cli: Callable[..., Run], kubectl: Callable[..., str],
+                                                  client: dynkube.Client, namespace: str, tmp_path: Path) -> None:
+    until(lambda: uid_of(client, ROOT_CA, namespace), "the namespace's root CA configmap")
+    for name in ("a", "b"):
+        client.resource("configmaps").create({"metadata": {"name": name}, "data": {"k": name}}, namespace)
+    documents = [("ConfigMap", "a"), ("ConfigMap", ROOT_CA), ("Namespace", namespace), ("ConfigMap", "b")]
+    manifest = tmp_path / "stack.yaml"
+    manifest.write_text("".join(f"---\napiVersion: v1\nkind: {kind}\nmetadata: {{name: {name}}}\n"
+                                for kind, name in documents))
+    one = tmp_path / "one.yaml"
+    one.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: b, namespace: {namespace}}}\n")
+    for args in (("get", "-f", str(manifest), "-n", namespace, "-o", "name"),
+                 ("get", "-f", str(manifest), "-n", namespace, "-o", "json"),
+                 ("get", "-f", str(one), "-o", "yaml")):
+        ours = cli(*args)
+        assert ours.code == 0, ours.err
+        assert ours.out == kubectl(*args)
+    table = cli("get", "-f", str(manifest), "-n", namespace)
+    assert [line.split()[:1] for line in table.out.splitlines()] == \
+        [line.split()[:1] for line in kubectl("get", "-f", str(manifest), "-n", namespace).splitlines()]
+    assert table.out.splitlines()[1].startswith("configmap/a ")  # kinds shown, tables as kubectl groups them
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nope}\n")
+    gone = cli("get", "-f", str(missing), "-n", namespace)
+    assert gone.code == 1 and one_error_line(gone) == 'Error from server (NotFound): configmaps "nope" not found'

@@ -80,3 +80,18 @@ def test_non_utf8_manifest_is_one_line_naming_the_file(capsys: pytest.CaptureFix
         assert code == 1
         assert len(err.splitlines()) == 1
         assert str(manifest) in err and "not UTF-8" in err and "0xe9" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["apply", "-f", "x.yaml", "--server-side=false"],  # dynkube applies server-side only
+    ["get", "cm", "-f", "x.yaml"],
+    ["get", "-f", "x.yaml", "-l", "app=web"],
+    ["get", "-f", "x.yaml", "-A"],
+])
+def test_refused_combinations_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    manifest = tmp_path / "x.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    code, err = run(capsys, tmp_path, *[str(manifest) if a == "x.yaml" else a for a in argv])
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
