@@ -238,6 +238,8 @@ def _delete_targets(ctx: Context) -> Iterator[tuple[dynkube.ResourceClient | Non
         return
     names = args.targets[1:]
     selecting = bool(args.selector or args.field_selector or args.all)
+    if args.all and (args.selector or args.field_selector):
+        raise UsageError("--all deletes every object: give it no -l or --field-selector")
     if names and selecting:
         raise UsageError("names cannot be given together with -l, --field-selector or --all")
     if not names and not selecting:
@@ -266,7 +268,10 @@ def delete(ctx: Context) -> int:
     policy = _propagation(args.cascade)
     failed = False
     deleted: list[tuple[dynkube.ResourceClient, str, str | None, str | None]] = []
-    for rc, name, namespace, problem in list(_delete_targets(ctx)):
+    targets = list(_delete_targets(ctx))
+    if not targets:  # a selection (-l, --field-selector, --all) that matched nothing
+        ctx.print("No resources found")
+    for rc, name, namespace, problem in targets:
         if rc is None:
             ctx.error(f"error: {name}: {problem}")
             failed = True
@@ -406,10 +411,22 @@ def tree(ctx: Context) -> int:
     encoding = (getattr(ctx.out, "encoding", None) or "").lower().replace("-", "")
     for line in tree_lines(groups, unicode=encoding == "utf8", colour=ctx.colour):
         ctx.print(line)
-    total = sum(c for c in (counts or {}).values() if isinstance(c, int))
     summary = f"{len(groups)} API groups, {len(resources)} resources"
     if counts is not None:
         where = f"in namespace {args.namespace}" if args.namespace and not args.all_namespaces else "in all namespaces"
-        summary += f", {total} objects {where}"
+        summary += count_summary(counts, where)
     ctx.print(summary)
     return 0
+
+
+def count_summary(counts: dict[tuple[str, str], int | str], where: str) -> str:
+    """The end of tree's footer: the objects counted, and how many resources could not be (and why)."""
+    counted = [c for c in counts.values() if isinstance(c, int)]
+    reasons: dict[str, int] = {}
+    for c in counts.values():
+        if not isinstance(c, int):
+            reasons[c] = reasons.get(c, 0) + 1
+    why = f" (not counted: {', '.join(f'{n} {reason}' for reason, n in sorted(reasons.items()))})" if reasons else ""
+    if not counted and reasons:  # "0 objects" would read as an empty cluster
+        return f", no objects counted {where}{why}"
+    return f", {sum(counted)} objects {where}{why}"

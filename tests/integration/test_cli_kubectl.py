@@ -286,3 +286,26 @@ def test_get_f_shows_the_objects_a_manifest_names(cli: Callable[..., Run], kubec
     missing.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nope}\n")
     gone = cli("get", "-f", str(missing), "-n", namespace)
     assert gone.code == 1 and one_error_line(gone) == 'Error from server (NotFound): configmaps "nope" not found'
+
+
+# ---- 8. smaller ones --------------------------------------------------------------------------
+
+def test_delete_of_an_empty_selection_says_so(cli: Callable[..., Run], kubectl: Callable[..., str],
+                                              namespace: str) -> None:
+    for args in (("delete", "cm", "-l", "no=match", "-n", namespace),
+                 ("delete", "secrets", "--field-selector", "metadata.name=nope", "-n", namespace)):
+        ours = cli(*args)
+        assert (ours.code, ours.out, ours.err) == (0, "No resources found\n", "")
+        assert ours.out == kubectl(*args)
+
+
+def test_tree_footer_of_a_user_who_may_count_nothing(cli: Callable[..., Run], namespace: str) -> None:
+    ours = cli("--context", "envtest-nobody", "tree", "--count", "-n", namespace)
+    assert ours.code == 0, ours.err
+    footer = ours.out.splitlines()[-1]
+    assert "0 objects" not in footer
+    forbidden = sum(1 for line in ours.out.splitlines()[:-1] if line.endswith(" forbidden"))
+    assert forbidden > 50
+    assert footer.endswith(f"no objects counted in namespace {namespace} (not counted: {forbidden} forbidden)")
+    mine = cli("tree", "--count", "-n", namespace, "--api-group=batch")  # allowed, and truly empty
+    assert mine.out.splitlines()[-1] == f"1 API groups, 2 resources, 0 objects in namespace {namespace}"

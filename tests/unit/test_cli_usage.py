@@ -87,6 +87,8 @@ def test_non_utf8_manifest_is_one_line_naming_the_file(capsys: pytest.CaptureFix
     ["get", "cm", "-f", "x.yaml"],
     ["get", "-f", "x.yaml", "-l", "app=web"],
     ["get", "-f", "x.yaml", "-A"],
+    ["delete", "cm", "--all", "-l", "app=web"],  # kubectl refuses both
+    ["delete", "cm", "--all", "--field-selector", "metadata.name=x"],
 ])
 def test_refused_combinations_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str],
                                                tmp_path: Path) -> None:
