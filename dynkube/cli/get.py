@@ -209,7 +209,8 @@ def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, 
             except dynkube.ApiError as exc:
                 ctx.error(describe_error(exc))
                 failed = True
-        return objects, failed, None
+        one = objects[0] if len(objects) == 1 else None  # a watch of one object starts at its version
+        return objects, failed, (one.get("metadata") or {}).get("resourceVersion") if one else None
     token, version = None, None
     try:
         while True:

@@ -247,7 +247,8 @@ def test_apply_into_a_closed_pipe_stops_and_exits_141(kubeconfig_path: Path, cac
     assert first == f"configmap/{names[0]} created\n".encode()
     assert applied < len(names)
     assert code == 141, err
-    assert "Traceback" not in err and len(err.splitlines()) == 1 and "output was closed" in err
+    errors = [line for line in err.splitlines() if not line.startswith("warning: ")]  # other suites' broken APIs
+    assert "Traceback" not in err and len(errors) == 1 and "output was closed" in errors[0]
 
 
 # ---- 7. forms kubectl accepts: apply --server-side, get -f ---------------------------------------
