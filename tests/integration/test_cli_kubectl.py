@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,39 @@ def finalized(client: dynkube.Client, namespace: str) -> Iterator[str]:
         cms.patch("held", {"metadata": {"finalizers": None}}, namespace)
     except dynkube.NotFound:
         pass
+
+
+class Observed:
+    """A ResourceClient's get, with an event set once it has answered (to know a wait has begun)."""
+
+    def __init__(self, resource: dynkube.ResourceClient) -> None:
+        self.resource, self.plural, self.answered = resource, resource.plural, threading.Event()
+
+    def get(self, name: str, namespace: str | None = None) -> dynkube.ApiObject:
+        found = self.resource.get(name, namespace)
+        self.answered.set()
+        return found
+
+
+def test_wait_for_delete_follows_the_uid_it_saw_first(client: dynkube.Client, namespace: str,
+                                                      finalized: str) -> None:
+    cms = client.resource("configmaps")
+    first = cms.get(finalized, namespace).metadata.uid
+    cms.delete(finalized, namespace)  # held by its finalizer until the test lets it go
+    observed, outcome = Observed(cms), {}
+    watched: Any = observed  # wait_for needs only get() and plural
+
+    waiter = threading.Thread(target=lambda: outcome.update(
+        returned=dynkube.wait_for(watched, finalized, namespace, condition="delete", timeout=30)))
+    waiter.start()
+    try:
+        assert observed.answered.wait(10), "the wait did not start"
+        cms.patch(finalized, {"metadata": {"finalizers": None}}, namespace)
+        until(lambda: uid_of(client, finalized, namespace) != first, "the old object to go")
+        cms.create({"metadata": {"name": finalized}}, namespace)
+    finally:
+        waiter.join(40)
+    assert outcome == {"returned": None}
 
 
 def test_delete_returns_when_the_object_is_replaced_under_its_name(cli: Callable[..., Run], client: dynkube.Client,
