@@ -209,9 +209,25 @@ class Client:
         """
         if not isinstance(path, str) or not path.strip():
             raise InvalidInput(f"invalid explain path {path!r}: expected RESOURCE[.field.path]")
-        name, _, fields = path.strip().partition(".")
-        resource = (self.resource(api_version, name) if api_version else self.resource(name)).resource
+        if api_version:  # as kubectl: the resource is then the first part only
+            name, _, fields = path.strip().partition(".")
+            resource = self.resource(api_version, name).resource
+        else:
+            resource, fields = self.discovery.with_refresh_on_miss(lambda m: _explain_target(m, path.strip()))
         return self.schemas.explain(resource.group, resource.version, resource.kind, fields, recursive=recursive)
+
+
+def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str]:
+    """The resource named by the longest dotted prefix of ``path`` that names one, and the field path
+    after it: ``deployments.apps.spec.replicas`` is (deployments.apps, "spec.replicas"), so the
+    ``NAME.GROUP`` and ``NAME.VERSION.GROUP`` forms work as everywhere else."""
+    parts = path.split(".")
+    for end in range(len(parts), 1, -1):
+        try:
+            return resource_map.resolve(".".join(parts[:end])), ".".join(parts[end:])
+        except (ResourceNotFound, InvalidInput):
+            continue
+    return resource_map.resolve(parts[0]), ".".join(parts[1:])
 
 
 def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
@@ -249,11 +265,17 @@ class ResourceClient:
     # ---- reading -----------------------------------------------------------------------
 
     def get(self, name: str, namespace: str | None = None, *, subresource: str | None = None,
-            resource_version: str | None = None, timeout: Timeout = None) -> ApiObject:
-        """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``)."""
+            resource_version: str | None = None, as_table: bool = False, timeout: Timeout = None) -> ApiObject:
+        """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``).
+
+        ``as_table=True`` asks for the server's Table rendering of the object (``kind`` Table, with
+        ``columnDefinitions`` and one of ``rows``), as kubectl's ``get TYPE NAME``; a server that does
+        not print tables answers with the object itself.
+        """
         path = self._path(namespace, name, subresource, "get")
         params = {"resourceVersion": resource_version} if resource_version is not None else None
-        return self._json("GET", path, params=params, timeout=timeout)
+        headers = {"Accept": TABLE_ACCEPT} if as_table else None
+        return self._json("GET", path, params=params, headers=headers, timeout=timeout)
 
     def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
               label_selector: str | Mapping[str, str] | None = None,

@@ -40,12 +40,15 @@ def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 
 
 def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, *,
              condition: str | Callable[[ApiObject], bool], timeout: float = 60.0,
-             interval: float = 0.2) -> ApiObject | None:
+             interval: float = 0.2, uid: str | None = None) -> ApiObject | None:
     """Poll ``name`` until ``condition`` holds; returns the object (None when waiting for deletion).
 
     ``condition`` is a callable on the object, a condition type (``"Established"``, ``"Available"``,
     ``"Ready"`` — true when status.conditions has it with status True), ``"delete"`` (the object is
     gone), or a kubectl JSONPath equality such as ``"jsonpath={.status.phase}=Running"``.
+    ``"delete"`` waits for the object's uid to go, as kubectl does: an object re-created under the
+    same name (a StatefulSet's pod, a namespace's ``kube-root-ca.crt``) does not keep it waiting.
+    The uid is ``uid`` (e.g. from the DELETE answer) or else the one of the first object seen.
     Raises ``WaitTimeout`` (also a ``TimeoutError``) when the time runs out.
     """
     check = _condition(condition)
@@ -59,7 +62,12 @@ def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, 
                 return None
             last = None
         else:
-            if condition != DELETED and check(last):
+            if condition == DELETED:
+                seen = (last.get("metadata") or {}).get("uid")
+                uid = uid or seen
+                if seen != uid:
+                    return None
+            elif check(last):
                 return last
         if time.monotonic() + interval > deadline:
             state = "still exists" if condition == DELETED else f"last seen: {_summary(last)}"

@@ -17,6 +17,8 @@ import dynkube
 from .printing import colour_enabled, paint
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for kubectl cut short by `| head`
+MAX_DURATION = 9223372036.0  # seconds: Go's longest time.Duration, so kubectl's limit too
 
 
 class UsageError(Exception):
@@ -28,10 +30,25 @@ class CommandFailed(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line instead of printing usage and exiting."""
+    """argparse that reports a usage error as one line instead of printing usage and exiting, and
+    that takes no abbreviated flags (``--force`` is not ``--force-conflicts``, ``--all`` not
+    ``--all-namespaces``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but unknown flags of a command point at that command's ``--help``."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see '{prog} --help')")
+        return parsed
 
 
 class _CommandParser(_Parser):
@@ -121,6 +138,9 @@ def _timeout(value: str) -> float | None:
             raise argparse.ArgumentTypeError(f"invalid duration {value!r} (examples: 30, 30s, 1m, 500ms)")
         scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
         seconds = sum(float(n) * scale[u] for n, u in parts)
+    if seconds > MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"duration {value!r} is too long (at most {MAX_DURATION:.0f}s, "
+                                         "about 292 years)")
     return seconds or None
 
 
@@ -208,13 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a column per label key (comma-separated)")
     p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
     p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+    _add_file_options(p, required=False)
 
     p = command("apply", commands.apply, "Create or update objects from manifests (server-side apply).",
                 "examples:\n  dynkube apply -f stack.yaml\n  dynkube apply -f manifests/ -R --dry-run=server\n"
                 "  cat app.yaml | dynkube apply -f - --field-manager=ci --force-conflicts")
     _add_file_options(p)
+    p.set_defaults(mutates=True)
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--server-side", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="accepted as kubectl's: dynkube always applies server-side (false is refused)")
     p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server", "client"),
                    help="'server': the server checks and answers without persisting")
     p.add_argument("--validate", nargs="?", const="true", metavar="MODE",
@@ -227,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "  dynkube delete deploy web --cascade=foreground --wait=false")
     p.add_argument("targets", nargs="*", metavar="RESOURCE [NAME...] | TYPE/NAME...")
     _add_file_options(p, required=False)
+    p.set_defaults(mutates=True)
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="delete the objects matching this label selector")
     p.add_argument("--field-selector", metavar="SELECTOR", help="delete the objects matching this field selector")
     p.add_argument("--all", action="store_true", help="delete every object of the type in the namespace")
@@ -337,6 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `dynkube get ... | head`: the reader has what it wanted
         _silence_stdout(out)
+        if getattr(args, "mutates", False):  # but a change cut short must not look like a success
+            ctx.error(f"error: the output was closed before 'dynkube {args.command}' finished: "
+                      "it stopped there, and later objects were not processed")
+            return EXIT_BROKEN_PIPE
         return EXIT_OK
     except Exception as exc:
         if args.debug:

@@ -16,6 +16,7 @@ import dynkube
 from .app import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
+from .sources import not_utf8, read_manifests
 
 PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
 
@@ -132,6 +133,9 @@ def apply(ctx: Context) -> int:
     args = ctx.args
     if not args.filename:
         raise UsageError("must specify -f FILE|DIR|- with the manifests to apply")
+    if not args.server_side:
+        raise UsageError("--server-side=false (client-side apply) is not supported: dynkube always applies "
+                         "server-side")
     if args.dry_run == "client":
         raise UsageError("--dry-run=client is not supported (dynkube applies on the server); use --dry-run=server")
     dry_run = args.dry_run == "server"
@@ -150,15 +154,19 @@ def apply(ctx: Context) -> int:
             outcome["failed"] += 1
             ctx.error(paint(line, "red", ctx.err_colour))
         outcome["total"] += 1
+        ctx.out.flush()  # line by line: a reader that goes away stops the apply there (exit 141)
         progress.show(done, total)
 
     for source in args.filename:
         if source != "-" and not Path(source).exists():
             raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-        ctx.client.apply_manifests(
-            Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
-            force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
-            recursive=args.recursive, on_result=report)
+        try:
+            ctx.client.apply_manifests(
+                Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
+                force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
+                recursive=args.recursive, on_result=report)
+        except UnicodeDecodeError as exc:
+            raise not_utf8(source, exc) from None
     progress.clear()
     if not outcome["total"]:
         raise dynkube.ManifestError("no objects passed to apply")
@@ -190,17 +198,6 @@ class _Progress:
 
 
 # ---- delete ----------------------------------------------------------------------------------
-
-def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """(where, object, problem) per document of a file, directory or ``-``: what ``delete -f`` removes."""
-    if source != "-" and not Path(source).exists():
-        raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-    for doc in dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive):
-        if doc.error:
-            yield doc.where, None, str(doc.error).removeprefix(f"{doc.where}: ")
-        else:
-            yield doc.where, doc.body, None
-
 
 def _propagation(cascade: str | None) -> str | None:
     return {None: None, "true": "background", "false": "orphan"}.get(cascade, cascade)
@@ -241,6 +238,8 @@ def _delete_targets(ctx: Context) -> Iterator[tuple[dynkube.ResourceClient | Non
         return
     names = args.targets[1:]
     selecting = bool(args.selector or args.field_selector or args.all)
+    if args.all and (args.selector or args.field_selector):
+        raise UsageError("--all deletes every object: give it no -l or --field-selector")
     if names and selecting:
         raise UsageError("names cannot be given together with -l, --field-selector or --all")
     if not names and not selecting:
@@ -257,21 +256,30 @@ def _delete_targets(ctx: Context) -> Iterator[tuple[dynkube.ResourceClient | Non
             yield rc, obj["metadata"]["name"], obj["metadata"].get("namespace"), ""
 
 
+def deleted_uid(answer: dict[str, Any]) -> str | None:
+    """The uid of what a DELETE removed: the object's (still finalizing), or the Status's details."""
+    metadata = answer.get("metadata") if answer.get("kind") != "Status" else answer.get("details")
+    return (metadata or {}).get("uid") or None
+
+
 def delete(ctx: Context) -> int:
     args = ctx.args
     dry_run = args.dry_run == "server"
     policy = _propagation(args.cascade)
     failed = False
-    deleted: list[tuple[dynkube.ResourceClient, str, str | None]] = []
-    for rc, name, namespace, problem in list(_delete_targets(ctx)):
+    deleted: list[tuple[dynkube.ResourceClient, str, str | None, str | None]] = []
+    targets = list(_delete_targets(ctx))
+    if not targets:  # a selection (-l, --field-selector, --all) that matched nothing
+        ctx.print("No resources found")
+    for rc, name, namespace, problem in targets:
         if rc is None:
             ctx.error(f"error: {name}: {problem}")
             failed = True
             continue
         label = f"{qualified_kind(rc.api_version, rc.kind)} \"{name}\""
         try:
-            rc.delete(name, namespace, propagation_policy=policy, grace_period_seconds=args.grace_period,
-                      dry_run=dry_run)
+            answer = rc.delete(name, namespace, propagation_policy=policy, grace_period_seconds=args.grace_period,
+                               dry_run=dry_run)
         except dynkube.NotFound as exc:
             if not args.ignore_not_found:
                 ctx.error(describe_error(exc))
@@ -282,13 +290,14 @@ def delete(ctx: Context) -> int:
             failed = True
             continue
         ctx.print(f"{label} deleted" + (" (server dry run)" if dry_run else ""))
-        deleted.append((rc, name, namespace))
+        ctx.out.flush()
+        deleted.append((rc, name, namespace, deleted_uid(answer)))
     if args.wait and not dry_run:
         deadline = time.monotonic() + (args.timeout or 7 * 24 * 3600)
-        for rc, name, namespace in deleted:
+        for rc, name, namespace, uid in deleted:
             remaining = max(0.0, deadline - time.monotonic())
             try:
-                dynkube.wait_for(rc, name, namespace, condition="delete", timeout=remaining)
+                dynkube.wait_for(rc, name, namespace, condition="delete", timeout=remaining, uid=uid)
             except dynkube.WaitTimeout as exc:
                 ctx.error(f"error: {one_line(str(exc))}")
                 failed = True
@@ -402,10 +411,22 @@ def tree(ctx: Context) -> int:
     encoding = (getattr(ctx.out, "encoding", None) or "").lower().replace("-", "")
     for line in tree_lines(groups, unicode=encoding == "utf8", colour=ctx.colour):
         ctx.print(line)
-    total = sum(c for c in (counts or {}).values() if isinstance(c, int))
     summary = f"{len(groups)} API groups, {len(resources)} resources"
     if counts is not None:
         where = f"in namespace {args.namespace}" if args.namespace and not args.all_namespaces else "in all namespaces"
-        summary += f", {total} objects {where}"
+        summary += count_summary(counts, where)
     ctx.print(summary)
     return 0
+
+
+def count_summary(counts: dict[tuple[str, str], int | str], where: str) -> str:
+    """The end of tree's footer: the objects counted, and how many resources could not be (and why)."""
+    counted = [c for c in counts.values() if isinstance(c, int)]
+    reasons: dict[str, int] = {}
+    for c in counts.values():
+        if not isinstance(c, int):
+            reasons[c] = reasons.get(c, 0) + 1
+    why = f" (not counted: {', '.join(f'{n} {reason}' for reason, n in sorted(reasons.items()))})" if reasons else ""
+    if not counted and reasons:  # "0 objects" would read as an empty cluster
+        return f", no objects counted {where}{why}"
+    return f", {sum(counted)} objects {where}{why}"

@@ -14,6 +14,7 @@ from .app import CommandFailed, Context, UsageError, describe_error
 from .jsonpath import JSONPathError, Template
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
                        format_table, human_age, object_name, qualified_kind, without_managed_fields)
+from .sources import read_manifests
 
 _VERSION_PREFIX = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?/")
 NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0}
@@ -26,6 +27,7 @@ class Target:
 
     resource: dynkube.ResourceClient
     names: list[str] = field(default_factory=list)
+    namespace: str | None = None  # a manifest's metadata.namespace (``get -f``), else -n / the context's
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def parse_output(value: str | None) -> Output:
         return Output(kind, argument)
     if kind in ("go-template", "go-template-file", "template", "templatefile", "jsonpath-file",
                 "jsonpath-as-json", "custom-columns-file"):
-        raise UsageError(f"output format {kind!r} is not supported by dynkube (see docs/cli.md)")
+        raise UsageError(f"output format {kind!r} is not supported by dynkube: use json, yaml, name, wide, "
+                         "jsonpath=TEMPLATE or custom-columns=SPEC")
     raise UsageError(f"unknown output format {value!r}: expected json, yaml, name, wide, jsonpath=TEMPLATE "
                      "or custom-columns=SPEC")
 
@@ -95,10 +98,35 @@ def parse_targets(ctx: Context, args: list[str]) -> list[Target]:
     return [Target(rc, list(args[1:])) for rc in resolve_types(ctx, args[0])]
 
 
-def _scope(ctx: Context, rc: dynkube.ResourceClient) -> tuple[str | None, bool]:
-    """(namespace, all_namespaces) for one resource: cluster-scoped ones take neither."""
-    if not rc.namespaced:
+def manifest_targets(ctx: Context) -> list[Target]:
+    """What ``get -f`` shows: the objects the manifests name, consecutive objects of one resource and
+    namespace in one target (so one table, as kubectl prints them). Broken documents fail first."""
+    targets: list[Target] = []
+    for source in ctx.args.filename:
+        for where, body, problem in read_manifests(source, ctx.args.recursive):
+            if body is None:
+                raise dynkube.ManifestError(f"{where}: {problem}", source=where)
+            rc = ctx.client.resource_for(body)
+            in_body = body["metadata"].get("namespace") if rc.namespaced else None
+            if in_body and ctx.args.namespace and in_body != ctx.args.namespace:
+                raise dynkube.InvalidInput(f"{where}: the namespace of the object ({in_body!r}) does not match "
+                                           f"--namespace={ctx.args.namespace}")
+            last = targets[-1] if targets else None
+            if last and (last.resource.group, last.resource.plural, last.namespace) == (rc.group, rc.plural, in_body):
+                last.names.append(body["metadata"]["name"])
+            else:
+                targets.append(Target(rc, [body["metadata"]["name"]], in_body))
+    if not targets:
+        raise dynkube.ManifestError("no objects in the manifests given with -f")
+    return targets
+
+
+def _scope(ctx: Context, target: Target) -> tuple[str | None, bool]:
+    """(namespace, all_namespaces) for one target: cluster-scoped resources take neither."""
+    if not target.resource.namespaced:
         return None, False
+    if target.namespace:
+        return target.namespace, False
     if ctx.args.all_namespaces:
         return None, True
     return ctx.namespace, False
@@ -111,7 +139,9 @@ def get(ctx: Context) -> int:
     output = parse_output(args.output)
     template = _template(output)
     columns = _columns(output)
-    targets = parse_targets(ctx, args.targets)
+    if args.filename and (args.targets or args.selector or args.field_selector or args.all_namespaces):
+        raise UsageError("-f names its objects: give no RESOURCE, selector or --all-namespaces with it")
+    targets = manifest_targets(ctx) if args.filename else parse_targets(ctx, args.targets)
     if any(t.names for t in targets):
         if args.selector or args.field_selector:
             raise UsageError("names cannot be given together with a label or field selector")
@@ -119,16 +149,18 @@ def get(ctx: Context) -> int:
             raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if (args.watch or args.watch_only) and (len(targets) > 1 or any(len(t.names) > 1 for t in targets)):
         raise UsageError("watch is only supported on one resource collection or one object")
+    printer = ObjectPrinter(ctx, output, template)
     if args.watch_only:
-        return _watch(ctx, targets[0], output, template, columns, None, header_widths=None)
-    show_kind = len(targets) > 1
+        return _watch(ctx, targets[0], output, printer, columns, None, header_widths=None)
+    show_kind = len({(t.resource.group, t.resource.plural) for t in targets}) > 1
     if output.kind in ("table", "wide"):
         failed, widths, rv = _print_tables(ctx, targets, output.kind == "wide", show_kind)
     else:
-        failed, rv = _print_structured(ctx, targets, output, template, columns)
+        one_by_one = printer if args.watch and columns is None else None
+        failed, rv = _print_structured(ctx, targets, output, template, columns, one_by_one)
         widths = None
     if args.watch:
-        return _watch(ctx, targets[0], output, template, columns, rv, header_widths=widths) or (1 if failed else 0)
+        return _watch(ctx, targets[0], output, printer, columns, rv, header_widths=widths) or (1 if failed else 0)
     if failed:
         raise CommandFailed
     return 0
@@ -165,7 +197,7 @@ def _no_resources(ctx: Context, targets: list[Target]) -> None:
 def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, str | None]:
     """(objects, failed, resourceVersion of the list) for one target; errors are printed as they happen."""
     rc = target.resource
-    namespace, all_namespaces = _scope(ctx, rc)
+    namespace, all_namespaces = _scope(ctx, target)
     failed = False
     objects: list[dict[str, Any]] = []
     if target.names:
@@ -177,7 +209,8 @@ def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, 
             except dynkube.ApiError as exc:
                 ctx.error(describe_error(exc))
                 failed = True
-        return objects, failed, None
+        one = objects[0] if len(objects) == 1 else None  # a watch of one object starts at its version
+        return objects, failed, (one.get("metadata") or {}).get("resourceVersion") if one else None
     token, version = None, None
     try:
         while True:
@@ -199,8 +232,31 @@ def _prepare(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     return dict(obj) if ctx.args.show_managed_fields else without_managed_fields(obj)
 
 
+class ObjectPrinter:
+    """Objects one at a time, as a watch prints them: JSON objects, YAML documents separated by ``---``,
+    names, or the template applied to each object (not to a List)."""
+
+    def __init__(self, ctx: Context, output: Output, template: Template | None) -> None:
+        self.ctx, self.output, self.template = ctx, output, template
+        self.printed = 0
+
+    def print(self, obj: dict[str, Any]) -> None:
+        kind, out = self.output.kind, self.ctx.out
+        if kind == "json":
+            out.write(dump_json(_prepare(self.ctx, obj)))
+        elif kind == "yaml":
+            out.write(("---\n" if self.printed else "") + dump_yaml(_prepare(self.ctx, obj)))
+        elif kind == "name":
+            self.ctx.print(object_name(obj))
+        elif kind == "jsonpath" and self.template is not None:
+            out.write(self.template.render(obj))
+        self.printed += 1
+
+
 def _print_structured(ctx: Context, targets: list[Target], output: Output, template: Template | None,
-                      columns: list[tuple[str, tuple[Any, ...]]] | None) -> tuple[bool, str | None]:
+                      columns: list[tuple[str, tuple[Any, ...]]] | None,
+                      printer: ObjectPrinter | None = None) -> tuple[bool, str | None]:
+    """Print what the targets name; with ``printer`` (a watch's), object by object rather than as a List."""
     objects: list[dict[str, Any]] = []
     failed, version = False, None
     for target in targets:
@@ -208,6 +264,10 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
         # kubectl hides managedFields in json and yaml only; templates see whole objects
         objects.extend(_prepare(ctx, o) if output.kind in ("json", "yaml") else o for o in found)
         failed = failed or target_failed
+    if printer is not None:
+        for obj in objects:
+            printer.print(obj)
+        return failed, version
     single = len(targets) == 1 and len(targets[0].names) == 1
     if single and not objects:
         return failed, version
@@ -242,29 +302,40 @@ class Table:
     failed: bool = False  # some named objects could not be shown (the errors were printed)
 
 
-def fetch_table(ctx: Context, rc: dynkube.ResourceClient, names: list[str]) -> Table:
-    """The server's Table for a collection or for named objects (a field selector per name).
+def fetch_table(ctx: Context, target: Target) -> Table:
+    """The server's Table for a collection (LIST) or for named objects (a GET each, as kubectl: a user
+    allowed to get an object need not be allowed to list its kind).
 
     A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
     """
-    namespace, all_namespaces = _scope(ctx, rc)
+    rc, names = target.resource, target.names
+    namespace, all_namespaces = _scope(ctx, target)
     if names:
         if all_namespaces:
-            namespace, all_namespaces = ctx.namespace, False
+            namespace = ctx.namespace
         table = Table([], [])
         for name in names:
             try:
-                part = _table_pages(ctx, rc, namespace, False, None, f"metadata.name={name}")
-                if not part.rows:
-                    rc.get(name, namespace)  # raises the server's NotFound (or whatever the reason is)
+                part = object_table(rc.get(name, namespace, as_table=True))
             except dynkube.ApiError as exc:
                 ctx.error(describe_error(exc))
                 table.failed = True
                 continue
             table.columns = table.columns or part.columns
             table.rows.extend(part.rows)
+            table.resource_version = part.resource_version
         return table
     return _table_pages(ctx, rc, namespace, all_namespaces, ctx.args.selector, ctx.args.field_selector)
+
+
+def object_table(answer: dict[str, Any]) -> Table:
+    """The Table of a GET with the Table Accept header (the fallback's when the server sent the object)."""
+    if answer.get("kind") != "Table":
+        table = fallback_table([answer])
+    else:
+        table = Table(answer.get("columnDefinitions") or [], answer.get("rows") or [])
+    table.resource_version = (answer.get("metadata") or {}).get("resourceVersion")
+    return table
 
 
 def _table_pages(ctx: Context, rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,
@@ -355,7 +426,7 @@ def _print_tables(ctx: Context, targets: list[Target], wide: bool,
     failed, printed, widths, version = False, 0, None, None
     for target in targets:
         try:
-            table = fetch_table(ctx, target.resource, target.names)
+            table = fetch_table(ctx, target)
         except dynkube.ApiError as exc:
             ctx.error(describe_error(exc))
             failed = True
@@ -397,17 +468,19 @@ def _aligned(cells: list[str], widths: list[int] | None) -> str:
 
 # ---- watch -------------------------------------------------------------------------------------
 
-def _watch(ctx: Context, target: Target, output: Output, template: Template | None,
+def _watch(ctx: Context, target: Target, output: Output, printer: ObjectPrinter,
            columns: list[tuple[str, tuple[Any, ...]]] | None, version: str | None,
            header_widths: list[int] | None) -> int:
     """Print each change after ``version`` (the listing's) until the watch ends (``--request-timeout``)
-    or the user interrupts. Tables get the server's row for each object (a Table request per event)."""
+    or the user interrupts. Tables get the server's row for each object (a Table GET per event)."""
     rc = target.resource
-    namespace, all_namespaces = _scope(ctx, rc)
+    namespace, all_namespaces = _scope(ctx, target)
     if target.names and all_namespaces:
         namespace, all_namespaces = ctx.namespace, False
     field_selector = f"metadata.name={target.names[0]}" if target.names else ctx.args.field_selector
-    if version is None:
+    if version is None and target.names:
+        version = rc.get(target.names[0], namespace).metadata.resourceVersion
+    elif version is None:
         first = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
                              field_selector=field_selector, limit=1)
         version = first.resource_version
@@ -416,33 +489,26 @@ def _watch(ctx: Context, target: Target, output: Output, template: Template | No
                      field_selector=field_selector, resource_version=version,
                      timeout_seconds=max(1, int(timeout)) if timeout else None, resume=timeout is None)
     options = _table_options(ctx, rc, output.kind == "wide", False)
-    known: dict[tuple[str, str], list[str]] = {}
+    known: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
     header_printed = header_widths is not None
     with watch:
         for event in _events(watch):
             obj = event.object
             if output.kind in ("table", "wide"):
-                cells = _event_row(ctx, rc, obj, event.type.value, options, known)
+                headers, cells = _event_row(rc, obj, event.type.value, options, known)
                 if not header_printed:
-                    headers, _ = table_grid(_event_table(ctx, rc, obj), options)
                     header_widths = column_widths([headers, cells])
                     if not ctx.args.no_headers:
                         ctx.print(_aligned(headers, header_widths))
                     header_printed = True
                 ctx.print(_aligned(cells, header_widths))
-            elif output.kind == "json":
-                ctx.out.write(dump_json(_prepare(ctx, obj)))
-            elif output.kind == "yaml":
-                ctx.out.write("---\n" + dump_yaml(_prepare(ctx, obj)))
-            elif output.kind == "name":
-                ctx.print(object_name(obj))
-            elif output.kind == "jsonpath" and template is not None:
-                ctx.out.write(template.render(obj))
             elif columns is not None:
                 if not header_printed and not ctx.args.no_headers:
                     ctx.print(_aligned([h for h, _ in columns], None))
                     header_printed = True
                 ctx.print(_aligned(custom_column_row(columns, obj), None))
+            else:
+                printer.print(obj)
             ctx.out.flush()
     return 0
 
@@ -453,23 +519,28 @@ def _events(watch: Any) -> Iterator[Any]:
             yield event
 
 
-def _event_table(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any]) -> Table:
+def _event_table(rc: dynkube.ResourceClient, obj: dict[str, Any]) -> Table:
+    """The server's row of an object a watch reported (none if it is gone meanwhile)."""
     metadata = obj.get("metadata") or {}
-    return _table_pages(ctx, rc, metadata.get("namespace") if rc.namespaced else None, False, None,
-                        f"metadata.name={metadata.get('name', '')}")
+    try:
+        return object_table(rc.get(metadata.get("name", ""), metadata.get("namespace") if rc.namespaced else None,
+                                   as_table=True))
+    except dynkube.NotFound:
+        return Table([], [])
 
 
-def _event_row(ctx: Context, rc: dynkube.ResourceClient, obj: dict[str, Any], event_type: str,
-               options: TableOptions, known: dict[tuple[str, str], list[str]]) -> list[str]:
+def _event_row(rc: dynkube.ResourceClient, obj: dict[str, Any], event_type: str, options: TableOptions,
+               known: dict[tuple[str, str], tuple[list[str], list[str]]]) -> tuple[list[str], list[str]]:
+    """(headers, cells) of an event's object: the server's row, else the last row seen, else NAME/AGE."""
     metadata = obj.get("metadata") or {}
     key = (metadata.get("namespace", ""), metadata.get("name", ""))
     if event_type != "DELETED":
-        table = _event_table(ctx, rc, obj)
+        table = _event_table(rc, obj)
         if table.rows:
             headers, rows = table_grid(table, options)
-            known[key] = rows[0]
-            return rows[0]
+            known[key] = (headers, rows[0])
+            return known[key]
     if key in known:
         return known[key]
     headers, rows = table_grid(fallback_table([obj]), options)
-    return rows[0]
+    return headers, rows[0]

@@ -145,6 +145,8 @@ def _bracket(inner: str, source: str) -> Any:
             numbers = [int(p) if p.strip() else None for p in parts] + [None] * (3 - len(parts))
         except ValueError:
             raise JSONPathError(f"invalid JSONPath {source!r}: bad slice [{inner}]") from None
+        if numbers[2] is not None and numbers[2] <= 0:
+            raise JSONPathError(f"invalid JSONPath {source!r}: the step of slice [{inner}] must be > 0")
         return _Slice(*numbers)
     try:
         return _Index(int(inner))
