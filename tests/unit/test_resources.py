@@ -199,7 +199,8 @@ def test_upstream_files_are_where_the_tests_expect() -> None:
 
 
 def _crd_group(group: str, *resources: tuple[str, str, str, tuple[str, ...]]) -> dict:
-    """An aggregated discovery item for a CRD group, as kube-apiserver serves one: (plural, kind, scope, short names)."""
+    """An aggregated discovery item of a CRD group as kube-apiserver serves one; resources are
+    (plural, kind, scope, short names)."""
     return {"metadata": {"name": group}, "versions": [{"version": "v1", "freshness": "Current", "resources": [
         {"resource": plural, "singularResource": kind.lower(), "scope": scope, "shortNames": list(short),
          "responseKind": {"group": group, "version": "v1", "kind": kind}, "verbs": ["get", "list", "watch"]}
@@ -245,7 +246,8 @@ def test_a_crd_group_is_still_reached_by_its_qualified_name(legacy_map: Resource
 
 def test_crd_groups_of_equal_standing_stay_ambiguous(legacy_map: ResourceMap) -> None:
     widgets = ("widgets", "Widget", "Namespaced", ("wd",))
-    resource_map = _with_crd_groups(legacy_map, [_crd_group("a.example.com", widgets), _crd_group("b.example.com", widgets)])
+    groups = [_crd_group("a.example.com", widgets), _crd_group("b.example.com", widgets)]
+    resource_map = _with_crd_groups(legacy_map, groups)
     with pytest.raises(AmbiguousResource) as caught:
         resource_map.resolve("widgets")
     assert caught.value.candidates == ("widgets.a.example.com", "widgets.b.example.com")
