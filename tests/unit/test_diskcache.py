@@ -64,16 +64,36 @@ def test_writes_and_reads_do_not_go_through_a_symlinked_directory(tmp_path: Path
     assert "symlink" in caplog.text
 
 
-def test_a_symlinked_openapi_directory_is_not_written_or_pruned(tmp_path: Path, victim: Path) -> None:
+def test_a_symlinked_openapi_directory_is_not_written_through(tmp_path: Path, victim: Path) -> None:
     root = tmp_path / "cache"
     root.mkdir()
     (root / "openapi").symlink_to(victim)
-    (victim / "old.json").write_text("{}")
     before = _contents(victim)
     cache = openapi_disk_cache(SERVER, root)
     cache.write("apis/apps/v1/abc.json", {"components": {"schemas": {}}})
-    cache.prune("apis/apps/v1/abc.json")
+    assert cache.read("apis/apps/v1/abc.json") is None
     assert _contents(victim) == before
+
+
+def test_a_symlinked_openapi_directory_is_not_pruned(tmp_path: Path, victim: Path) -> None:
+    root = tmp_path / "cache"
+    (root / "openapi").mkdir(parents=True)
+    (victim / HOST / "apis" / "apps" / "v1").mkdir(parents=True)
+    (victim / HOST / "apis" / "apps" / "v1" / "old.json").write_text("{}")
+    (root / "openapi" / HOST).symlink_to(victim / HOST)
+    before = _contents(victim)
+    openapi_disk_cache(SERVER, root).prune("apis/apps/v1/abc.json")
+    assert _contents(victim) == before
+
+
+def test_an_openapi_cache_root_writable_by_others_is_not_used(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    root.mkdir()
+    os.chmod(root, 0o777)
+    cache = openapi_disk_cache(SERVER, root)
+    cache.write("apis/apps/v1/abc.json", {"components": {"schemas": {}}})
+    assert cache.read("apis/apps/v1/abc.json") is None
+    assert list(root.iterdir()) == []
 
 
 def test_pruning_never_follows_a_symlinked_group_version_directory(tmp_path: Path, victim: Path) -> None:
