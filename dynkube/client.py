@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
-from .errors import InvalidInput, ResourceNotFound, ValidationFailed
+from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
 from .objects import ApiList, ApiObject, wrap
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
@@ -125,13 +125,18 @@ class Client:
             raise InvalidInput(f"object {_describe(obj)} needs both apiVersion and kind")
         return self.resource(str(api_version), str(kind))
 
-    def api_resources(self, **criteria: Any) -> list[Resource]:
-        """What the server serves (one version per resource by default); see ResourceMap.filter."""
-        return self.discovery.map.filter(**criteria)
+    def api_resources(self, *, cached: bool = False, **criteria: Any) -> list[Resource]:
+        """What the server serves now (one version per resource by default); see ResourceMap.filter.
 
-    def api_map(self) -> ResourceMap:
-        """The full resource map, every version of every resource."""
-        return self.discovery.map
+        Asks the server (ETag revalidation: two 304 answers when nothing changed), as kubectl
+        api-resources does; ``cached=True`` answers from the discovery cache instead.
+        """
+        return self.api_map(cached=cached).filter(**criteria)
+
+    def api_map(self, *, cached: bool = False) -> ResourceMap:
+        """The full resource map, every version of every resource, as the server serves it now
+        (``cached=True``: from the discovery cache, without asking)."""
+        return self.discovery.map if cached else self.discovery.refresh()
 
     def resources_in_category(self, category: str) -> list[ResourceClient]:
         """Resources in a category such as ``all`` (refreshing discovery once if there are none)."""
@@ -334,7 +339,7 @@ class ResourceClient:
         params = _list_params(label_selector, field_selector, limit, continue_token, resource_version,
                               resource_version_match)
         headers = {"Accept": TABLE_ACCEPT} if as_table else None
-        document = self._transport.request("GET", path, params=params, headers=headers, timeout=timeout).json()
+        document = self._send("GET", path, params=params, headers=headers, timeout=timeout).json()
         if as_table:
             return TableList(document)
         return ApiList(document)
@@ -453,7 +458,22 @@ class ResourceClient:
         return {"apiVersion": self.api_version, "kind": self.kind, **body}
 
     def _json(self, method: str, path: str, **kwargs: Any) -> ApiObject:
-        return wrap(self._transport.request(method, path, **kwargs).json())
+        return wrap(self._send(method, path, **kwargs).json())
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one verb's request (every verb but watch comes through here).
+
+        A 404 without an API Status naming an object means no handler serves the URL: the resource
+        was removed since discovery was cached (e.g. its CRD deleted). Discovery is then refreshed:
+        if the resource is still served the request is sent once more, else ResourceNotFound names it.
+        """
+        try:
+            return self._transport.request(method, path, **kwargs)
+        except NotFound as exc:
+            if exc.details:
+                raise  # the object (or its namespace) does not exist
+            self.resource = self.client.discovery.recheck(self.resource)
+        return self._transport.request(method, path, **kwargs)
 
     def _require_verb(self, verb: str, subresource: str | None = None) -> None:
         if subresource:

@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
-from .errors import ApiError, DiscoveryError, NotFound, ResolutionError, TransportError
+from .errors import ApiError, DiscoveryError, NotFound, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap, Subresource
 from .transport import Transport
 
@@ -51,6 +51,13 @@ def _memory() -> Any:
 T = TypeVar("T")
 
 
+class _Known(NamedTuple):
+    """A discovery cache document and the resource map parsed from it."""
+
+    document: dict[str, Any]
+    map: ResourceMap
+
+
 class Discovery:
     """The server's resource map, fetched once and cached; refreshed on a miss.
 
@@ -64,12 +71,12 @@ class Discovery:
                  disk_ttl: float = DEFAULT_DISK_TTL, aggregated: bool = True) -> None:
         self.transport = transport
         self._server = transport.base_url
+        root = Path(cache_dir) if isinstance(cache_dir, (str, Path)) else default_cache_root()
         self._disk = None if cache_dir is False else DiskCache(
-            Path(cache_dir if isinstance(cache_dir, (str, Path)) else default_cache_root())
-            / "discovery" / server_dir_name(self._server), ttl_seconds=None)
+            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
         self._disk_ttl = disk_ttl
         self._lock = threading.Lock()
-        self._map: ResourceMap | None = None
+        self._known: _Known | None = None
         self._generation = 0
         self._last_refresh = 0.0
         self._aggregated = aggregated
@@ -81,38 +88,58 @@ class Discovery:
     @property
     def map(self) -> ResourceMap:
         """The resource map, loading it on first use (memory, disk, then server)."""
-        current = self._map
+        current = self._known
         if current is not None:
-            return current
+            return current.map
         with self._lock:
-            if self._map is None:
-                self._map = self._load()
-            return self._map
+            if self._known is None:
+                self._known = self._load()
+            return self._known.map
 
     def resolve(self, name: str, kind: str | None = None) -> Resource:
         """ResourceMap.resolve, refreshing discovery once on a miss (e.g. a CRD created a moment ago)."""
         return self.with_refresh_on_miss(lambda m: m.resolve(name, kind))
 
     def with_refresh_on_miss(self, lookup: Callable[[ResourceMap], T]) -> T:
-        """Run ``lookup`` on the map; if it raises ResolutionError, refresh once and run it again."""
+        """Run ``lookup`` on the map; if it raises ResourceNotFound, refresh once and run it again.
+
+        An ambiguous name (AmbiguousResource) is not a miss: it is raised at once, without a refresh.
+        """
         generation = self._generation
         try:
             return lookup(self.map)
-        except ResolutionError:
+        except ResourceNotFound:
             if not self._refresh_after(generation):
                 raise
         return lookup(self.map)
 
     def refresh(self) -> ResourceMap:
-        """Ask the server again now (revalidating with ETags), and replace the cached map."""
+        """Ask the server again now (revalidating with ETags: two 304s when nothing changed), and
+        replace the cached map. When nothing changed the same ResourceMap object is kept."""
         with self._lock:
-            self._map = self._fetch_and_store()
-            return self._map
+            self._known = self._fetch_and_store(self._previous())
+            return self._known.map
+
+    def recheck(self, resource: Resource) -> Resource:
+        """After the server answered 404 for a URL of ``resource`` as if it did not serve it: refresh
+        discovery (rate-limited as on a miss) and return the resource as now served at the same
+        group-version, or raise ResourceNotFound naming it when the server no longer serves it there."""
+        self._refresh_after(self._generation)
+        current = self.map
+        key = (resource.group, resource.version, resource.plural)
+        for candidate in current:
+            if (candidate.group, candidate.version, candidate.plural) == key:
+                return candidate
+        elsewhere = sorted({r.api_version for r in current if (r.group, r.plural) == key[::2]})
+        hint = f"; it is now served at {', '.join(elsewhere)}" if elsewhere else ""
+        raise ResourceNotFound(f"the server no longer serves {resource.group_resource} ({resource.api_version}, kind "
+                               f"{resource.kind}): it was removed since discovery was cached{hint}",
+                               name=resource.group_resource, candidates=tuple(elsewhere))
 
     def invalidate(self) -> None:
         """Forget the memory and disk caches of this server; the next use asks the server."""
         with self._lock:
-            self._map = None
+            self._known = None
             with _MEMORY_LOCK:
                 _memory().pop(self._memory_key, None)
             if self._disk:
@@ -132,58 +159,68 @@ class Discovery:
             wait = self._last_refresh + MIN_REFRESH_INTERVAL - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            self._map = self._fetch_and_store()
+            self._known = self._fetch_and_store(self._previous())
             return True
 
-    def _load(self) -> ResourceMap:
+    def _load(self) -> _Known:
         with _MEMORY_LOCK:
             cached = _memory().get(self._memory_key)
         if cached is not None:
-            return cached
+            return cached  # type: ignore[no-any-return]
         stored = self._read_disk()
-        if stored and time.time() - stored["saved"] < self._disk_ttl:
-            try:
-                resource_map = parse_cached(stored)
-            except DiscoveryError as exc:
-                log.warning("ignoring discovery cache for %s: %s", self._server, exc)
-            else:
-                self._remember(resource_map)
-                return resource_map
+        if stored and time.time() - stored.document["saved"] < self._disk_ttl:
+            self._remember(stored)
+            return stored
         return self._fetch_and_store(stored)
 
-    def _fetch_and_store(self, stored: dict[str, Any] | None = None) -> ResourceMap:
-        document = self._fetch(stored or self._read_disk())
-        resource_map = parse_cached(document)
+    def _previous(self) -> _Known | None:
+        """What the next request revalidates (its ETags): the newest map of this process, else the disk's."""
+        with _MEMORY_LOCK:
+            cached = _memory().get(self._memory_key)
+        return cached or self._known or self._read_disk()
+
+    def _fetch_and_store(self, previous: _Known | None) -> _Known:
+        document, unchanged = self._fetch(previous.document if previous else None)
+        known = previous if unchanged and previous else _Known(document, parse_cached(document))
         if self._disk:
             self._disk.write("dynkube.json", {**document, "saved": time.time()})
         self._last_refresh = time.monotonic()
         self._generation += 1
-        self._remember(resource_map)
-        return resource_map
+        self._remember(known)
+        return known
 
-    def _read_disk(self) -> dict[str, Any] | None:
-        """The disk cache document, or None when absent or not of our shape."""
+    def _read_disk(self) -> _Known | None:
+        """The disk cache entry and its map, or None when absent, unreadable or inconsistent."""
         stored = self._disk.read("dynkube.json") if self._disk else None
-        if isinstance(stored, dict) and isinstance(stored.get("saved"), (int, float)):
-            return stored
+        if stored is None:
+            return None
+        problem = cache_document_problem(stored)
+        if problem is None:
+            try:
+                return _Known(stored, parse_cached(stored))
+            except DiscoveryError as exc:
+                problem = str(exc)
+        log.warning("ignoring the discovery cache of %s: %s", self._server, problem)
         return None
 
-    def _remember(self, resource_map: ResourceMap) -> None:
+    def _remember(self, known: _Known) -> None:
         with _MEMORY_LOCK:
-            _memory()[self._memory_key] = resource_map
-        if resource_map.failed:
+            _memory()[self._memory_key] = known
+        if known.map.failed:
             log.warning("discovery of %s failed for: %s", self._server,
-                        "; ".join(f"{gv}: {why}" for gv, why in sorted(resource_map.failed.items())))
+                        "; ".join(f"{gv}: {why}" for gv, why in sorted(known.map.failed.items())))
 
-    def _fetch(self, stored: dict[str, Any] | None) -> dict[str, Any]:
-        """A cache document: aggregated {api, apis, etags} or legacy {api, apis, resources, failed}."""
-        etags = stored.get("etags", {}) if stored and stored.get("kind") == "aggregated" else {}
+    def _fetch(self, stored: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+        """A cache document, aggregated {api, apis, etags} or legacy {api, apis, resources, failed},
+        and whether it is ``stored`` unchanged (both answers 304 Not Modified)."""
+        etags = stored["etags"] if stored and stored.get("kind") == "aggregated" else {}
         core, core_etag = self._get_aggregated("/api", etags.get("api"), stored, "api")
         groups, groups_etag = self._get_aggregated("/apis", etags.get("apis"), stored, "apis")
         if _is_aggregated(core) and _is_aggregated(groups):
-            return {"format": CACHE_FORMAT, "kind": "aggregated", "api": core["body"], "apis": groups["body"],
-                    "etags": {"api": core_etag, "apis": groups_etag}}
-        return self._fetch_legacy(self._legacy_body("/api", core), self._legacy_body("/apis", groups))
+            document = {"format": CACHE_FORMAT, "kind": "aggregated", "api": core["body"], "apis": groups["body"],
+                        "etags": {"api": core_etag, "apis": groups_etag}}
+            return document, bool(core.get("not_modified") and groups.get("not_modified"))
+        return self._fetch_legacy(self._legacy_body("/api", core), self._legacy_body("/apis", groups)), False
 
     def _legacy_body(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
         """The legacy document at ``path``; asked again when the first answer was aggregated."""
@@ -204,7 +241,7 @@ class Discovery:
                 return {"aggregated": True, "body": {"kind": "APIGroupDiscoveryList", "items": []}}, None
             raise
         if response.status_code == 304 and stored:
-            return {"aggregated": True, "body": stored[key]}, etag
+            return {"aggregated": True, "body": stored[key], "not_modified": True}, etag
         content_type = response.headers.get("Content-Type", "")
         body = _parse_json(response.content, self.transport.url(path), content_type)
         return {"aggregated": is_aggregated_content_type(content_type), "body": body}, response.headers.get("ETag")
@@ -295,6 +332,35 @@ def parse_cached(document: dict[str, Any]) -> ResourceMap:
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise DiscoveryError(f"discovery document has an unexpected shape ({exc.__class__.__name__}: {exc})") from None
     raise DiscoveryError("discovery document of unknown kind")
+
+
+def cache_document_problem(document: Any) -> str | None:
+    """Why a disk cache document cannot be used as it is, or None.
+
+    Beyond its shape (checked by parse_cached): the format, a saving time that is a number and not
+    in the future, and ETags that are strings, each with the body it stands for.
+    """
+    if not isinstance(document, dict):
+        return "it is not a JSON object"
+    if document.get("format") != CACHE_FORMAT or document.get("kind") not in ("aggregated", "legacy"):
+        return f"it is not of format {CACHE_FORMAT} (aggregated or legacy)"
+    saved = document.get("saved")
+    if isinstance(saved, bool) or not isinstance(saved, (int, float)):
+        return "it has no saving time"
+    if saved > time.time():
+        return "its saving time is in the future"
+    if document["kind"] == "aggregated":
+        etags = document.get("etags")
+        if not isinstance(etags, dict):
+            return "its 'etags' is not an object"
+        for key in ("api", "apis"):
+            etag = etags.get(key)
+            if etag is not None and not (isinstance(etag, str) and etag.isascii() and etag.isprintable()
+                                         and etag and etag == etag.strip()):
+                return f"its ETag of /{key} is not a header value: {etag!r:.60}"
+            if not isinstance(document.get(key), dict):
+                return f"it has no body for /{key}"
+    return None
 
 
 def parse_aggregated(lists: list[dict[str, Any]]) -> ResourceMap:

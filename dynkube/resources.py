@@ -15,6 +15,16 @@ from urllib.parse import quote
 
 from .errors import AmbiguousResource, InvalidInput, ResourceNotFound
 
+# The groups kube-apiserver serves itself (its APIService priority table, past and present). As
+# kubectl's RESTMapper, which prefers groups in discovery order, they outrank every other group:
+# the server lists them before CRD groups (priority 1000) and aggregated APIs.
+BUILTIN_GROUPS = frozenset({
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
+    "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "extensions", "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "rbac.authorization.k8s.io",
+    "resource.k8s.io", "scheduling.k8s.io", "settings.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
+})
 _VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")
 
@@ -191,16 +201,16 @@ class ResourceMap:
         if not found:
             raise self._not_found(query, original)
         by_group: dict[str, list[Resource]] = {}
-        for r in found:
+        for r in found:  # in discovery order
             by_group.setdefault(r.group, []).append(r)
-        if len(by_group) > 1 and "" in by_group:
-            by_group = {"": by_group[""]}  # as kubectl: the core group wins (e.g. "events")
-        if len(by_group) > 1:
-            candidates = tuple(dict.fromkeys(r.group_resource for r in found))
+        best = min(map(_standing, by_group))
+        groups = [g for g in by_group if _standing(g) == best]
+        if len(groups) > 1 and best == _OTHER:
+            candidates = tuple(dict.fromkeys(r.group_resource for g in groups for r in by_group[g]))
             shown = ", ".join(candidates[:8]) + (f" and {len(candidates) - 8} more" if len(candidates) > 8 else "")
             raise AmbiguousResource(f"{query!r} matches more than one resource: {shown}; "
                                     "qualify it with its group (e.g. NAME.GROUP)", name=query, candidates=candidates)
-        versions = next(iter(by_group.values()))
+        versions = by_group[groups[0]]  # among built-in groups, the first in discovery order (as kubectl)
         return next((r for r in versions if r.preferred), versions[0])
 
     def _not_found(self, query: str, original: str) -> ResourceNotFound:
@@ -211,6 +221,17 @@ class ResourceMap:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return ResourceNotFound(f"the server doesn't have a resource type {original!r}{hint}", name=original,
                                 candidates=close)
+
+
+_CORE, _BUILTIN, _OTHER = 0, 1, 2
+
+
+def _standing(group: str) -> int:
+    """How a group ranks when a name matches in several: 0 the core group, 1 a Kubernetes built-in
+    group (BUILTIN_GROUPS), 2 any other (CRDs, aggregated APIs). Only groups of standing 2 tie."""
+    if not group:
+        return _CORE
+    return _BUILTIN if group in BUILTIN_GROUPS else _OTHER
 
 
 def _group_matches(group: str, wanted: str | None, prefix: bool) -> bool:

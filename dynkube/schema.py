@@ -1145,7 +1145,8 @@ def _refs_in(value: Any) -> list[str]:
 
 def openapi_disk_cache(server: str, root: Path | None = None) -> DiskCache:
     """The disk cache for one server's OpenAPI documents: ``<root>/openapi/<host>/`` (no TTL: keyed by hash)."""
-    return DiskCache((root or default_cache_root()) / "openapi" / server_dir_name(server), None)
+    root = root or default_cache_root()
+    return DiskCache(root / "openapi" / server_dir_name(server), None, root=root)
 
 
 class _Entry(NamedTuple):
@@ -1367,7 +1368,7 @@ class SchemaStore:
         doc, redirected = self._fetch(key, entry)
         if self._disk is not None and disk_key and not redirected:
             self._disk.write(disk_key, doc)
-            self._prune(key, disk_key)
+            self._disk.prune(disk_key)  # documents of this group-version for older hashes
         return doc
 
     def _fetch(self, key: str, entry: _Entry) -> tuple[dict[str, Any], bool]:
@@ -1380,16 +1381,6 @@ class SchemaStore:
                 "its group-version may have just been removed") from None
         doc = parse_document(response.content, entry.url)
         return doc, bool(getattr(response, "history", None))
-
-    def _prune(self, key: str, keep: str) -> None:
-        """Remove this group-version's documents for older hashes from the disk cache."""
-        directory = self._disk.directory.joinpath(*key.split("/"))  # type: ignore[union-attr]
-        try:
-            for path in directory.glob("*.json"):
-                if path.name != keep.rsplit("/", 1)[-1]:
-                    path.unlink()
-        except OSError as exc:
-            log.debug("could not prune %s: %s", directory, exc)
 
 
 def parse_index(body: bytes) -> dict[str, _Entry]:

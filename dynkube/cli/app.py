@@ -201,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sort-by", choices=("name", "kind"), help="sort by name or kind instead of group")
     p.add_argument("--no-headers", action="store_true", help="omit the header line")
     p.add_argument("-o", "--output", choices=("wide", "name", "json", "yaml"), help="output format")
+    _add_cached_option(p)
 
-    command("api-versions", commands.api_versions, "List the group/versions the server serves.")
+    _add_cached_option(command("api-versions", commands.api_versions, "List the group/versions the server serves."))
 
     p = command("version", commands.version, "Show the client and server versions.")
     p.add_argument("--client", action="store_true", help="client version only (no server request)")
@@ -280,7 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="with --count: count in every namespace (the default unless -n is given)")
+    _add_cached_option(p)
     return parser
+
+
+def _add_cached_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
+                   help="use the discovery cache instead of asking the server (default false)")
 
 
 def _add_file_options(p: argparse.ArgumentParser, required: bool = True) -> None:

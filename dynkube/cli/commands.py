@@ -57,7 +57,7 @@ def api_resources(ctx: Context) -> int:
     group = args.api_group
     if group == "core":
         group = ""
-    found = ctx.client.api_resources(group=group, verbs=verbs, namespaced=args.namespaced)
+    found = ctx.client.api_resources(group=group, verbs=verbs, namespaced=args.namespaced, cached=args.cached)
     categories = {c.strip() for spec in args.categories for c in spec.split(",") if c.strip()}
     if categories:
         found = [r for r in found if categories & set(r.categories)]
@@ -73,7 +73,7 @@ def api_resources(ctx: Context) -> int:
 
 
 def api_versions(ctx: Context) -> int:
-    for version in sorted({r.api_version for r in ctx.client.api_map()}):
+    for version in sorted({r.api_version for r in ctx.client.api_map(cached=ctx.args.cached)}):
         ctx.print(version)
     return 0
 
@@ -385,8 +385,8 @@ def tree(ctx: Context) -> int:
     group = args.api_group
     if group == "core":
         group = ""
-    resource_map = ctx.client.api_map()
-    resources = ctx.client.api_resources(group=group)
+    resource_map = ctx.client.api_map(cached=args.cached)
+    resources = resource_map.filter(group=group)
     if not resources:
         raise dynkube.ResourceNotFound(f"the server serves no API group {args.api_group!r}", name=str(group))
     counts: dict[tuple[str, str], int | str] | None = None

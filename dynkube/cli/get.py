@@ -74,7 +74,7 @@ def resolve_types(ctx: Context, spec: str) -> list[dynkube.ResourceClient]:
 
 
 def _resolve_one(ctx: Context, name: str) -> list[dynkube.ResourceClient]:
-    if name == "all" or ("." not in name and "/" not in name and ctx.client.api_resources(category=name)):
+    if name == "all" or ("." not in name and "/" not in name and ctx.client.api_resources(category=name, cached=True)):
         return [rc for rc in ctx.client.resources_in_category(name) if "list" in rc.resource.verbs]
     return [ctx.client.resource(name)]
 

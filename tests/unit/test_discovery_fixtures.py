@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dynkube import errors
-from dynkube.discovery import is_aggregated_content_type, parse_aggregated, parse_legacy
+from dynkube.discovery import cache_document_problem, is_aggregated_content_type, parse_aggregated, parse_legacy
 from dynkube.resources import ResourceMap
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -105,3 +105,35 @@ def test_recorded_statuses_map_to_typed_errors(name: str, cls: type) -> None:
 def test_invalid_status_names_the_field() -> None:
     error = errors.api_error_from_status(_load("status/invalid.json"))
     assert any(c["field"] == "metadata.name" for c in error.causes)
+
+
+def _cache_document() -> dict:
+    """A disk cache document as Discovery writes one, from the recorded answers and their ETags."""
+    return {"format": 1, "kind": "aggregated", "saved": 1_700_000_000.0,
+            "api": _load("discovery/aggregated/api.json"), "apis": _load("discovery/aggregated/apis.json"),
+            "etags": {"api": _load("discovery/aggregated/api.headers.json")["ETag"],
+                      "apis": _load("discovery/aggregated/apis.headers.json")["ETag"]}}
+
+
+def test_a_written_cache_document_is_consistent() -> None:
+    assert cache_document_problem(_cache_document()) is None
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"etags": ['"a"', '"b"']}, "'etags' is not an object"),
+    ({"etags": {"api": 12345, "apis": 67890}}, "ETag of /api is not a header value"),
+    ({"etags": {"api": '"a"\r\nX-Injected: 1', "apis": None}}, "ETag of /api is not a header value"),
+    ({"apis": None}, "no body for /apis"),
+    ({"saved": 4_000_000_000.0}, "in the future"),
+    ({"saved": "yesterday"}, "no saving time"),
+    ({"saved": True}, "no saving time"),
+    ({"format": 2}, "not of format 1"),
+    ({"kind": "mystery"}, "not of format 1"),
+])
+def test_an_inconsistent_cache_document_says_why(change: dict, problem: str) -> None:
+    document = {**_cache_document(), **change}
+    assert problem in (cache_document_problem(document) or "")
+
+
+def test_a_cache_document_that_is_not_an_object_is_inconsistent() -> None:
+    assert cache_document_problem([1, 2]) == "it is not a JSON object"

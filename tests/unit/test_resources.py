@@ -14,6 +14,7 @@ from dynkube.resources import Resource, ResourceMap
 from ..conftest import UPSTREAM as UPSTREAM_DATA
 
 UPSTREAM = UPSTREAM_DATA / "discovery"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _load(name: str) -> dict:
@@ -195,3 +196,78 @@ def test_resources_without_response_kind_are_dropped() -> None:
 
 def test_upstream_files_are_where_the_tests_expect() -> None:
     assert Path(UPSTREAM / "aggregated_v2.json").is_file()
+
+
+def _crd_group(group: str, *resources: tuple[str, str, str, tuple[str, ...]]) -> dict:
+    """An aggregated discovery item of a CRD group as kube-apiserver serves one; resources are
+    (plural, kind, scope, short names)."""
+    return {"metadata": {"name": group}, "versions": [{"version": "v1", "freshness": "Current", "resources": [
+        {"resource": plural, "singularResource": kind.lower(), "scope": scope, "shortNames": list(short),
+         "responseKind": {"group": group, "version": "v1", "kind": kind}, "verbs": ["get", "list", "watch"]}
+        for plural, kind, scope, short in resources]}]}
+
+
+def _with_crd_groups(legacy_map: ResourceMap, groups: list[dict], *, first: bool = False) -> ResourceMap:
+    """Upstream's discovery plus CRD groups, after the built-in groups (the server's order) or before them."""
+    core = {"items": [{"metadata": {"name": ""}, "versions": [{"version": "v1", "resources": [
+        {"resource": r.plural, "responseKind": {"group": "", "version": "v1", "kind": r.kind},
+         "scope": "Namespaced" if r.namespaced else "Cluster", "singularResource": r.singular,
+         "verbs": sorted(r.verbs), "shortNames": list(r.short_names)} for r in legacy_map if r.group == ""]}]}]}
+    builtin = _load("aggregated_v2.json")["items"]
+    items = groups + builtin if first else builtin + groups
+    return parse_aggregated([core, {"kind": "APIGroupDiscoveryList", "items": items}])
+
+
+# Names a large provider (Crossplane's AWS provider: 2,043 CRDs) reuses in its own groups.
+_REUSED = [("deployments", "Deployment", "Namespaced", ("deploy",)), ("roles", "Role", "Cluster", ()),
+           ("jobs", "Job", "Namespaced", ()), ("pods", "Pod", "Namespaced", ("po",)),
+           ("cronjobs", "CronJob", "Namespaced", ("cj",))]
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["crd-groups-after", "crd-groups-listed-first"])
+@pytest.mark.parametrize(("query", "group"), [
+    ("deployments", "apps"), ("deployment", "apps"), ("Deployment", "apps"), ("deploy", "apps"),
+    ("roles", "rbac.authorization.k8s.io"), ("jobs", "batch"), ("cj", "batch"), ("pods", ""), ("po", ""),
+])
+def test_builtin_groups_win_over_crd_groups_that_reuse_their_names(legacy_map: ResourceMap, first: bool,
+                                                                   query: str, group: str) -> None:
+    crd_groups = [_crd_group(f"{name}.aws.upbound.io", *_REUSED) for name in ("ec2", "iam", "batch", "apps")]
+    resource_map = _with_crd_groups(legacy_map, crd_groups, first=first)
+    assert resource_map.resolve(query).group == group
+
+
+def test_a_crd_group_is_still_reached_by_its_qualified_name(legacy_map: ResourceMap) -> None:
+    resource_map = _with_crd_groups(legacy_map, [_crd_group("ec2.aws.upbound.io", *_REUSED)])
+    assert resource_map.resolve("deployments.ec2.aws.upbound.io").group == "ec2.aws.upbound.io"
+    assert resource_map.resolve("ec2.aws.upbound.io/v1/roles").group == "ec2.aws.upbound.io"
+    assert resource_map.resolve("jobs.batch").group == "batch"  # the exact group wins over the prefix batch.*
+    assert resource_map.resolve("ec2.aws.upbound.io/v1", "Job").group == "ec2.aws.upbound.io"
+
+
+def test_crd_groups_of_equal_standing_stay_ambiguous(legacy_map: ResourceMap) -> None:
+    widgets = ("widgets", "Widget", "Namespaced", ("wd",))
+    groups = [_crd_group("a.example.com", widgets), _crd_group("b.example.com", widgets)]
+    resource_map = _with_crd_groups(legacy_map, groups)
+    with pytest.raises(AmbiguousResource) as caught:
+        resource_map.resolve("widgets")
+    assert caught.value.candidates == ("widgets.a.example.com", "widgets.b.example.com")
+    with pytest.raises(AmbiguousResource):
+        resource_map.resolve("wd")
+
+
+def test_thousands_of_crds_reusing_builtin_names_leave_them_resolvable(legacy_map: ResourceMap) -> None:
+    groups = [_crd_group(f"g{i}.aws.upbound.io", *_REUSED) for i in range(410)]  # 2,050 resources
+    resource_map = _with_crd_groups(legacy_map, groups)
+    assert len(resource_map) > 2000
+    assert [resource_map.resolve(n).group for n in ("deployments", "roles", "jobs")] == \
+        ["apps", "rbac.authorization.k8s.io", "batch"]
+
+
+def test_every_group_kubernetes_serves_is_builtin() -> None:
+    from dynkube.resources import BUILTIN_GROUPS
+
+    recorded = FIXTURES / "discovery" / "aggregated" / "apis.json"
+    served = {g["metadata"]["name"] for g in _load("aggregated_v2.json")["items"]}
+    served |= {g["name"] for g in _load("apis.json")["groups"]}
+    served |= {g["metadata"]["name"] for g in json.loads(recorded.read_text())["items"]} - {"fixtures.dynkube.io"}
+    assert served <= BUILTIN_GROUPS, served - BUILTIN_GROUPS
