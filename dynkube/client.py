@@ -329,7 +329,8 @@ class ResourceClient:
         body = _check_body(body) if subresource else self._typed(_check_body(body))
         self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, name if subresource else None, subresource, "create")
+        path = self._path(namespace, name, subresource, "create") if subresource else \
+            self._collection_path(namespace, False, "create")
         params = _write_params(dry_run, field_manager, field_validation)
         return self._json("POST", path, params=params, body=body)
 
@@ -373,12 +374,12 @@ class ResourceClient:
         Conflicts with other managers raise ``Conflict`` (its ``causes`` name them) unless ``force=True``.
         ``validate=True`` checks the object against the server's schema first.
         """
-        body = _check_body(body)
+        body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
+        missing = [key for key in ("apiVersion", "kind") if not body.get(key)]
+        if missing:  # only with a subresource, whose kind (Scale...) cannot be guessed
+            raise InvalidInput(f"server-side apply of {_describe(body)} to {subresource} needs {missing[0]!r}")
         if "managedFields" in (body.get("metadata") or {}):
             body = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "managedFields"}}
-        for key in ("apiVersion", "kind"):
-            if not body.get(key):
-                raise InvalidInput(f"server-side apply of {_describe(body)} needs {key!r} in the object")
         self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, _name_of(body), subresource, "patch")
@@ -465,9 +466,12 @@ class ResourceClient:
         return self._namespace(namespace or in_body)
 
     def _path(self, namespace: str | None, name: str | None, subresource: str | None, verb: str) -> str:
+        """The path of one object (or its subresource); a missing name is refused, never taken
+        to mean the collection (``delete_collection`` is the only verb on many objects)."""
         self._require_verb(verb, subresource)
-        if name is not None and (not isinstance(name, str) or not name):
-            raise InvalidInput(f"invalid name {name!r} for {self.resource.group_resource}")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"{verb} of {self.resource.group_resource} needs the object's name "
+                               f"(a non-empty string), not {name!r}")
         return self.resource.path(self._namespace(namespace), name, subresource)
 
     def _collection_path(self, namespace: str | None, all_namespaces: bool, verb: str) -> str:
