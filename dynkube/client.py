@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, default_config
+from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from .errors import InvalidInput, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject, wrap
+from .objects import ApiList, ApiObject, encode_json, wrap
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
 
@@ -83,6 +83,7 @@ class Client:
                  context: str | None = None, namespace: str | None = None, qps: float | None = DEFAULT_QPS,
                  burst: int = DEFAULT_BURST, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  cache_dir: str | Path | None | bool = None, discovery_ttl: float = DEFAULT_DISK_TTL) -> None:
+        _check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
         if config is None:
             config = _load_config(kubeconfig, context)
         self.config = config
@@ -214,6 +215,19 @@ class Client:
         return self.schemas.explain(resource.group, resource.version, resource.kind, fields, recursive=recursive)
 
 
+def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
+                            discovery_ttl: Any) -> None:
+    """InvalidInput for the first unusable ``Client()`` argument (transport settings: see Transport)."""
+    if config is not None and not isinstance(config, Config):
+        raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
+    check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    if cache_dir is not None and not isinstance(cache_dir, (str, Path, bool)):
+        raise InvalidInput(f"cache_dir must be a path, None (default) or False (no disk cache), "
+                           f"not {type(cache_dir).__name__}")
+    if type(discovery_ttl) not in (int, float) or not 0 <= discovery_ttl < float("inf"):
+        raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
+
+
 def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
     if kubeconfig is not None:
         from .config import load_kubeconfig
@@ -332,7 +346,7 @@ class ResourceClient:
         path = self._path(namespace, name, subresource, "create") if subresource else \
             self._collection_path(namespace, False, "create")
         params = _write_params(dry_run, field_manager, field_validation)
-        return self._json("POST", path, params=params, body=body)
+        return self._json("POST", path, params=params, body=body, what=f"the body of {_describe(body)}")
 
     def replace(self, body: Mapping[str, Any], namespace: str | None = None, *, name: str | None = None,
                 subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
@@ -345,7 +359,8 @@ class ResourceClient:
         name = name or _name_of(body)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "update")
-        return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body)
+        return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body,
+                          what=f"the body of {_describe(body)}")
 
     def patch(self, name: str, patch: Mapping[str, Any] | builtins.list[Any], namespace: str | None = None, *,
               patch_type: str | PatchType | None = None, subresource: str | None = None, dry_run: bool = False,
@@ -363,7 +378,8 @@ class ResourceClient:
             field_manager = DEFAULT_FIELD_MANAGER
         path = self._path(namespace, name, subresource, "patch")
         params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=patch, content_type=kind.value)
+        return self._json("PATCH", path, params=params, body=patch, content_type=kind.value,
+                          what=f"the patch for {self.plural} {name!r}")
 
     def apply(self, body: Mapping[str, Any], namespace: str | None = None, *,
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False, subresource: str | None = None,
@@ -384,7 +400,8 @@ class ResourceClient:
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, _name_of(body), subresource, "patch")
         params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=body, content_type=PatchType.APPLY.value)
+        return self._json("PATCH", path, params=params, body=body, content_type=PatchType.APPLY.value,
+                          what=f"the body of {_describe(body)}")
 
     def delete(self, name: str, namespace: str | None = None, *,
                propagation_policy: str | PropagationPolicy | None = None, grace_period_seconds: int | None = None,
@@ -431,8 +448,12 @@ class ResourceClient:
             return body
         return {"apiVersion": self.api_version, "kind": self.kind, **body}
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> ApiObject:
-        return wrap(self._transport.request(method, path, **kwargs).json())
+    def _json(self, method: str, path: str, *, body: Any = None, what: str = "the request body",
+              content_type: str = "application/json", **kwargs: Any) -> ApiObject:
+        """Send one request (``body`` encoded here, so a non-JSON one is refused naming ``what``)."""
+        data = None if body is None else encode_json(body, what)
+        return wrap(self._transport.request(method, path, data=data, content_type=content_type if data else None,
+                                            **kwargs).json())
 
     def _require_verb(self, verb: str, subresource: str | None = None) -> None:
         if subresource:
@@ -541,7 +562,12 @@ def _delete_options(propagation_policy: Any, grace_period_seconds: int | None,
     if policy:
         options["propagationPolicy"] = policy.value
     if grace_period_seconds is not None:
-        options["gracePeriodSeconds"] = int(grace_period_seconds)
+        if type(grace_period_seconds) is not int:
+            raise InvalidInput(f"grace_period_seconds must be an integer, not {grace_period_seconds!r}")
+        options["gracePeriodSeconds"] = grace_period_seconds
+    if preconditions is not None and not isinstance(preconditions, Mapping):
+        raise InvalidInput(f"preconditions must be a dict with uid and/or resourceVersion, not "
+                           f"{type(preconditions).__name__}")
     if preconditions:
         unknown = set(preconditions) - {"uid", "resourceVersion"}
         if unknown:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DynkubeError, ManifestError, NotFound
+from .errors import DynkubeError, InvalidInput, ManifestError, NotFound
 from .objects import ApiObject
 
 if TYPE_CHECKING:
@@ -72,7 +72,12 @@ def load_documents(source: str | Path | Iterable[Mapping[str, Any]], *, recursiv
         return _load_path(Path(source), recursive)
     if isinstance(source, str):
         return parse_documents(source, "<text>")
-    return [_checked(Document("<objects>", i, dict(obj) if isinstance(obj, Mapping) else obj))  # type: ignore[arg-type]
+    if isinstance(source, Mapping):
+        source = [source]
+    elif not isinstance(source, Iterable) or isinstance(source, (bytes, bytearray)):
+        raise InvalidInput(f"manifests must be YAML text, a path, a URL or an iterable of dicts, "
+                           f"not {type(source).__name__}")
+    return [_checked(Document("<objects>", i, dict(obj) if isinstance(obj, Mapping) else obj))
             for i, obj in enumerate(source)]
 
 

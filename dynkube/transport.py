@@ -27,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from . import errors
 from ._version import __version__
 from .config import Config
+from .objects import encode_json
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,32 @@ class RetryPolicy(NamedTuple):
 
 
 NO_RETRIES = RetryPolicy(max_attempts=1)
+MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
+
+
+def _seconds(value: Any, *, zero: bool = False) -> bool:
+    """True for an int or float in (0, MAX_SECONDS] ([0, ...] with ``zero``); False for NaN, bools, strings."""
+    return type(value) in (int, float) and (0 <= value if zero else 0 < value) and value <= MAX_SECONDS
+
+
+def check_timeout(timeout: Any, what: str = "timeout") -> None:
+    """InvalidInput unless ``timeout`` is seconds, None, or a (connect, read) tuple of them."""
+    parts = timeout if isinstance(timeout, tuple) and len(timeout) == 2 else (timeout,)
+    if not all(part is None or _seconds(part) for part in parts):
+        raise errors.InvalidInput(f"{what} must be seconds (a number above 0), None, or a (connect, read) "
+                                  f"tuple of them; got {timeout!r}")
+
+
+def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
+    """InvalidInput naming the first of ``qps``, ``burst``, ``retry`` that cannot be used."""
+    if qps is not None and not (type(qps) in (int, float) and abs(qps) <= MAX_SECONDS):
+        raise errors.InvalidInput(f"qps must be a number of requests per second (or None for no limit), not {qps!r}")
+    if type(burst) is not int or not 0 <= burst <= MAX_SECONDS:
+        raise errors.InvalidInput(f"burst must be a non-negative integer, not {burst!r}")
+    if not isinstance(retry, RetryPolicy) or type(retry.max_attempts) is not int or retry.max_attempts < 1 \
+            or not all(_seconds(v, zero=True) for v in retry[1:]):
+        raise errors.InvalidInput(f"retry must be a RetryPolicy with max_attempts >= 1 and seconds >= 0, "
+                                  f"not {retry!r}")
 
 
 def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
@@ -210,6 +237,8 @@ class Transport:
     def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,
                  timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  pool_maxsize: int = 32) -> None:
+        check_timeout(timeout)
+        check_rate_limit(qps, burst, retry)
         self.config = config
         self.base_url = config.server.rstrip("/")
         self.timeout = timeout
@@ -272,8 +301,10 @@ class Transport:
         (the caller must close the response). Watches pass ``rate_limited=False``.
         """
         method = method.upper()
+        if timeout is not None:
+            check_timeout(timeout)
         if body is not None:
-            data = jsonlib.dumps(body, separators=(",", ":")).encode()
+            data = encode_json(body, f"the body of {method} {path}")
             content_type = content_type or "application/json"
         send_headers = dict(headers or {})
         if content_type:

@@ -3,6 +3,8 @@ real server changes."""
 
 from __future__ import annotations
 
+import datetime
+import math
 from typing import Any
 
 import pytest
@@ -59,3 +61,33 @@ def test_apply_fills_in_api_version_and_kind(client: dynkube.Client, namespace: 
 def test_apply_of_another_kind_is_refused(client: dynkube.Client, namespace: str) -> None:
     with pytest.raises(dynkube.InvalidInput, match="is a Secret"):
         client.resource("configmaps").apply({"kind": "Secret", "metadata": {"name": "x"}}, namespace)
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    (lambda cms, ns: cms.create({"metadata": {"name": "dated"}, "data": {"d": datetime.date(2024, 1, 1)}}, ns),
+     "the body of ConfigMap 'dated'"),
+    (lambda cms, ns: cms.apply({"metadata": {"name": "nan"}, "data": {"n": math.nan}}, ns),
+     "the body of ConfigMap 'nan'"),
+    (lambda cms, ns: cms.patch("keep-a", {"data": {"k": b"bytes"}}, ns), "the patch for configmaps 'keep-a'"),
+    (lambda cms, ns: cms.replace({"metadata": {"name": "keep-a"}, "data": {"k": {"a", "b"}}}, ns),
+     "the body of ConfigMap 'keep-a'"),
+])
+def test_bodies_that_are_not_json_are_refused(configmaps: dynkube.ResourceClient, namespace: str, call: Any,
+                                              named: str) -> None:
+    with pytest.raises(dynkube.InvalidInput, match=f"^{named} cannot be sent as JSON"):
+        call(configmaps, namespace)
+    assert _names(configmaps, namespace) == {"keep-a", "keep-b"}
+    assert configmaps.get("keep-a", namespace).data == {"k": "v"}
+
+
+@pytest.mark.parametrize("grace", ["abc", 1.5, True])
+def test_grace_period_must_be_an_integer(configmaps: dynkube.ResourceClient, namespace: str, grace: Any) -> None:
+    with pytest.raises(dynkube.InvalidInput, match="^grace_period_seconds must be an integer"):
+        configmaps.delete("keep-a", namespace, grace_period_seconds=grace)
+    assert _names(configmaps, namespace) == {"keep-a", "keep-b"}
+
+
+@pytest.mark.parametrize("source", [12345, b"apiVersion: v1\n", None])
+def test_apply_manifests_refuses_what_is_not_manifests(client: dynkube.Client, source: Any) -> None:
+    with pytest.raises(dynkube.InvalidInput, match="^manifests must be YAML text, a path, a URL"):
+        client.apply_manifests(source)
