@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
 from .config import Config
-from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, ConfigError, Conflict,
-                     DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid, InvalidInput,
-                     ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
+from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
+                     Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
+                     InvalidInput, ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
                      TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
 from .objects import ApiList, ApiObject
@@ -54,7 +54,8 @@ __all__ = [
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
-    "FieldNotFound", "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError",
+    "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
+    "ApiError",
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout",
