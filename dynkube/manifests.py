@@ -197,7 +197,7 @@ def _alias_problem(root: Any) -> str | None:
         children = _children(node)
         if leaving:
             entered.discard(key)
-            sizes[key] = 2 + sum(sizes[id(child)] for child in children)
+            sizes[key] = 2 + sum([sizes[id(child)] for child in children or ()], 0)
             continue
         if key in sizes:
             continue
