@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApplyIncomplete, DynkubeError, InvalidInput, ManifestError, NotFound
+from .errors import ApplyIncomplete, DynkubeError, InvalidInput, ManifestError, NotFound, TransportError
 from .objects import ApiObject, encode_json
+from .transport import DEFAULT_TIMEOUT, Timeout, fetch_url, shown_url
 
 if TYPE_CHECKING:
     from .client import Client
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_URL = re.compile(r"https?://[^\s/]+\S*\Z", re.IGNORECASE)
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 _FIRST = {"Namespace": 0, "CustomResourceDefinition": 1}
 
@@ -76,7 +78,10 @@ class ApplyResult:
 
 def load_documents(source: str | Path | Iterable[Mapping[str, Any]], *, recursive: bool = True) -> list[Document]:
     """Documents from YAML text, ``"-"`` (stdin), a file, a directory (``*.yaml``, ``*.yml``,
-    ``*.json``; recursively unless ``recursive=False``) or an iterable of dicts."""
+    ``*.json``; recursively unless ``recursive=False``), an http(s) URL (``load_url``) or an
+    iterable of dicts."""
+    if isinstance(source, str) and is_manifest_url(source):
+        return load_url(source)
     if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
         return _load_path(Path(source), recursive)
     if isinstance(source, str):
@@ -88,6 +93,31 @@ def load_documents(source: str | Path | Iterable[Mapping[str, Any]], *, recursiv
                            f"not {type(source).__name__}")
     return [_checked(Document("<objects>", i, dict(obj) if isinstance(obj, Mapping) else obj))
             for i, obj in enumerate(source)]
+
+
+def is_manifest_url(source: str) -> bool:
+    """True when ``source`` is an http:// or https:// URL (what ``-f`` fetches instead of reading)."""
+    return _URL.match(source) is not None
+
+
+def load_url(url: str, *, timeout: Timeout = DEFAULT_TIMEOUT) -> list[Document]:
+    """Documents from an http(s) URL, fetched as kubectl fetches ``-f URL``: a plain GET without
+    cluster credentials, redirects followed; an answer other than 200 is a ManifestError. The
+    documents' ``source`` is the URL without credentials or query."""
+    shown = shown_url(url)
+    try:
+        fetched = fetch_url(url, timeout=timeout)
+    except TransportError as exc:
+        raise ManifestError(f"cannot read manifest {shown}: {str(exc).removeprefix(f'GET {shown}: ')}",
+                            source=shown) from None
+    if fetched.status != 200:
+        raise ManifestError(f"cannot read manifest {shown}: the server answered {fetched.status} {fetched.reason}"
+                            .rstrip(), source=shown)
+    try:
+        text = fetched.content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"cannot read manifest {shown}: not UTF-8 text (byte {exc.start})", source=shown) from None
+    return parse_documents(text, shown)
 
 
 def _looks_like_path(text: str) -> bool:

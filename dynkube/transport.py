@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -406,6 +407,53 @@ class Transport:
         if header:
             for text in parse_warning_header(header):
                 warnings.warn(text, errors.ServerWarning, stacklevel=4)
+
+
+class Fetched(NamedTuple):
+    """The answer to ``fetch_url``: final URL (after redirects), HTTP status and reason, body."""
+
+    url: str
+    status: int
+    reason: str
+    content: bytes
+
+
+FETCH_RETRIES = RetryPolicy(max_attempts=3, backoff_base=1.0, backoff_cap=2.0, total_seconds=30.0)
+
+
+def fetch_url(url: str, *, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = FETCH_RETRIES) -> Fetched:
+    """GET a web URL the way kubectl fetches ``-f URL``: no cluster credentials, redirects followed,
+    proxies from the environment, retries on connection errors and 5xx; any status is returned.
+    Connection failures raise TransportError."""
+    check_timeout(timeout)
+    with requests.Session() as session:
+        session.trust_env = False  # no .netrc credentials; proxies from the environment, below
+        session.headers["User-Agent"] = USER_AGENT
+        session.proxies = dict(requests.utils.get_environ_proxies(url))
+        attempt = 0
+        while True:
+            try:
+                response = session.get(url, timeout=timeout)
+            except requests.exceptions.RequestException as exc:
+                delay = retry_delay("GET", None, {}, attempt, retry)
+                if delay is None:  # the text of requests' exception may hold the URL's query: not shown
+                    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+                    raise errors.TransportError(f"GET {shown_url(url)}: {exc.__class__.__name__}"
+                                                + (f": {reason}" if reason else ""), url=shown_url(url)) from None
+            else:
+                delay = retry_delay("GET", response.status_code, response.headers, attempt, retry) \
+                    if response.status_code >= 500 else None
+                if delay is None:
+                    return Fetched(response.url, response.status_code, response.reason or "", response.content)
+            time.sleep(delay)
+            attempt += 1
+
+
+def shown_url(url: str) -> str:
+    """A URL safe to show: without user:password@ and with any query replaced by ``?...``."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
 
 
 _WARNING = re.compile(r'299\s+\S+\s+"((?:[^"\\]|\\.)*)"')

@@ -259,8 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_file_options(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|-",
-                   help="manifest file, directory or '-' for stdin (repeatable)")
+    p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|URL|-",
+                   help="manifest file, directory, http(s) URL or '-' for stdin (repeatable)")
     p.add_argument("-R", "--recursive", action="store_true", help="walk directories recursively")
 
 

@@ -131,7 +131,7 @@ def apply_line(result: dynkube.ApplyResult, dry_run: bool) -> tuple[bool, str]:
 def apply(ctx: Context) -> int:
     args = ctx.args
     if not args.filename:
-        raise UsageError("must specify -f FILE|DIR|- with the manifests to apply")
+        raise UsageError("must specify -f FILE|DIR|URL|- with the manifests to apply")
     if args.dry_run == "client":
         raise UsageError("--dry-run=client is not supported (dynkube applies on the server); use --dry-run=server")
     dry_run = args.dry_run == "server"
@@ -153,10 +153,8 @@ def apply(ctx: Context) -> int:
         progress.show(done, total)
 
     for source in args.filename:
-        if source != "-" and not Path(source).exists():
-            raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
         ctx.client.apply_manifests(
-            Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
+            manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
             force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
             recursive=args.recursive, on_result=report)
     progress.clear()
@@ -191,11 +189,18 @@ class _Progress:
 
 # ---- delete ----------------------------------------------------------------------------------
 
-def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """(where, object, problem) per document of a file, directory or ``-``: what ``delete -f`` removes."""
-    if source != "-" and not Path(source).exists():
+def manifest_source(source: str) -> str | Path:
+    """What a ``-f`` argument names for the library: ``-``, an http(s) URL, or a path that exists."""
+    if source == "-" or dynkube.is_manifest_url(source):
+        return source
+    if not Path(source).exists():
         raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
-    for doc in dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive):
+    return Path(source)
+
+
+def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+    """(where, object, problem) per document of a file, directory, URL or ``-``: what ``delete -f`` removes."""
+    for doc in dynkube.load_documents(manifest_source(source), recursive=recursive):
         if doc.error:
             yield doc.where, None, str(doc.error).removeprefix(f"{doc.where}: ")
         else:
