@@ -153,8 +153,8 @@ class Client:
     # ---- manifests, schemas ------------------------------------------------------------
 
     def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:
-        """Server-side apply every document of YAML text, a file, a directory or a list of dicts;
-        see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
+        """Server-side apply every document of YAML text, a file, a directory, an http(s) URL or a
+        list of dicts; see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
         from .manifests import apply_manifests
 
         return apply_manifests(self, source, **options)

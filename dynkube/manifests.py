@@ -1,8 +1,10 @@
 """Manifests: multi-document YAML in, server-side apply per object, one result per document.
 
-Documents are split on ``---`` lines before parsing, so one broken document fails alone. Namespaces
-go first, then CustomResourceDefinitions (waited on until Established and served), then the rest in
-file order. Each object gets a result: created, configured, unchanged or failed with its error.
+Documents come from text, files, directories, stdin or http(s) URLs, and are split on ``---`` lines
+before parsing, so one broken document fails alone; values are typed as kubectl types them, alias
+expansion is bounded. Namespaces go first, then CustomResourceDefinitions (waited on until
+Established and served), then the rest in file order. Each object gets a result: created,
+configured, unchanged or failed with its error.
 """
 
 from __future__ import annotations

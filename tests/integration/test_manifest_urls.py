@@ -37,7 +37,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """(base URL, served directory) of a web server on 127.0.0.1."""
     _Site.seen = []
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), lambda *args: _Site(*args, directory=str(tmp_path)))  # type: ignore[misc]
+        ("127.0.0.1", 0), lambda *args: _Site(*args, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
