@@ -427,7 +427,8 @@ def fetch_url(url: str, *, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolic
     Connection failures raise TransportError."""
     check_timeout(timeout)
     with requests.Session() as session:
-        session.trust_env = False  # no .netrc credentials; proxies from the environment, below
+        session.trust_env = False  # no .netrc credentials; proxies and CA bundle from the environment, below
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
         session.headers["User-Agent"] = USER_AGENT
         session.proxies = dict(requests.utils.get_environ_proxies(url))
         attempt = 0

@@ -87,7 +87,8 @@ def test_nesting_3000_deep_fails_its_document(nesting: str) -> None:
             else " " + "[" * 3000 + "]" * 3000 + "\n")
     bad, after = parse_documents(f"{CM}metadata: {{name: deep}}\ndata:\n{deep}---\n{CM}metadata: {{name: b}}\n",
                                  "deep.yaml")
-    assert isinstance(bad.error, dynkube.ManifestError) and "deep" in str(bad.error) and "invalid YAML" in str(bad.error)
+    assert isinstance(bad.error, dynkube.ManifestError)
+    assert "invalid YAML" in str(bad.error) and "deep" in str(bad.error)
     assert after.error is None
 
 
