@@ -86,9 +86,9 @@ def test_nesting_3000_deep_fails_its_document(nesting: str) -> None:
     deep = ("".join("  " * (i + 1) + "a:\n" for i in range(3000)) if nesting == "block"
             else " " + "[" * 3000 + "]" * 3000 + "\n")
     bad, after = parse_documents(f"{CM}metadata: {{name: deep}}\ndata:\n{deep}---\n{CM}metadata: {{name: b}}\n",
-                                 "deep.yaml")
+                                 "n.yaml")
     assert isinstance(bad.error, dynkube.ManifestError)
-    assert "invalid YAML" in str(bad.error) and "deep" in str(bad.error)
+    assert re.search(r"invalid YAML: (exceeded maximum nesting depth|nested too deeply)", str(bad.error))
     assert after.error is None
 
 
@@ -106,3 +106,19 @@ def test_empty_and_comment_only_documents_are_skipped_and_not_counted() -> None:
                            f"{CM}metadata: {{}}\n", "gaps.yaml")
     assert [(d.index, d.line) for d in docs] == [(0, 6), (1, 10)]
     assert str(docs[1].error) == "gaps.yaml document 2: missing metadata.name (line 10)"
+
+
+def test_without_libyaml_deep_nesting_fails_its_document_and_dates_stay_strings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from dynkube import manifests
+
+    monkeypatch.delattr(yaml, "CSafeLoader")  # PyYAML built without libyaml
+    monkeypatch.setattr(manifests, "_LOADER", None)
+    deep = "".join("  " * (i + 1) + "a:\n" for i in range(3000))
+    text = f"{CM}metadata: {{name: deep}}\ndata:\n{deep}---\n{CM}metadata: {{name: 2024-01-01}}\n"
+    bad, dated = parse_documents(text, "n.yaml")
+    assert str(bad.error) == "n.yaml document 1: invalid YAML: nested too deeply (line 1)"
+    assert dated.body is not None and dated.body["metadata"]["name"] == "2024-01-01"
+    assert manifests._loader_class().__mro__[1] is yaml.SafeLoader
