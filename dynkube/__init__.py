@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
 from .config import Config
-from .errors import (AlreadyExists, AmbiguousResource, ApiError, BadRequest, ConfigError, Conflict,
-                     DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid, InvalidInput,
-                     ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
+from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
+                     Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
+                     InvalidInput, ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
                      SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
                      TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
 from .objects import ApiList, ApiObject
@@ -25,12 +25,13 @@ from .transport import RetryPolicy
 if TYPE_CHECKING:
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
-    from .manifests import ApplyResult, Document, load_documents
+    from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
-    "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests",
+    "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
+    "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
 }
@@ -49,12 +50,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
-    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "RetryPolicy",
+    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
-    "FieldNotFound", "InvalidInput", "ManifestError", "SchemaUnavailable", "TransportError", "ApiError",
+    "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
+    "ApiError",
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout",

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, default_config
+from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject, wrap
+from .objects import ApiList, ApiObject, encode_json, wrap
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
 
@@ -83,6 +83,7 @@ class Client:
                  context: str | None = None, namespace: str | None = None, qps: float | None = DEFAULT_QPS,
                  burst: int = DEFAULT_BURST, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  cache_dir: str | Path | None | bool = None, discovery_ttl: float = DEFAULT_DISK_TTL) -> None:
+        _check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
         if config is None:
             config = _load_config(kubeconfig, context)
         self.config = config
@@ -157,8 +158,8 @@ class Client:
     # ---- manifests, schemas ------------------------------------------------------------
 
     def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:
-        """Server-side apply every document of YAML text, a file, a directory or a list of dicts;
-        see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
+        """Server-side apply every document of YAML text, a file, a directory, an http(s) URL or a
+        list of dicts; see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
         from .manifests import apply_manifests
 
         return apply_manifests(self, source, **options)
@@ -233,6 +234,19 @@ def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str
         except (ResourceNotFound, InvalidInput):
             continue
     return resource_map.resolve(parts[0]), ".".join(parts[1:])
+
+
+def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
+                            discovery_ttl: Any) -> None:
+    """InvalidInput for the first unusable ``Client()`` argument (transport settings: see Transport)."""
+    if config is not None and not isinstance(config, Config):
+        raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
+    check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    if cache_dir is not None and not isinstance(cache_dir, (str, Path, bool)):
+        raise InvalidInput(f"cache_dir must be a path, None (default) or False (no disk cache), "
+                           f"not {type(cache_dir).__name__}")
+    if type(discovery_ttl) not in (int, float) or not 0 <= discovery_ttl < float("inf"):
+        raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
 
 
 def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
@@ -356,9 +370,10 @@ class ResourceClient:
         body = _check_body(body) if subresource else self._typed(_check_body(body))
         self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, name if subresource else None, subresource, "create")
+        path = self._path(namespace, name, subresource, "create") if subresource else \
+            self._collection_path(namespace, False, "create")
         params = _write_params(dry_run, field_manager, field_validation)
-        return self._json("POST", path, params=params, body=body)
+        return self._json("POST", path, params=params, body=body, what=f"the body of {_describe(body)}")
 
     def replace(self, body: Mapping[str, Any], namespace: str | None = None, *, name: str | None = None,
                 subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
@@ -371,7 +386,8 @@ class ResourceClient:
         name = name or _name_of(body)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, name, subresource, "update")
-        return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body)
+        return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body,
+                          what=f"the body of {_describe(body)}")
 
     def patch(self, name: str, patch: Mapping[str, Any] | builtins.list[Any], namespace: str | None = None, *,
               patch_type: str | PatchType | None = None, subresource: str | None = None, dry_run: bool = False,
@@ -389,7 +405,8 @@ class ResourceClient:
             field_manager = DEFAULT_FIELD_MANAGER
         path = self._path(namespace, name, subresource, "patch")
         params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=patch, content_type=kind.value)
+        return self._json("PATCH", path, params=params, body=patch, content_type=kind.value,
+                          what=f"the patch for {self.plural} {name!r}")
 
     def apply(self, body: Mapping[str, Any], namespace: str | None = None, *,
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False, subresource: str | None = None,
@@ -400,17 +417,18 @@ class ResourceClient:
         Conflicts with other managers raise ``Conflict`` (its ``causes`` name them) unless ``force=True``.
         ``validate=True`` checks the object against the server's schema first.
         """
-        body = _check_body(body)
+        body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
+        missing = [key for key in ("apiVersion", "kind") if not body.get(key)]
+        if missing:  # only with a subresource, whose kind (Scale...) cannot be guessed
+            raise InvalidInput(f"server-side apply of {_describe(body)} to {subresource} needs {missing[0]!r}")
         if "managedFields" in (body.get("metadata") or {}):
             body = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "managedFields"}}
-        for key in ("apiVersion", "kind"):
-            if not body.get(key):
-                raise InvalidInput(f"server-side apply of {_describe(body)} needs {key!r} in the object")
         self._validate_first(body, validate and not subresource, field_validation)
         namespace = self._namespace_of(body, namespace)
         path = self._path(namespace, _name_of(body), subresource, "patch")
         params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=body, content_type=PatchType.APPLY.value)
+        return self._json("PATCH", path, params=params, body=body, content_type=PatchType.APPLY.value,
+                          what=f"the body of {_describe(body)}")
 
     def delete(self, name: str, namespace: str | None = None, *,
                propagation_policy: str | PropagationPolicy | None = None, grace_period_seconds: int | None = None,
@@ -457,8 +475,11 @@ class ResourceClient:
             return body
         return {"apiVersion": self.api_version, "kind": self.kind, **body}
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> ApiObject:
-        return wrap(self._send(method, path, **kwargs).json())
+    def _json(self, method: str, path: str, *, body: Any = None, what: str = "the request body",
+              content_type: str = "application/json", **kwargs: Any) -> ApiObject:
+        """Send one request (``body`` encoded here, so a non-JSON one is refused naming ``what``)."""
+        data = None if body is None else encode_json(body, what)
+        return wrap(self._send(method, path, data=data, content_type=content_type if data else None, **kwargs).json())
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one verb's request (every verb but watch comes through here).
@@ -507,9 +528,12 @@ class ResourceClient:
         return self._namespace(namespace or in_body)
 
     def _path(self, namespace: str | None, name: str | None, subresource: str | None, verb: str) -> str:
+        """The path of one object (or its subresource); a missing name is refused, never taken
+        to mean the collection (``delete_collection`` is the only verb on many objects)."""
         self._require_verb(verb, subresource)
-        if name is not None and (not isinstance(name, str) or not name):
-            raise InvalidInput(f"invalid name {name!r} for {self.resource.group_resource}")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"{verb} of {self.resource.group_resource} needs the object's name "
+                               f"(a non-empty string), not {name!r}")
         return self.resource.path(self._namespace(namespace), name, subresource)
 
     def _collection_path(self, namespace: str | None, all_namespaces: bool, verb: str) -> str:
@@ -579,7 +603,12 @@ def _delete_options(propagation_policy: Any, grace_period_seconds: int | None,
     if policy:
         options["propagationPolicy"] = policy.value
     if grace_period_seconds is not None:
-        options["gracePeriodSeconds"] = int(grace_period_seconds)
+        if type(grace_period_seconds) is not int:
+            raise InvalidInput(f"grace_period_seconds must be an integer, not {grace_period_seconds!r}")
+        options["gracePeriodSeconds"] = grace_period_seconds
+    if preconditions is not None and not isinstance(preconditions, Mapping):
+        raise InvalidInput(f"preconditions must be a dict with uid and/or resourceVersion, not "
+                           f"{type(preconditions).__name__}")
     if preconditions:
         unknown = set(preconditions) - {"uid", "resourceVersion"}
         if unknown:

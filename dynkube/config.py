@@ -31,7 +31,7 @@ from dynkube.credentials import (
     decode_base64,
     pem_problem,
 )
-from dynkube.errors import ConfigError
+from dynkube.errors import ConfigError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ def load_kubeconfig(
     missing ones skipped) > ``~/.kube/config``. ``context`` overrides current-context;
     ``namespace`` overrides the context's namespace (else "default").
     """
+    check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
     if kubeconfig is not None and os.fspath(kubeconfig):  # "" means not given, as for kubectl --kubeconfig=""
         path = os.path.abspath(os.fspath(kubeconfig))
         if not os.path.exists(path):
@@ -215,6 +216,7 @@ def default_config(*, context: str | None = None, namespace: str | None = None) 
     As client-go's deferred loading: a kubeconfig without a current-context gives way to in-cluster
     configuration when running in a pod.
     """
+    check_arguments(context=context, namespace=namespace)
     files, looked = _find_kubeconfigs()
     in_cluster = _in_cluster_available()
     if files:
@@ -232,6 +234,15 @@ def default_config(*, context: str | None = None, namespace: str | None = None) 
         f"(KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset or no token in {SERVICE_ACCOUNT_DIR})",
         key="KUBECONFIG",
     )
+
+
+def check_arguments(*, kubeconfig: Any = None, context: Any = None, namespace: Any = None) -> None:
+    """InvalidInput naming the first argument of the wrong type: a path, and strings (None: not given)."""
+    if kubeconfig is not None and not isinstance(kubeconfig, (str, os.PathLike)):
+        raise InvalidInput(f"kubeconfig must be a path (str or os.PathLike), not {type(kubeconfig).__name__}")
+    for what, value in (("context", context), ("namespace", namespace)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{what} must be a string, not {type(value).__name__}")
 
 
 # --- finding and merging kubeconfig files ------------------------------------------------------

@@ -70,6 +70,16 @@ class ManifestError(InvalidInput):
         self.index = index
 
 
+class ApplyIncomplete(DynkubeError):
+    """``apply_manifests`` stopped before its last document (the cause is chained): ``results`` are
+    the documents finished, ``remaining`` those never attempted."""
+
+    def __init__(self, message: str, *, results: list[Any], remaining: list[Any]) -> None:
+        super().__init__(message)
+        self.results = results
+        self.remaining = remaining
+
+
 class SchemaUnavailable(DynkubeError):
     """The server publishes no OpenAPI v3 schema for that group-version or kind."""
 

@@ -10,8 +10,11 @@ for such keys, and for keys that are not identifiers (``obj["metadata"]["x-y"]``
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
+
+from .errors import InvalidInput
 
 
 class ApiObject(dict):  # type: ignore[type-arg]
@@ -122,3 +125,60 @@ def _item(raw: dict[str, Any], kind: str, api_version: str) -> ApiObject:
     if api_version and "apiVersion" not in item:
         dict.__setitem__(item, "apiVersion", api_version)
     return item
+
+
+def encode_json(value: Any, what: str) -> bytes:
+    """``value`` as compact JSON bytes, or InvalidInput saying where it is not JSON (``what`` names
+    the argument): a date, bytes, a set or another object, NaN or infinity, a cycle, deep nesting."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        problem = json_problem(value) or ("it is nested too deeply" if isinstance(exc, RecursionError) else str(exc))
+        raise InvalidInput(f"{what} cannot be sent as JSON: {problem}") from None
+
+
+_SCALARS = (str, int, type(None))  # bool is an int
+_KEYS = (str, int, float, type(None))
+_Where = tuple[Any, ...]  # (parent's _Where, key) chains: a path is built only when reported
+
+
+def json_problem(value: Any) -> str | None:
+    """Where ``value`` stops being JSON (``"data.when is of type date: ..."``), or None; iterative,
+    so deep nesting and cycles are reported, never hit."""
+    stack: list[tuple[Any, _Where, bool]] = [(value, (), False)]
+    open_containers: set[int] = set()
+    while stack:
+        item, where, leaving = stack.pop()
+        if leaving:
+            open_containers.discard(id(item))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{_path(where)} is {item!r}, which JSON cannot carry"
+        elif isinstance(item, (dict, list, tuple)):
+            if id(item) in open_containers:
+                return f"{_path(where)} contains itself"
+            open_containers.add(id(item))
+            stack.append((item, where, True))
+            children = list(item.items() if isinstance(item, dict) else enumerate(item))
+            for key, child in reversed(children):
+                if isinstance(item, dict) and not isinstance(key, _KEYS):
+                    return f"{_path(where)} has a key of type {type(key).__name__}: {_short(key)}"
+                stack.append((child, (where, key if isinstance(item, dict) else [key]), False))
+        elif not isinstance(item, _SCALARS):
+            return f"{_path(where)} is of type {type(item).__name__}: {_short(item)}"
+    return None
+
+
+def _path(where: _Where) -> str:
+    """``spec.items[1].name`` from a (parent, key) chain; list indexes are one-element lists."""
+    keys = []
+    while where:
+        where, key = where
+        keys.append(key)
+    text = "".join(f"[{k[0]}]" if isinstance(k, list) else f".{k}" for k in reversed(keys)).lstrip(".")
+    return text or "the value"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from . import errors
 from ._version import __version__
 from .config import Config
+from .objects import encode_json
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,32 @@ class RetryPolicy(NamedTuple):
 
 
 NO_RETRIES = RetryPolicy(max_attempts=1)
+MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
+
+
+def _seconds(value: Any, *, zero: bool = False) -> bool:
+    """True for an int or float in (0, MAX_SECONDS] ([0, ...] with ``zero``); False for NaN, bools, strings."""
+    return type(value) in (int, float) and (0 <= value if zero else 0 < value) and value <= MAX_SECONDS
+
+
+def check_timeout(timeout: Any, what: str = "timeout") -> None:
+    """InvalidInput unless ``timeout`` is seconds, None, or a (connect, read) tuple of them."""
+    parts = timeout if isinstance(timeout, tuple) and len(timeout) == 2 else (timeout,)
+    if not all(part is None or _seconds(part) for part in parts):
+        raise errors.InvalidInput(f"{what} must be seconds (a number above 0), None, or a (connect, read) "
+                                  f"tuple of them; got {timeout!r}")
+
+
+def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
+    """InvalidInput naming the first of ``qps``, ``burst``, ``retry`` that cannot be used."""
+    if qps is not None and not (type(qps) in (int, float) and abs(qps) <= MAX_SECONDS):
+        raise errors.InvalidInput(f"qps must be a number of requests per second (or None for no limit), not {qps!r}")
+    if type(burst) is not int or not 0 <= burst <= MAX_SECONDS:
+        raise errors.InvalidInput(f"burst must be a non-negative integer, not {burst!r}")
+    if not isinstance(retry, RetryPolicy) or type(retry.max_attempts) is not int or retry.max_attempts < 1 \
+            or not all(_seconds(v, zero=True) for v in retry[1:]):
+        raise errors.InvalidInput(f"retry must be a RetryPolicy with max_attempts >= 1 and seconds >= 0, "
+                                  f"not {retry!r}")
 
 
 def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
@@ -210,6 +238,8 @@ class Transport:
     def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,
                  timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  pool_maxsize: int = 32) -> None:
+        check_timeout(timeout)
+        check_rate_limit(qps, burst, retry)
         self.config = config
         self.base_url = config.server.rstrip("/")
         self.timeout = timeout
@@ -272,8 +302,10 @@ class Transport:
         (the caller must close the response). Watches pass ``rate_limited=False``.
         """
         method = method.upper()
+        if timeout is not None:
+            check_timeout(timeout)
         if body is not None:
-            data = jsonlib.dumps(body, separators=(",", ":")).encode()
+            data = encode_json(body, f"the body of {method} {path}")
             content_type = content_type or "application/json"
         send_headers = dict(headers or {})
         if content_type:
@@ -375,6 +407,54 @@ class Transport:
         if header:
             for text in parse_warning_header(header):
                 warnings.warn(text, errors.ServerWarning, stacklevel=4)
+
+
+class Fetched(NamedTuple):
+    """The answer to ``fetch_url``: final URL (after redirects), HTTP status and reason, body."""
+
+    url: str
+    status: int
+    reason: str
+    content: bytes
+
+
+FETCH_RETRIES = RetryPolicy(max_attempts=3, backoff_base=1.0, backoff_cap=2.0, total_seconds=30.0)
+
+
+def fetch_url(url: str, *, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = FETCH_RETRIES) -> Fetched:
+    """GET a web URL the way kubectl fetches ``-f URL``: no cluster credentials, redirects followed,
+    proxies from the environment, retries on connection errors and 5xx; any status is returned.
+    Connection failures raise TransportError."""
+    check_timeout(timeout)
+    with requests.Session() as session:
+        session.trust_env = False  # no .netrc credentials; proxies and CA bundle from the environment, below
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+        session.headers["User-Agent"] = USER_AGENT
+        session.proxies = dict(requests.utils.get_environ_proxies(url))
+        attempt = 0
+        while True:
+            try:
+                response = session.get(url, timeout=timeout)
+            except requests.exceptions.RequestException as exc:
+                delay = retry_delay("GET", None, {}, attempt, retry)
+                if delay is None:  # the text of requests' exception may hold the URL's query: not shown
+                    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+                    raise errors.TransportError(f"GET {shown_url(url)}: {exc.__class__.__name__}"
+                                                + (f": {reason}" if reason else ""), url=shown_url(url)) from None
+            else:
+                delay = retry_delay("GET", response.status_code, response.headers, attempt, retry) \
+                    if response.status_code >= 500 else None
+                if delay is None:
+                    return Fetched(response.url, response.status_code, response.reason or "", response.content)
+            time.sleep(delay)
+            attempt += 1
+
+
+def shown_url(url: str) -> str:
+    """A URL safe to show: without user:password@ and with any query replaced by ``?...``."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
 
 
 _WARNING = re.compile(r'299\s+\S+\s+"((?:[^"\\]|\\.)*)"')

@@ -291,8 +291,8 @@ def _add_cached_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_file_options(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|-",
-                   help="manifest file, directory or '-' for stdin (repeatable)")
+    p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|URL|-",
+                   help="manifest file, directory, http(s) URL or '-' for stdin (repeatable)")
     p.add_argument("-R", "--recursive", action="store_true", help="walk directories recursively")
 
 
@@ -308,6 +308,16 @@ class _Formatter(logging.Formatter):
         if self.verbose:
             return f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower()} {record.name}: {message}"
         return f"{record.levelname.lower()}: {message}"
+
+
+def _output_closed(ctx: Context, out: TextIO) -> int:
+    """The exit code when the reader of our output went away: 0 for a read, 141 for a change cut short."""
+    _silence_stdout(out)
+    if getattr(ctx.args, "mutates", False):
+        ctx.error(f"error: the output was closed before 'dynkube {ctx.args.command}' finished: "
+                  "it stopped there, and later objects were not processed")
+        return EXIT_BROKEN_PIPE
+    return EXIT_OK
 
 
 def _silence_stdout(out: TextIO) -> None:
@@ -361,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed:
         return EXIT_ERROR
     except dynkube.DynkubeError as exc:
+        if isinstance(exc.__cause__, BrokenPipeError):  # e.g. ApplyIncomplete: our own output went away
+            return _output_closed(ctx, out)
         if args.debug:
             traceback.print_exc(file=err)
         ctx.error(paint(describe_error(exc), "red", ctx.err_colour))
@@ -368,12 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `dynkube get ... | head`: the reader has what it wanted
-        _silence_stdout(out)
-        if getattr(args, "mutates", False):  # but a change cut short must not look like a success
-            ctx.error(f"error: the output was closed before 'dynkube {args.command}' finished: "
-                      "it stopped there, and later objects were not processed")
-            return EXIT_BROKEN_PIPE
-        return EXIT_OK
+        return _output_closed(ctx, out)
     except Exception as exc:
         if args.debug:
             traceback.print_exc(file=err)

@@ -16,7 +16,7 @@ import dynkube
 from .app import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
-from .sources import not_utf8, read_manifests
+from .sources import manifest_source, not_utf8, read_manifests
 
 PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
 
@@ -132,7 +132,7 @@ def apply_line(result: dynkube.ApplyResult, dry_run: bool) -> tuple[bool, str]:
 def apply(ctx: Context) -> int:
     args = ctx.args
     if not args.filename:
-        raise UsageError("must specify -f FILE|DIR|- with the manifests to apply")
+        raise UsageError("must specify -f FILE|DIR|URL|- with the manifests to apply")
     if not args.server_side:
         raise UsageError("--server-side=false (client-side apply) is not supported: dynkube always applies "
                          "server-side")
@@ -158,11 +158,9 @@ def apply(ctx: Context) -> int:
         progress.show(done, total)
 
     for source in args.filename:
-        if source != "-" and not Path(source).exists():
-            raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
         try:
             ctx.client.apply_manifests(
-                Path(source) if source != "-" else "-", namespace=args.namespace, field_manager=args.field_manager,
+                manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
                 force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
                 recursive=args.recursive, on_result=report)
         except UnicodeDecodeError as exc:

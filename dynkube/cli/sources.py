@@ -1,5 +1,5 @@
-"""Where the objects of ``-f FILE|DIR|-`` come from: manifest files, directories and standard input,
-read document by document (``apply``, ``delete`` and ``get`` take them alike)."""
+"""Where the objects of ``-f FILE|DIR|URL|-`` come from: manifest files, directories, http(s) URLs and
+standard input, read document by document (``apply``, ``delete`` and ``get`` take them alike)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from typing import Any
 import dynkube
 
 
-def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """(where, object, problem) per document of a file, directory or ``-``: the objects ``delete -f``
-    removes and ``get -f`` shows."""
-    if source != "-" and not Path(source).exists():
+def manifest_source(source: str) -> str | Path:
+    """What a ``-f`` argument names for the library: ``-``, an http(s) URL, or a path that exists."""
+    if source == "-" or dynkube.is_manifest_url(source):
+        return source
+    if not Path(source).exists():
         raise dynkube.ManifestError(f"the path {source!r} does not exist", source=source)
+    return Path(source)
+
+
+def read_manifests(source: str, recursive: bool) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+    """(where, object, problem) per document of a file, directory, URL or ``-``: the objects ``delete -f``
+    removes and ``get -f`` shows."""
     try:
-        documents = dynkube.load_documents(Path(source) if source != "-" else "-", recursive=recursive)
+        documents = dynkube.load_documents(manifest_source(source), recursive=recursive)
     except UnicodeDecodeError as exc:
         raise not_utf8(source, exc) from None
     for doc in documents:

@@ -137,3 +137,63 @@ def test_missing_file_is_a_manifest_error(client: dynkube.Client, tmp_path: Path
 def test_documents_that_cannot_be_objects(client: dynkube.Client, text: str, message: str) -> None:
     [result] = client.apply_manifests(text)
     assert result.action == "failed" and message in str(result.error)
+
+
+def test_every_document_ends_applied_or_failed_and_yaml_dates_apply_as_strings(client: dynkube.Client,
+                                                                               namespace: str) -> None:
+    cm = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: %s, namespace: {namespace}}}\n"
+    text = "---\n".join([
+        cm % "first",
+        cm % "2024-01-01" + "data: {day: 2024-01-02, raw: !!binary aGVsbG8=}\n",
+        cm.replace("ConfigMap", "null") % "nokind",
+        cm.replace("ConfigMap", "7") % "sevenkind",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [not, a, mapping]\n",
+        cm % "tags" + "data: !!set {a, b}\n",
+        cm % "last",
+    ])
+    results = client.apply_manifests(text)
+    assert [str(r) if r.ok else f"failed {r.document.index + 1}" for r in results] == [
+        "configmap/first created", "configmap/2024-01-01 created", "failed 3", "failed 4", "failed 5",
+        "configmap/tags created", "configmap/last created"]  # a !!set is a mapping of nulls, as for kubectl
+    assert "must be a string" in str(results[3].error) and "metadata must be a mapping" in str(results[4].error)
+    assert client.resource("cm").get("2024-01-01", namespace).data == {"day": "2024-01-02", "raw": "hello"}
+
+
+def test_an_alias_bomb_fails_alone(client: dynkube.Client, namespace: str) -> None:
+    rows = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + \
+        [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb, namespace: {namespace}}}\ndata:\n" + \
+        "".join(f"  {row}\n" for row in rows)
+    fine = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: fine, namespace: {namespace}}}\n"
+    failed, applied = client.apply_manifests(f"{bomb}---\n{fine}")
+    assert "excessive aliasing" in str(failed.error) and str(applied) == "configmap/fine created"
+
+
+def test_a_cluster_scoped_object_with_a_namespace_applies_as_kubectl_does(client: dynkube.Client,
+                                                                          namespace: str) -> None:
+    name = f"{namespace}-role"
+    text = (f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            f"metadata: {{name: {name}, namespace: {namespace}}}\nrules: []\n")
+    try:
+        [result] = client.apply_manifests(text)
+        assert str(result) == f"clusterrole/{name} created"
+        [again] = client.apply_manifests(text, namespace=namespace)
+        assert str(again) == f"clusterrole/{name} unchanged"
+        assert "namespace" not in client.resource("clusterroles").get(name).metadata
+    finally:
+        client.resource("clusterroles").delete(name)
+
+
+def test_a_stopped_apply_says_what_it_did(client: dynkube.Client, namespace: str) -> None:
+    text = "---\n".join(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}, namespace: {namespace}}}\n"
+                        for i in range(3))
+
+    def stop_after_the_first(result: dynkube.ApplyResult, done: int, total: int) -> None:
+        if done == 1:
+            raise RuntimeError("enough")
+
+    with pytest.raises(dynkube.ApplyIncomplete, match="after 1 of 3 document") as stopped:
+        client.apply_manifests(text, on_result=stop_after_the_first)
+    assert [str(r) for r in stopped.value.results] == ["configmap/c0 created"]
+    assert [d.index for d in stopped.value.remaining] == [1, 2]
+    assert isinstance(stopped.value.__cause__, RuntimeError)
