@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -215,7 +216,7 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self._limiter = TokenBucket(qps, burst) if qps and qps > 0 else None
-        self._secure = self.base_url.startswith("https://")
+        self._secure = urlsplit(self.base_url).scheme == "https"  # urlsplit lower-cases the scheme
         self._pool_maxsize = pool_maxsize
         self._client_certificate: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()

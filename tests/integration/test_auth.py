@@ -188,6 +188,17 @@ def test_bearer_token(envtest: Envtest, tmp_path: Path) -> None:
     assert (me["username"], me["uid"]) == ("admin", "admin-uid")
 
 
+def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(envtest: Envtest, tmp_path: Path) -> None:
+    server = "HTTPS" + envtest.server.removeprefix("https")
+    cluster = {"server": server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
+    with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster=cluster)) as client:
+        assert whoami(client)["username"] == "admin"
+    direct = Config(server=server, ca_data=envtest.ca, credentials=dynkube.config.load_kubeconfig(
+        tmp_path / "config").credentials)  # a Config built in code is not normalized: the transport copes
+    with dynkube.Client(direct, cache_dir=False) as client:
+        assert whoami(client)["username"] == "admin"
+
+
 def test_wrong_token_is_unauthorized(envtest: Envtest, tmp_path: Path) -> None:
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": "not-a-valid-token"})) as client:
         with pytest.raises(dynkube.Unauthorized) as caught:
