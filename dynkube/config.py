@@ -48,7 +48,8 @@ _AUTH_PROVIDER_REPLACEMENTS = {
 
 
 class Credentials(Protocol):
-    """Who the client is. The transport asks for these on every request, so they may rotate."""
+    """Who the client is. The transport asks for these on every request, so they may rotate: first
+    ``headers()``, then ``client_certificate()``, from the same thread."""
 
     def headers(self) -> dict[str, str]:
         """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""

@@ -313,9 +313,10 @@ class Transport:
 
     def _send(self, method: str, path: str, params: Any, headers: dict[str, str], data: bytes | None,
               timeout: Timeout, stream: bool) -> requests.Response:
+        if self._secure:  # headers first, then the certificate: see Credentials
+            headers = {**self.config.credentials.headers(), **headers}
         session = self.session
         if self._secure:
-            headers = {**self.config.credentials.headers(), **headers}
             certificate = self.config.credentials.client_certificate()
             if certificate != self._client_certificate:  # an exec plugin renewed an expired one
                 session = self._use_client_certificate(certificate)

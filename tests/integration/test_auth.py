@@ -286,6 +286,20 @@ def test_exec_plugin_reruns_when_its_credential_expires(envtest: Envtest, tmp_pa
         assert runs(counter) == 2
 
 
+@pytest.mark.parametrize("certificate", [False, True], ids=["token", "token-and-certificate"])
+def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(envtest: Envtest, tmp_path: Path,
+                                                                                 certificate: bool) -> None:
+    files = {"cert_file": str(PKI / "admin.crt"), "key_file": str(PKI / "admin.key")} if certificate else {}
+    user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="-60", **files)
+
+    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
+        assert whoami(client)["username"] == "admin"  # discovery first: how many requests depends on the cache
+        before = runs(counter)
+        for request in (1, 2, 3):  # now one POST each
+            assert whoami(client)["username"] == "admin"
+            assert runs(counter) == before + request
+
+
 def test_exec_plugin_reruns_once_after_a_401(envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN}")
 
