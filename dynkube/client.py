@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from .errors import InvalidInput, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject, wrap
+from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
 
@@ -147,7 +147,7 @@ class Client:
 
     def version(self) -> ApiObject:
         """The server's /version document."""
-        return ApiObject(self.transport.request("GET", "/version").json())
+        return ApiObject(self.transport.request_json("GET", "/version"))
 
     # ---- manifests, schemas ------------------------------------------------------------
 
@@ -312,7 +312,7 @@ class ResourceClient:
         params = _list_params(label_selector, field_selector, limit, continue_token, resource_version,
                               resource_version_match)
         headers = {"Accept": TABLE_ACCEPT} if as_table else None
-        document = self._transport.request("GET", path, params=params, headers=headers, timeout=timeout).json()
+        document = self._transport.request_json("GET", path, params=params, headers=headers, timeout=timeout)
         if as_table:
             return TableList(document)
         return ApiList(document)
@@ -431,7 +431,7 @@ class ResourceClient:
         return {"apiVersion": self.api_version, "kind": self.kind, **body}
 
     def _json(self, method: str, path: str, **kwargs: Any) -> ApiObject:
-        return wrap(self._transport.request(method, path, **kwargs).json())
+        return ApiObject(self._transport.request_json(method, path, **kwargs))
 
     def _require_verb(self, verb: str, subresource: str | None = None) -> None:
         if subresource:
