@@ -1,5 +1,5 @@
-"""Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries
-and Status-to-exception mapping.
+"""Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries,
+redirects within the server's origin only, and Status-to-exception mapping.
 
 Nothing outside this module touches ``requests``. Retries are decided in one function,
 ``retry_delay``; errors are built in one, ``raise_for_status``.
