@@ -163,6 +163,14 @@ def test_expired_credentials_make_the_plugin_run_again(plugin: Plugin) -> None:
     assert plugin.runs == 2
 
 
+def test_an_already_expired_credential_runs_the_plugin_once_for_headers_and_certificate(plugin: Plugin) -> None:
+    credentials = plugin.load(env={"EXEC_PLUGIN_EXPIRY_SECONDS": "-5"}).credentials
+    for request in (1, 2):  # what the transport asks for each request
+        assert credentials.headers() == {"Authorization": f"Bearer exec-token-{request}"}
+        assert credentials.client_certificate() is None
+        assert plugin.runs == request
+
+
 def test_refresh_runs_the_plugin_once_more(plugin: Plugin) -> None:
     credentials = plugin.load().credentials
     credentials.headers()
