@@ -162,5 +162,6 @@ def test_cli_reports_an_html_answer_in_one_line(server: FaultProxy, tls: tuple[s
     capsys.readouterr()
     code = main(["--kubeconfig", str(kubeconfig), "get", "namespaces"])
     err = capsys.readouterr().err
-    assert code != 0 and len(err.splitlines()) == 1, err
+    seen = [(s.method, s.path, s.faulted) for s in server.seen]
+    assert code != 0 and len(err.splitlines()) == 1, (err, seen)
     assert "internal error" not in err and "/api/v1/namespaces: " in err and "<html>Sign in" in err
