@@ -15,9 +15,10 @@ from .client import Client, FieldValidation, PatchType, PropagationPolicy, Resou
 from .config import Config
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
                      Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
-                     InvalidInput, ManifestError, MethodNotAllowed, NotFound, ResolutionError, ResourceNotFound,
-                     SchemaUnavailable, ServerError, ServerTimeout, ServerWarning, TooManyRequests,
-                     TransportError, Unauthorized, UnsupportedMediaType, ValidationFailed, WaitTimeout)
+                     InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
+                     RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
+                     ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
+                     UnsupportedMediaType, ValidationFailed, WaitTimeout)
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
@@ -59,5 +60,6 @@ __all__ = [
     "ApiError",
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
-    "ServerWarning", "ValidationFailed", "WaitTimeout",
+    "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
+    "RequestEntityTooLarge",
 ]

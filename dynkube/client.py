@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject, encode_json, wrap
+from .objects import ApiList, ApiObject, encode_json
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
 
@@ -153,7 +153,7 @@ class Client:
 
     def version(self) -> ApiObject:
         """The server's /version document."""
-        return ApiObject(self.transport.request("GET", "/version").json())
+        return ApiObject(self.transport.request_json("GET", "/version"))
 
     # ---- manifests, schemas ------------------------------------------------------------
 
@@ -353,7 +353,7 @@ class ResourceClient:
         params = _list_params(label_selector, field_selector, limit, continue_token, resource_version,
                               resource_version_match)
         headers = {"Accept": TABLE_ACCEPT} if as_table else None
-        document = self._send("GET", path, params=params, headers=headers, timeout=timeout).json()
+        document = self._send("GET", path, params=params, headers=headers, timeout=timeout)
         if as_table:
             return TableList(document)
         return ApiList(document)
@@ -479,22 +479,23 @@ class ResourceClient:
               content_type: str = "application/json", **kwargs: Any) -> ApiObject:
         """Send one request (``body`` encoded here, so a non-JSON one is refused naming ``what``)."""
         data = None if body is None else encode_json(body, what)
-        return wrap(self._send(method, path, data=data, content_type=content_type if data else None, **kwargs).json())
+        return ApiObject(self._send(method, path, data=data, content_type=content_type if data else None,
+                                    **kwargs))
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one verb's request (every verb but watch comes through here).
+    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send one verb's request (every verb but watch comes through here); its answer's JSON object.
 
         A 404 without an API Status naming an object means no handler serves the URL: the resource
         was removed since discovery was cached (e.g. its CRD deleted). Discovery is then refreshed:
         if the resource is still served the request is sent once more, else ResourceNotFound names it.
         """
         try:
-            return self._transport.request(method, path, **kwargs)
+            return self._transport.request_json(method, path, **kwargs)
         except NotFound as exc:
             if exc.details:
                 raise  # the object (or its namespace) does not exist
             self.resource = self.client.discovery.recheck(self.resource)
-        return self._transport.request(method, path, **kwargs)
+        return self._transport.request_json(method, path, **kwargs)
 
     def _require_verb(self, verb: str, subresource: str | None = None) -> None:
         if subresource:

@@ -48,7 +48,8 @@ _AUTH_PROVIDER_REPLACEMENTS = {
 
 
 class Credentials(Protocol):
-    """Who the client is. The transport asks for these on every request, so they may rotate."""
+    """Who the client is. The transport asks for these on every request, so they may rotate: first
+    ``headers()``, then ``client_certificate()``, from the same thread."""
 
     def headers(self) -> dict[str, str]:
         """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""
@@ -533,7 +534,14 @@ def _server_url(raw: str, *, tls: bool, key: str, origin: Origin) -> str:
         raise origin.error(key, "must be an http:// or https:// URL with a host")
     if "@" in parts.netloc:
         raise origin.error(key, "must not hold credentials; put them in the user entry")
-    return url.rstrip("/")
+    return _lower_scheme(url).rstrip("/")
+
+
+def _lower_scheme(url: str) -> str:
+    """``HTTPS://Host`` as ``https://Host``: URL schemes are case-insensitive (RFC 3986), and the rest of
+    dynkube compares them in lower case."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.lower() + sep + rest
 
 
 def _proxy_url(raw: str, origin: Origin) -> str | None:
@@ -552,7 +560,7 @@ def _proxy_url(raw: str, origin: Origin) -> str | None:
         )
     if parts.scheme not in ("http", "https") or not host:
         raise origin.error("proxy-url", "must be an http:// or https:// URL with a host")
-    return raw
+    return _lower_scheme(raw)
 
 
 def _redact_url(url: str) -> str:

@@ -359,25 +359,18 @@ class _ExecPlugin:
         interactive = self._interactive(origin)
         argv = [self._executable(origin), *self.spec.args]
         log.debug("running exec credential plugin %s for %s", self.spec.command, origin.where)
+        timeout = None if interactive else EXEC_TIMEOUT_SECONDS
         try:
-            done = subprocess.run(
-                argv,
-                env=self._environment(interactive),
-                stdin=None if interactive else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=None if interactive else subprocess.PIPE,
-                timeout=None if interactive else EXEC_TIMEOUT_SECONDS,
-                check=False,
-            )
+            returncode, stdout, stderr = _run_to_end(argv, self._environment(interactive), interactive, timeout)
         except subprocess.TimeoutExpired as err:
-            raise self._error(origin, f"did not finish within {EXEC_TIMEOUT_SECONDS:g} s", err.stderr) from None
+            raise self._error(origin, f"did not finish within {timeout:g} s", err.stderr) from None
         except OSError as err:
             raise self._error(origin, f"could not be started: {err.strerror}", None) from None
-        if done.returncode != 0:
-            raise self._error(origin, f"exited with status {done.returncode}", done.stderr)
-        if done.stderr:
-            log.warning("exec plugin %s: %s", self.spec.command, _tail(done.stderr))
-        return _parse_exec_output(done.stdout, self.spec.api_version, origin, self.spec.command)
+        if returncode != 0:
+            raise self._error(origin, f"exited with status {returncode}", stderr)
+        if stderr:
+            log.warning("exec plugin %s: %s", self.spec.command, _tail(stderr))
+        return _parse_exec_output(stdout, self.spec.api_version, origin, self.spec.command)
 
     def _error(self, origin: Origin, problem: str, stderr: bytes | None) -> ConfigError:
         """Failure message with the plugin's stderr tail; its stdout holds secrets and is never shown."""
@@ -414,6 +407,37 @@ class _ExecPlugin:
         info = {"apiVersion": self.spec.api_version, "kind": "ExecCredential", "spec": spec}
         env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
         return env
+
+
+def _run_to_end(argv: list[str], env: dict[str, str], interactive: bool,
+                timeout: float | None) -> tuple[int, bytes, bytes | None]:
+    """(exit status, stdout, stderr) of a plugin run. A non-interactive plugin gets its own process group,
+    so that at its timeout (or an interrupt) whatever it started is killed with it, not the direct child
+    alone; an interactive one stays in the terminal's foreground group, where it can prompt."""
+    import subprocess
+
+    with subprocess.Popen(argv, env=env, stdin=None if interactive else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=None if interactive else subprocess.PIPE,
+                          process_group=None if interactive else 0) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            _kill(process, group=not interactive)
+            raise
+    return process.returncode, stdout, stderr
+
+
+def _kill(process: Any, *, group: bool) -> None:
+    """SIGKILL the plugin, and with ``group`` every process of its process group (POSIX)."""
+    if group and hasattr(os, "killpg"):
+        import signal
+
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # every process of the group has ended already
+            pass
+    else:
+        process.kill()
 
 
 def _stdin_is_terminal() -> bool:
@@ -512,11 +536,16 @@ class ExecCredentials:
         self._used = threading.local()  # .result: the credentials this thread last sent
 
     def headers(self) -> dict[str, str]:
+        """The token's header; runs the plugin when there is no credential yet or it has expired."""
         token = self._use().token
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def client_certificate(self) -> tuple[bytes, bytes] | None:
-        return self._use().certificate
+        """The certificate of the credential this thread's ``headers()`` got, so that one request runs the
+        plugin at most once, even when what it printed was already expired; the plugin runs only when
+        this thread has none yet."""
+        used: _ExecResult | None = getattr(self._used, "result", None)
+        return (used or self._use()).certificate
 
     def refresh(self) -> bool:
         """Re-run the plugin after a 401, unless another request did since this thread's was sent."""

@@ -92,6 +92,28 @@ class TransportError(DynkubeError):
         self.url = url
 
 
+class RedirectRefused(DynkubeError):
+    """The server (or a proxy in front of it) answered with a redirect dynkube does not follow: to
+    another origin (scheme, host or port) or from https to plain http, where the credentials, the
+    client certificate and the request body would go along. ``url`` is the request's URL,
+    ``location`` where the redirect pointed (without its query)."""
+
+    def __init__(self, message: str, *, url: str, location: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.location = location
+
+
+class MalformedResponse(DynkubeError):
+    """A success answer that is not the JSON object asked for (an HTML login page of a proxy, truncated
+    JSON, ``null``, a list); ``url`` is the request's URL, ``body_start`` the answer's first bytes."""
+
+    def __init__(self, message: str, *, url: str, body_start: bytes) -> None:
+        super().__init__(message)
+        self.url = url
+        self.body_start = body_start
+
+
 class ApiError(DynkubeError):
     """The server answered with a non-success status.
 
@@ -161,6 +183,10 @@ class Gone(ApiError):
 Expired = Gone
 
 
+class RequestEntityTooLarge(ApiError):
+    """413: the request body is larger than the server accepts (kube-apiserver: 3 MiB by default)."""
+
+
 class UnsupportedMediaType(ApiError):
     """415: e.g. a strategic merge patch on a custom resource."""
 
@@ -196,6 +222,7 @@ _BY_REASON: dict[str, type[ApiError]] = {
     "Timeout": ServerTimeout,
     "ServerTimeout": ServerTimeout,
     "Invalid": Invalid,
+    "RequestEntityTooLarge": RequestEntityTooLarge,
 }
 
 _BY_CODE: dict[int, type[ApiError]] = {
@@ -207,6 +234,7 @@ _BY_CODE: dict[int, type[ApiError]] = {
     406: NotAcceptable,
     409: Conflict,
     410: Gone,
+    413: RequestEntityTooLarge,
     415: UnsupportedMediaType,
     422: Invalid,
     429: TooManyRequests,

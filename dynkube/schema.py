@@ -52,6 +52,10 @@ _DEFS_REF = "#/$defs/"
 _CLOSED = "x-dynkube-closed"  # private keyword: report properties the schema does not declare
 _GO_INTEGER = "x-dynkube-go-integer"  # private keyword: a float such as 3.0 is not an integer (Go decoding)
 _UNIQUE = "x-dynkube-unique"  # private keyword: list-type set (true) or map (its keys) in a CRD's schema
+_SECRET = "x-dynkube-secret"  # private mark: values here are never quoted in messages (a Secret, a password)
+_SECRET_MODELS = frozenset({"io.k8s.api.core.v1.Secret"})
+_SECRET_FORMATS = frozenset({"password", "creditcard", "ssn"})  # OpenAPI's and strfmt's secret-like formats
+_HIDDEN = "<secret>"  # what a message shows instead of a secret value
 _QUANTITY_MODEL = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _INDEX_REFRESH_SECONDS = 1.0  # at most one index refetch per second when a group-version is missing
@@ -277,6 +281,8 @@ class _Converter:
         elif "$ref" in s:
             log.debug("ignoring unsupported $ref %r", s["$ref"])
         self._types(s, out, model)
+        if model in _SECRET_MODELS or s.get("format") in _SECRET_FORMATS:
+            out[_SECRET] = True
         self._assertions(s, out)
         self._structure(s, out, branch)
         self._combinators(s, out, ref is not None)
@@ -770,13 +776,14 @@ class _CompiledSchema:
         self.schema = schema
         cls = _validator_class()
         self._validator = cls(schema, format_checker=_format_checker())
+        self._secrets = _Secrets(schema) if _holds_secret(schema, schema, set()) else None
 
     def issues(self, obj: Any, *, strict: bool = False) -> list[ValidationIssue]:
         """Every problem in ``obj``; unknown fields are errors only when ``strict`` (else logged)."""
         found: list[ValidationIssue] = []
         unknown: list[ValidationIssue] = []
         for error in sorted(self._validator.iter_errors(obj), key=_error_order):
-            issue = _issue(error)
+            issue = _issue(error, hide=self._secrets is not None and self._secrets.touched_by(error))
             (unknown if issue.keyword == "unknown-field" and not strict else found).append(issue)
         if unknown:
             log.warning("unknown fields (ignored by the server unless fieldValidation=Strict): %s",
@@ -792,14 +799,94 @@ def _error_order(error: Any) -> tuple[tuple[int, int, str], ...]:
 _KEYWORDS = {_CLOSED: "unknown-field", _GO_INTEGER: "type", _UNIQUE: "x-kubernetes-list-type"}
 
 
-def _issue(error: Any) -> ValidationIssue:
+def _issue(error: Any, *, hide: bool = False) -> ValidationIssue:
+    """The issue for a jsonschema error; with ``hide`` its message does not quote the value at fault."""
     keyword = _KEYWORDS.get(error.validator, str(error.validator))
-    message = error.message
-    if keyword == "format":
-        private = str(error.validator_value)
-        public = _PUBLIC_FORMAT.get(private, private.partition(":")[2] or private)
-        message = f"{error.instance!r} is not a {public!r}"
+    if hide:
+        message = _hidden_message(error)
+    elif keyword == "format":
+        message = f"{error.instance!r} is not a {_public_format(error)!r}"
+    else:
+        message = error.message
     return ValidationIssue(_field_path(error), message, keyword)
+
+
+def _public_format(error: Any) -> str:
+    private = str(error.validator_value)
+    return _PUBLIC_FORMAT.get(private, private.partition(":")[2] or private)
+
+
+_VALUE_FREE = frozenset({"required", "additionalProperties", "const", _CLOSED})  # messages that never quote it
+
+
+def _hidden_message(error: Any) -> str:
+    """A message for a failed keyword that shows ``<secret>`` where jsonschema would quote the value."""
+    keyword, rule = error.validator, error.validator_value
+    if keyword in _VALUE_FREE:
+        return str(error.message)
+    if keyword == "format":
+        return f"{_HIDDEN} is not a {_public_format(error)!r}"
+    if keyword in ("type", _GO_INTEGER):
+        types = ["integer"] if keyword == _GO_INTEGER else rule if isinstance(rule, list) else [rule]
+        return f"{_HIDDEN} is not of type {', '.join(map(repr, types))}"
+    texts = {
+        "enum": f"is not one of {rule!r}", "pattern": f"does not match {rule!r}",
+        "minLength": f"is shorter than {rule} characters", "maxLength": f"is longer than {rule} characters",
+        "minimum": f"is less than the minimum of {rule!r}", "maximum": f"is more than the maximum of {rule!r}",
+        "exclusiveMinimum": f"is not more than {rule!r}", "exclusiveMaximum": f"is not less than {rule!r}",
+        "multipleOf": f"is not a multiple of {rule!r}", _UNIQUE: "is a duplicate value",
+        "minItems": f"has fewer than {rule} items", "maxItems": f"has more than {rule} items",
+        "minProperties": f"has fewer than {rule} properties", "maxProperties": f"has more than {rule} properties",
+    }
+    return f"{_HIDDEN} {texts.get(keyword, f'is not valid under {keyword!r}')}"
+
+
+class _Secrets:
+    """Which errors of a schema that marks secrets (``x-dynkube-secret``) must not quote their value."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+
+    def touched_by(self, error: Any) -> bool:
+        """True when the value at fault is a secret, is inside one, or holds one (a parent object's
+        ``anyOf`` or ``maxProperties`` message would quote the whole object)."""
+        node: Any = self.root
+        for token in error.absolute_schema_path:
+            if isinstance(node, dict) and node.get(_SECRET):
+                return True
+            node = self._step(node, token)
+            if node is None:
+                break
+        return _holds_secret(error.schema, self.root, set())
+
+    def _step(self, node: Any, token: Any) -> Any:
+        if token == "$ref" and isinstance(node, dict):
+            return _resolve_def(self.root, node.get("$ref"))
+        if isinstance(node, dict):
+            return node.get(token)
+        if isinstance(node, list) and isinstance(token, int) and token < len(node):
+            return node[token]
+        return None
+
+
+def _resolve_def(root: Mapping[str, Any], ref: Any) -> Any:
+    if not isinstance(ref, str) or not ref.startswith(_DEFS_REF):
+        return None
+    return root.get("$defs", {}).get(ref[len(_DEFS_REF):])
+
+
+def _holds_secret(node: Any, root: Mapping[str, Any], seen: set[int]) -> bool:
+    """True when a converted schema node, or any node below it (references followed), is marked secret."""
+    if isinstance(node, list):
+        return any(_holds_secret(child, root, seen) for child in node)
+    if not isinstance(node, dict) or id(node) in seen:
+        return False
+    seen.add(id(node))
+    if node.get(_SECRET):
+        return True
+    if "$ref" in node and _holds_secret(_resolve_def(root, node["$ref"]), root, seen):
+        return True
+    return any(_holds_secret(child, root, seen) for key, child in node.items() if key != "$defs")
 
 
 def _field_path(error: Any) -> str:

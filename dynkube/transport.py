@@ -1,5 +1,5 @@
-"""Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries
-and Status-to-exception mapping.
+"""Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries,
+redirects within the server's origin only, and Status-to-exception mapping.
 
 Nothing outside this module touches ``requests``. Retries are decided in one function,
 ``retry_delay``; errors are built in one, ``raise_for_status``.
@@ -20,9 +20,10 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import errors
@@ -131,6 +132,79 @@ class TokenBucket:
         return wait
 
 
+MAX_REDIRECTS = 10  # Go's http.Client
+
+
+class _Session(requests.Session):
+    """A Session that follows a redirect only within the origin (scheme, host and port) it was sent to.
+
+    Anything else raises RedirectRefused before a byte goes to the other endpoint: the credentials,
+    impersonation headers, client certificate and a 307'd body would all go along.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.max_redirects = MAX_REDIRECTS
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        location = super().get_redirect_target(resp)
+        if location is not None:
+            _check_redirect(resp, urljoin(resp.url, location))
+        return location
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:  # a port that is not a number: no origin matches it
+        port = -1
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _check_redirect(response: requests.Response, target: str) -> None:
+    """Raise RedirectRefused for a redirect that leaves the origin of the request it answers."""
+    if _origin(target) == _origin(response.url):
+        return
+    response.close()
+    url, shown = response.url, _display_url(target)
+    if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+        why = "from https to plain http; dynkube never downgrades"
+    else:
+        why = "to another origin; dynkube follows redirects only within the server's scheme, host and port"
+    raise errors.RedirectRefused(
+        f"{response.request.method} {_display_url(url)}: the server answered {response.status_code} redirecting "
+        f"to {shown}, {why} (the credentials and the request body would go along)", url=url, location=shown)
+
+
+def _display_url(url: str) -> str:
+    """The URL without user info, query or fragment, which may hold secrets."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    """Keeps the server's answer readable when it closes the connection while the body is still being
+    sent (kube-apiserver answers 413 to a body over its limit, then closes): urllib3 already does this
+    for a broken pipe or a reset, but over TLS the close shows as SSLEOFError."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().request(*args, **kwargs)
+        except ssl.SSLEOFError:
+            log.debug("the server closed the connection while the request was being sent; reading its answer")
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+def _use_our_https_pool(manager: Any) -> Any:
+    manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": _HTTPSConnectionPool}
+    return manager
+
+
 class _TLSAdapter(HTTPAdapter):
     """An HTTPAdapter with our own SSLContext and optional SNI / verification name override.
 
@@ -157,13 +231,14 @@ class _TLSAdapter(HTTPAdapter):
             kwargs["server_hostname"] = self._server_hostname
             kwargs["assert_hostname"] = self._server_hostname
         super().init_poolmanager(*args, **kwargs)
+        _use_our_https_pool(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         proxy_kwargs["ssl_context"] = self._ssl_context
         if self._server_hostname:
             proxy_kwargs["server_hostname"] = self._server_hostname
             proxy_kwargs["assert_hostname"] = self._server_hostname
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
+        return _use_our_https_pool(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 def build_ssl_context(config: Config, client_certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
@@ -245,7 +320,7 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self._limiter = TokenBucket(qps, burst) if qps and qps > 0 else None
-        self._secure = self.base_url.startswith("https://")
+        self._secure = urlsplit(self.base_url).scheme == "https"  # urlsplit lower-cases the scheme
         self._pool_maxsize = pool_maxsize
         self._client_certificate: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()
@@ -263,7 +338,7 @@ class Transport:
         return self._session
 
     def _new_session(self) -> requests.Session:
-        session = requests.Session()
+        session = _Session()
         session.trust_env = False  # no .netrc, no REQUESTS_CA_BUNDLE; proxies from env are read below
         session.headers["User-Agent"] = USER_AGENT
         if self.config.disable_compression:
@@ -342,11 +417,17 @@ class Transport:
             time.sleep(delay)
             attempt += 1
 
+    def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """``request`` for an answer that must be a JSON object, as every verb's is; anything else
+        raises MalformedResponse naming the URL and the answer's first bytes."""
+        return json_object(self.request(method, path, **kwargs), method.upper(), self.url(path))
+
     def _send(self, method: str, path: str, params: Any, headers: dict[str, str], data: bytes | None,
               timeout: Timeout, stream: bool) -> requests.Response:
+        if self._secure:  # headers first, then the certificate: see Credentials
+            headers = {**self.config.credentials.headers(), **headers}
         session = self.session
         if self._secure:
-            headers = {**self.config.credentials.headers(), **headers}
             certificate = self.config.credentials.client_certificate()
             if certificate != self._client_certificate:  # an exec plugin renewed an expired one
                 session = self._use_client_certificate(certificate)
@@ -465,6 +546,28 @@ def parse_warning_header(value: str) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", m.group(1)) for m in _WARNING.finditer(value)]
 
 
+def json_object(response: requests.Response, method: str, url: str) -> dict[str, Any]:
+    """The JSON object a success answer holds; MalformedResponse (URL, Content-Type, first bytes) for
+    anything else: an HTML page of a proxy, truncated JSON, ``null``, a list."""
+    content = response.content
+    try:
+        body = jsonlib.loads(content)
+    except ValueError:  # UnicodeDecodeError included
+        problem = "is not JSON"
+    else:
+        if isinstance(body, dict):
+            return body
+        problem = f"is JSON but not an object (a {_json_type(body)})"
+    content_type = response.headers.get("Content-Type") or "missing"
+    raise errors.MalformedResponse(
+        f"{method} {_display_url(url)}: the server's {response.status_code} answer {problem} "
+        f"(Content-Type {content_type!r}, starts with {content[:80]!r})", url=url, body_start=content[:80])
+
+
+def _json_type(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
 def raise_for_status(response: requests.Response, method: str, url: str) -> None:
     """Raise the typed ApiError for a >= 400 response, from its Status body or synthesized."""
     raise errors.api_error_from_status(status_from_response(response), method=method, url=url)
@@ -488,7 +591,7 @@ def status_from_response(response: requests.Response) -> dict[str, Any]:
 
 _REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
-                   415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+                   413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
                    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 
 

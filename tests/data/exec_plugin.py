@@ -12,11 +12,15 @@ so do these env vars (all optional):
   EXEC_PLUGIN_COUNTER_FILE     file that counts runs (one line appended per run)
   EXEC_PLUGIN_INFO_FILE        file to copy KUBERNETES_EXEC_INFO into
   EXEC_PLUGIN_STDERR           text to write to stderr
-  EXEC_PLUGIN_MODE             ok (default) | fail (exit 3) | garbage | hang | wrong-version | no-status
+  EXEC_PLUGIN_MODE             ok (default) | fail (exit 3) | garbage | hang | hang-with-child | wrong-version
+                               | no-status
+  EXEC_PLUGIN_CHILD_PID_FILE   hang-with-child: where the pid of the child it starts (and that hangs too) is
+                               written
 """
 
 import json
 import os
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -72,6 +76,13 @@ def main() -> int:
     if mode == "garbage":
         print("this is not json " + output["status"].get("token", ""))
     elif mode == "hang":
+        time.sleep(3600)
+    elif mode == "hang-with-child":
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        pid_file = os.environ["EXEC_PLUGIN_CHILD_PID_FILE"]
+        with open(pid_file + ".tmp", "w", encoding="utf-8") as stream:
+            stream.write(str(child.pid))
+        os.replace(pid_file + ".tmp", pid_file)
         time.sleep(3600)
     elif mode == "wrong-version":
         output["apiVersion"] = "client.authentication.k8s.io/v1alpha1"

@@ -188,6 +188,17 @@ def test_bearer_token(envtest: Envtest, tmp_path: Path) -> None:
     assert (me["username"], me["uid"]) == ("admin", "admin-uid")
 
 
+def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(envtest: Envtest, tmp_path: Path) -> None:
+    server = "HTTPS" + envtest.server.removeprefix("https")
+    cluster = {"server": server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
+    with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster=cluster)) as client:
+        assert whoami(client)["username"] == "admin"
+    direct = Config(server=server, ca_data=envtest.ca, credentials=dynkube.config.load_kubeconfig(
+        tmp_path / "config").credentials)  # a Config built in code is not normalized: the transport copes
+    with dynkube.Client(direct, cache_dir=False) as client:
+        assert whoami(client)["username"] == "admin"
+
+
 def test_wrong_token_is_unauthorized(envtest: Envtest, tmp_path: Path) -> None:
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": "not-a-valid-token"})) as client:
         with pytest.raises(dynkube.Unauthorized) as caught:
@@ -273,6 +284,20 @@ def test_exec_plugin_reruns_when_its_credential_expires(envtest: Envtest, tmp_pa
         time.sleep(3.1)
         assert whoami(client)["username"] == "admin"
         assert runs(counter) == 2
+
+
+@pytest.mark.parametrize("certificate", [False, True], ids=["token", "token-and-certificate"])
+def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(envtest: Envtest, tmp_path: Path,
+                                                                                 certificate: bool) -> None:
+    files = {"cert_file": str(PKI / "admin.crt"), "key_file": str(PKI / "admin.key")} if certificate else {}
+    user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="-60", **files)
+
+    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
+        assert whoami(client)["username"] == "admin"  # discovery first: how many requests depends on the cache
+        before = runs(counter)
+        for request in (1, 2, 3):  # now one POST each
+            assert whoami(client)["username"] == "admin"
+            assert runs(counter) == before + request
 
 
 def test_exec_plugin_reruns_once_after_a_401(envtest: Envtest, tmp_path: Path) -> None:

@@ -309,6 +309,18 @@ def test_apply_from_stdin_with_server_dry_run(cli: Callable[..., Run], namespace
         client.resource("configmaps").get("settings", namespace)
 
 
+def test_apply_validate_does_not_print_secret_values(cli: Callable[..., Run], namespace: str, tmp_path: Path,
+                                                     client: dynkube.Client) -> None:
+    manifest = tmp_path / "secret.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ndata:\n  password: hunter2-plaintext\n")
+    ours = cli("apply", "-f", str(manifest), "-n", namespace, "--validate=true")
+    assert ours.code != 0
+    assert "data[password]: <secret> is not a 'byte'" in ours.err
+    assert "hunter2" not in ours.err + ours.out
+    with pytest.raises(dynkube.NotFound):
+        client.resource("secrets").get("plain", namespace)
+
+
 def test_delete_by_name_waits_and_cascades(cli: Callable[..., Run], client: dynkube.Client, objects: str) -> None:
     ours = cli("delete", "gizmos", "g1", "g2", "-n", objects, "--cascade=foreground", "--timeout=30s")
     assert ours.code == 0, ours.err

@@ -601,6 +601,15 @@ def test_create_with_validate_raises_and_sends_nothing(client: dynkube.Client, n
         deployments.get("bad", namespace)
 
 
+def test_validate_never_quotes_a_secret_value(client: dynkube.Client, namespace: str) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain"},
+              "data": {"password": "hunter2-plaintext"}}
+    with pytest.raises(dynkube.ValidationFailed) as info:
+        client.resource("secrets").create(secret, namespace, validate=True)
+    assert [str(i) for i in info.value.issues] == ["data[password]: <secret> is not a 'byte'"]
+    assert "hunter2" not in str(info.value)
+
+
 def test_strict_field_validation_makes_client_side_validation_strict(client: dynkube.Client, namespace: str) -> None:
     gizmos = client.resource("gizmos")
     typo = with_(gizmo(colour="red"), "metadata.name", "typo")

@@ -3,12 +3,15 @@ on demand (429 storms, 503s, HTML login pages, truncated bodies).
 
 Like `kubectl proxy`, it listens on plain HTTP on 127.0.0.1 and forwards each request to the real
 server with the admin credentials; a request that matches a queued fault gets the fault's answer
-instead (the real server never sees it). Every request it receives is recorded in ``seen``.
+instead (the real server never sees it). Every request it receives is recorded in ``seen``, every
+connection counted in ``connections``. Given a server-side TLS context it listens on HTTPS instead.
 """
 
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,19 +43,20 @@ class Seen:
 class FaultProxy:
     """Start with ``start()``; point a client at ``url``; queue faults with ``inject``."""
 
-    def __init__(self, upstream: requests.Session, upstream_url: str) -> None:
+    def __init__(self, upstream: requests.Session, upstream_url: str, *, tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
         self.upstream_url = upstream_url
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
+        self.connections = 0  # TCP connections accepted (a TLS handshake alone counts)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(self, self._handler_class(), tls)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self._server.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -79,6 +83,10 @@ class FaultProxy:
                     fault.times -= 1
                     return fault
         return None
+
+    def _counted(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -135,3 +143,28 @@ class FaultProxy:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    """Counts connections; with ``tls``, does each handshake in the connection's own thread."""
+
+    daemon_threads = True
+
+    def __init__(self, proxy: FaultProxy, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.proxy = proxy
+        self.tls = tls
+
+    def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+        self.proxy._counted()
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()

@@ -281,6 +281,13 @@ def test_server_without_scheme_gets_https_only_when_tls_is_configured(
     assert load_kubeconfig(path).server == expected
 
 
+@pytest.mark.parametrize("server", ["HTTPS://c.example:6443", "Https://c.example:6443/"])
+def test_server_url_scheme_is_case_insensitive(tmp_path: Path, server: str) -> None:
+    path = one_context(tmp_path / "config", cluster={"server": server, "proxy-url": "HTTP://proxy:3128"})
+    config = load_kubeconfig(path)
+    assert (config.server, config.proxy_url) == ("https://c.example:6443", "http://proxy:3128")
+
+
 def test_socks_proxy_is_refused_with_the_reason(tmp_path: Path) -> None:
     path = one_context(tmp_path / "config", cluster={"proxy-url": "socks5://user:secret-proxy-pw@proxy:1080"})
     with pytest.raises(ConfigError, match="dependency") as caught:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
+import signal
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +163,14 @@ def test_expired_credentials_make_the_plugin_run_again(plugin: Plugin) -> None:
     assert plugin.runs == 2
 
 
+def test_an_already_expired_credential_runs_the_plugin_once_for_headers_and_certificate(plugin: Plugin) -> None:
+    credentials = plugin.load(env={"EXEC_PLUGIN_EXPIRY_SECONDS": "-5"}).credentials
+    for request in (1, 2):  # what the transport asks for each request
+        assert credentials.headers() == {"Authorization": f"Bearer exec-token-{request}"}
+        assert credentials.client_certificate() is None
+        assert plugin.runs == request
+
+
 def test_refresh_runs_the_plugin_once_more(plugin: Plugin) -> None:
     credentials = plugin.load().credentials
     credentials.headers()
@@ -304,6 +315,41 @@ def test_hanging_plugin_is_killed_after_the_timeout(plugin: Plugin, monkeypatch:
     error = failure(plugin.load(env={"EXEC_PLUGIN_MODE": "hang", "EXEC_PLUGIN_STDERR": "waiting for the browser"}))
     assert_names_file_and_user(error, plugin)
     assert "did not finish within 2 s" in str(error) and "waiting for the browser" in str(error)
+
+
+def _ended(pid: int) -> bool:
+    """True when the process is gone or a zombie (killed, not yet reaped by its new parent)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat_line.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def _wait_ended(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _ended(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_timeout_kills_the_processes_the_plugin_started(plugin: Plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid_file = plugin.directory / "child.pid"
+    config = plugin.load(env={"EXEC_PLUGIN_MODE": "hang-with-child", "EXEC_PLUGIN_CHILD_PID_FILE": str(pid_file)})
+    for seconds in (1.0, 2.0, 4.0, 8.0, 16.0):  # longer each time, until the plugin had time to start its child
+        monkeypatch.setattr(credentials_module, "EXEC_TIMEOUT_SECONDS", seconds)
+        assert "did not finish" in str(failure(config))
+        if pid_file.exists():
+            break
+    child = int(pid_file.read_text())
+    try:
+        assert _wait_ended(child, 10.0), "the plugin's child outlived the plugin's timeout"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_failing_plugin_on_refresh_raises(plugin: Plugin) -> None:

@@ -153,3 +153,25 @@ def test_builtin_quantity_accepts_a_float_and_rejects_a_bad_suffix():
 def test_builtin_bytes_are_decoded_as_encoding_json_does(value, accepted):
     issues = builtin_store().validate_object({**configmap(), "binaryData": {"b": value}})
     assert (issues == []) is accepted, issues
+
+
+PASSWORD_SCHEMA = {"type": "object", "properties": {"spec": {"type": "object", "maxProperties": 2, "properties": {
+    "password": {"type": "string", "format": "password", "minLength": 12, "pattern": "^[a-z]+$"},
+    "pin": {"type": "string", "format": "password", "maxLength": 4},
+    "login": {"type": "object", "properties": {"password": {"type": "string", "format": "password"}},
+              "anyOf": [{"required": ["password"]}, {"maxProperties": 0}]},
+    "name": {"type": "string", "maxLength": 3},
+}}}}
+
+
+def test_fields_of_a_secret_like_format_are_not_quoted():
+    store = crd_store(crd_manifest_for(PASSWORD_SCHEMA))
+    spec = {"password": "Hunter2", "pin": "123456", "login": {"password": 0}, "name": "long"}
+    found = [str(i) for i in crd_issues(store, {"spec": spec})]
+    assert found == ["spec: <secret> has more than 2 properties",  # jsonschema would print the whole spec
+                     "spec.login.password: <secret> is not of type 'string'",
+                     "spec.name: 'long' is too long",
+                     "spec.password: <secret> is shorter than 12 characters",
+                     "spec.password: <secret> does not match '^[a-z]+$'",
+                     "spec.pin: <secret> is longer than 4 characters"]
+    assert not any(secret in text for text in found for secret in ("Hunter2", "123456"))

@@ -229,3 +229,20 @@ def test_unknown_kind_suggests_close_kinds():
 def test_unknown_group_version_is_schema_unavailable():
     with pytest.raises(errors.SchemaUnavailable, match="apis/apps/v2"):
         builtin_store().validate({}, "apps", "v2", "Deployment")
+
+
+# ---- secrets are never quoted ------------------------------------------------------------------------------
+
+
+def test_values_of_a_secret_are_not_quoted():
+    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+           "data": {"password": "hunter2-plaintext"}, "stringData": {"token": 12345}, "type": 7}
+    found = issues(obj)
+    assert found == ["data[password]: <secret> is not a 'byte'", "stringData[token]: <secret> is not of type 'string'",
+                     "type: <secret> is not of type 'string'"]
+    assert not any("hunter2" in text or "12345" in text for text in found)
+
+
+def test_other_kinds_still_quote_the_value():
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "binaryData": {"b": "not base64!"}}
+    assert issues(obj) == ["binaryData[b]: 'not base64!' is not a 'byte'"]
