@@ -100,13 +100,15 @@ def test_bookmarks_advance_the_resume_point(client: dynkube.Client, namespace: s
     done = threading.Event()
 
     def write_unselected() -> None:  # the server sends bookmarks while its resourceVersion moves
-        while not done.wait(0.2):
+        while not done.is_set():
             created = cms.create({"metadata": {"generateName": "x-"}}, namespace=namespace)
             written.append(created.metadata.resourceVersion)
+            done.wait(0.2)
 
     writer = threading.Thread(target=write_unselected)
     writer.start()
     try:
+        wait_for(lambda: written, what="a first unselected write")  # before the watch, however slow the machine
         with cms.watch(namespace, resource_version=start, label_selector="app=none", timeout_seconds=3) as watch:
             events = list(watch)  # before its timeout the server sends a bookmark
     finally:
