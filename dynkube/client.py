@@ -28,7 +28,7 @@ DEFAULT_FIELD_MANAGER = "dynkube"
 DEFAULT_PAGE_SIZE = 500  # client-go's pager
 
 
-class PatchType(enum.Enum):
+class PatchType(enum.StrEnum):
     """The four patch content types the API server accepts."""
 
     JSON = "application/json-patch+json"
@@ -37,7 +37,7 @@ class PatchType(enum.Enum):
     APPLY = "application/apply-patch+yaml"
 
 
-class FieldValidation(enum.Enum):
+class FieldValidation(enum.StrEnum):
     """Server-side field validation of writes (kubectl --validate)."""
 
     STRICT = "Strict"
@@ -45,7 +45,7 @@ class FieldValidation(enum.Enum):
     IGNORE = "Ignore"
 
 
-class PropagationPolicy(enum.Enum):
+class PropagationPolicy(enum.StrEnum):
     """What happens to dependents on delete (kubectl --cascade)."""
 
     BACKGROUND = "Background"

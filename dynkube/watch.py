@@ -42,7 +42,7 @@ HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts a
 _WHITESPACE = " \t\r\n"
 
 
-class EventType(enum.Enum):
+class EventType(enum.StrEnum):
     """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
 
     ADDED = "ADDED"
