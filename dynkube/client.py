@@ -266,6 +266,8 @@ class ResourceClient:
         Without ``resource_version`` the server first sends ADDED for every current object; with one,
         only changes after it. ``resume=True`` reconnects after drops and server timeouts from the last
         resourceVersion seen, never replaying or skipping an event; 410 raises ``Gone`` (relist).
+        ``resume=True`` without ``resource_version`` (or with "0") lists first, yielding ADDED for
+        every listed object, then watches from the list's resourceVersion (``kubectl get --watch``).
         ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
         annotated ``k8s.io/initial-events-end``, then changes.
         """
