@@ -223,6 +223,16 @@ def test_nothing_found_says_so_on_stderr(cli: Callable[..., Run], namespace: str
     assert ours.err == f"No resources found in {namespace} namespace.\n"
 
 
+def test_get_o_yaml_prints_what_to_yaml_writes(cli: Callable[..., Run], client: dynkube.Client,
+                                               namespace: str) -> None:
+    cms = client.resource("configmaps")
+    cms.create({"metadata": {"name": "y"}, "data": {"port": "80", "on": "true", "text": "a\nb\n", "e": "é"}}, namespace)
+    ours = cli("get", "configmap", "y", "-n", namespace, "-o", "yaml")
+    fetched = cms.get("y", namespace)
+    del fetched.metadata["managedFields"]  # not shown by get, as in kubectl
+    assert ours.out == fetched.to_yaml()
+
+
 def test_watch_prints_rows_as_changes_happen(cli: Callable[..., Run], client: dynkube.Client,
                                              namespace: str) -> None:
     cms = client.resource("configmaps")

@@ -128,9 +128,8 @@ def schema_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, 
 
 def watch_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
     cms = client.resource("configmaps")
-    rv = cms.list_page(namespace).resource_version
-    cms.create({"metadata": {"name": "after-rv"}}, namespace)  # the event the `with` example stops at
-    return {"cms": cms, "rv": rv, "done": lambda event: True,
+    cms.create({"metadata": {"name": "current"}}, namespace)  # the event the `with` example stops at
+    return {"cms": cms, "done": lambda event: event.type == "ADDED",
             "metrics": SimpleNamespace(count=lambda obj, is_initial: None),
             "controller": SimpleNamespace(enqueue=lambda old, new: None)}
 
