@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,18 @@ def test_resources_without_response_kind_are_dropped() -> None:
 
 def test_upstream_files_are_where_the_tests_expect() -> None:
     assert Path(UPSTREAM / "aggregated_v2.json").is_file()
+
+
+def test_resource_is_a_frozen_value_named_like_kubectl_api_resources(aggregated_map: ResourceMap) -> None:
+    deployments = aggregated_map.resolve("deployments")
+    assert deployments.name == deployments.plural == "deployments"  # the NAME column
+    assert not hasattr(deployments, "count") and not hasattr(deployments, "index")  # no tuple methods
+    assert not isinstance(deployments, tuple) and not hasattr(deployments, "__dict__")  # slotted
+    with pytest.raises(AttributeError):
+        deployments.plural = "other"  # type: ignore[misc]
+    positional = Resource("apps", "v1", "Deployment", "deployments", "deployment", True, deployments.verbs,
+                          deployments.short_names, deployments.categories, deployments.subresources,
+                          deployments.preferred)
+    assert positional == deployments and hash(positional) == hash(deployments)
+    assert {positional, deployments} == {deployments}
+    assert pickle.loads(pickle.dumps(deployments)) == copy.copy(deployments) == deployments

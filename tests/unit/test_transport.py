@@ -50,7 +50,7 @@ def test_token_bucket_allows_burst_then_qps() -> None:
     waits = [bucket.acquire() for _ in range(15)]
     assert time.monotonic() - started >= 0.19  # 10 tokens beyond the burst at 50/s = 0.2 s
     assert waits[:5] == [0.0] * 5  # the burst
-    assert all(0 < w <= 1 / 50 + 1e-9 for w in waits[5:])  # never more than one token's time, however slow the machine
+    assert all(0 <= w <= 1 / 50 + 1e-6 for w in waits[5:])  # never more than one token's time, however slow the machine
 
 
 def test_token_bucket_is_shared_safely_between_threads() -> None:
