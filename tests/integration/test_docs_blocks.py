@@ -9,8 +9,9 @@ $KUBECONFIG (its context's namespace: a fresh one) and the namespace names the p
 ``console`` blocks: every ``$ dynkube ...`` command is parsed by the CLI's parser; the read-only ones
 (get, api-resources, api-versions, explain, version, tree; not --watch, which runs until Ctrl-C) are
 run, and must succeed, or, where the block shows an error, fail with that error (``...`` in the shown
-text stands for anything). ``sh`` blocks name make targets and files that must exist; they are not
-run (they start and stop the control plane, run the whole suite or the benchmarks).
+text stands for anything). ``sh`` blocks name make targets and files (relative paths) that must exist;
+they are not run (they install packages, start and stop the control plane, run the whole suite or
+the benchmarks).
 
 A block is marked by an HTML comment on the line before its fence:
 ``<!-- docs-test: skip: REASON -->`` (not run; keep these few) or ``<!-- docs-test: until-stopped -->``
@@ -318,7 +319,6 @@ def test_sh_blocks_name_make_targets_and_files_that_exist() -> None:
                 checked += 1
                 if argv[0] == "make":
                     assert set(argv[1:]) <= targets, f"{block.where}: no make target in {argv[1:]}"
-                else:
-                    files = [a for a in argv if "/" in a and not a.startswith("-")]
-                    assert files and all((ROOT / f).exists() for f in files), f"{block.where}: {line}"
+                files = [a for a in argv if "/" in a and not a.startswith(("-", "/", "~", "$"))]
+                assert all((ROOT / f).exists() for f in files), f"{block.where}: {line}"
     assert checked >= 5
