@@ -147,6 +147,10 @@ def cli_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any
     return {}
 
 
+def nothing(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
+    return {}
+
+
 Setup = Callable[[dynkube.Client, str, Path], dict[str, Any]]
 SETUP: dict[str, Setup] = {"README.md": readme, "docs/client.md": client_page, "docs/guide-crds.md": guide_crds,
                            "docs/schema.md": schema_page, "docs/watch.md": watch_page, "docs/cli.md": cli_page}
@@ -233,13 +237,14 @@ def test_python_blocks_run(page: str, reader: tuple[str, Path], client: dynkube.
     namespace, work = reader
     scope: dict[str, Any] = {"__name__": "__docs__", "dynkube": dynkube}
     try:
-        scope.update(SETUP.get(page, lambda *_: {})(client, namespace, work))
+        scope.update(SETUP.get(page, nothing)(client, namespace, work))
         with dynkube.Client() as reader_client:  # what `client` is on pages that do not make their own
             scope["client"] = reader_client
             printed = {b.line: run_block(b, in_namespace(b.code, namespace), scope, opened_watches)
                        for b in blocks(ROOT / page) if b.lang == "python" and b.mark != "skip"}
     finally:
-        TEARDOWN.get(page, lambda _: None)(client)
+        if page in TEARDOWN:
+            TEARDOWN[page](client)
     if page == "README.md":  # the headline example prints what it says
         assert list(printed.values())[0] == ["front 2", "ADDED g1"]
 
@@ -284,7 +289,7 @@ def shown_error(shown: str) -> re.Pattern[str] | None:
 def test_console_blocks_parse_and_read_only_commands_run(page: str, reader: tuple[str, Path],
                                                          client: dynkube.Client) -> None:
     namespace, work = reader
-    SETUP.get(page, lambda *_: {})(client, namespace, work)
+    SETUP.get(page, nothing)(client, namespace, work)
     for block in blocks(ROOT / page):
         if block.lang != "console" or block.mark == "skip":
             continue
