@@ -28,7 +28,7 @@ DEFAULT_FIELD_MANAGER = "dynkube"
 DEFAULT_PAGE_SIZE = 500  # client-go's pager
 
 
-class PatchType(enum.Enum):
+class PatchType(enum.StrEnum):
     """The four patch content types the API server accepts."""
 
     JSON = "application/json-patch+json"
@@ -37,7 +37,7 @@ class PatchType(enum.Enum):
     APPLY = "application/apply-patch+yaml"
 
 
-class FieldValidation(enum.Enum):
+class FieldValidation(enum.StrEnum):
     """Server-side field validation of writes (kubectl --validate)."""
 
     STRICT = "Strict"
@@ -45,7 +45,7 @@ class FieldValidation(enum.Enum):
     IGNORE = "Ignore"
 
 
-class PropagationPolicy(enum.Enum):
+class PropagationPolicy(enum.StrEnum):
     """What happens to dependents on delete (kubectl --cascade)."""
 
     BACKGROUND = "Background"
@@ -307,6 +307,8 @@ class ResourceClient:
         Without ``resource_version`` the server first sends ADDED for every current object; with one,
         only changes after it. ``resume=True`` reconnects after drops and server timeouts from the last
         resourceVersion seen, never replaying or skipping an event; 410 raises ``Gone`` (relist).
+        ``resume=True`` without ``resource_version`` (or with "0") lists first, yielding ADDED for
+        every listed object, then watches from the list's resourceVersion (``kubectl get --watch``).
         ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
         annotated ``k8s.io/initial-events-end``, then changes.
         """

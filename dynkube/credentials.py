@@ -293,7 +293,7 @@ class CombinedCredentials:
 # --- exec credential plugins -------------------------------------------------------------------
 
 
-class InteractiveMode(enum.Enum):
+class InteractiveMode(enum.StrEnum):
     """Whether an exec plugin may talk to the person at the terminal (exec ``interactiveMode``)."""
 
     NEVER = "Never"

@@ -5,13 +5,23 @@ place, the first time they are reached by attribute access, so wrapping a parsed
 shallow copy per item and nothing else. JSON and YAML round-trips are exact; unknown fields are
 kept. Attribute access never shadows dict methods (``items``, ``keys``, ``get``...): use item access
 for such keys, and for keys that are not identifiers (``obj["metadata"]["x-y"]``).
+
+PyYAML dumps an ``ApiObject`` as a plain mapping, with ``yaml.safe_dump`` and ``yaml.dump`` alike:
+the representer is registered when ``yaml`` is imported (at once if it already is), so that
+``import dynkube`` does not import ``yaml``. ``dump_yaml`` writes YAML as kubectl does.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import json
 import math
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 from .errors import InvalidInput
@@ -47,10 +57,8 @@ class ApiObject(dict):  # type: ignore[type-arg]
         return json.dumps(self, **kwargs)
 
     def to_yaml(self) -> str:
-        """The object as YAML text (keys in their original order)."""
-        import yaml  # not at import time: `import dynkube` stays cheap
-
-        return yaml.dump(self.to_dict(), Dumper=_safe_dumper(yaml), sort_keys=False, default_flow_style=False)
+        """The object as YAML text, as ``kubectl get -o yaml`` (and ``dynkube get -o yaml``) write it."""
+        return dump_yaml(self)
 
     def __repr__(self) -> str:
         kind = self.get("kind")
@@ -61,8 +69,83 @@ class ApiObject(dict):  # type: ignore[type-arg]
         return f"ApiObject({dict.__repr__(self)})"
 
 
-def _safe_dumper(yaml: Any) -> Any:
-    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# ---- YAML ------------------------------------------------------------------------------------
+
+_KUBECTL_DUMPER: Any = None
+_TYPED = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp")}
+_GO_BOOLS = {"y", "Y", "n", "N"}  # YAML 1.1 booleans that Go's YAML quotes and PyYAML does not
+_GO_NUMBER = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+def dump_yaml(document: Any) -> str:
+    """``document`` (objects, dicts, lists) as YAML text the way kubectl writes it: keys sorted,
+    double quotes where plain text would read as another type ("123", "true", timestamps, ""),
+    literal blocks for multi-line text."""
+    import yaml  # not at import time: `import dynkube` stays cheap
+
+    return yaml.dump(_plain(document), Dumper=_kubectl_dumper(yaml), sort_keys=True, allow_unicode=True,
+                     default_flow_style=False)
+
+
+def _kubectl_dumper(yaml: Any) -> Any:
+    global _KUBECTL_DUMPER
+    if _KUBECTL_DUMPER is None:
+        class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+            pass
+
+        def represent_str(dumper: Any, value: str) -> Any:
+            tag = "tag:yaml.org,2002:str"
+            if "\n" in value:
+                return dumper.represent_scalar(tag, value, style="|")
+            if not value or value in _GO_BOOLS or _GO_NUMBER.match(value) or \
+                    dumper.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED:
+                return dumper.represent_scalar(tag, value, style='"')
+            return dumper.represent_scalar(tag, value)
+
+        Dumper.add_representer(str, represent_str)
+        _KUBECTL_DUMPER = Dumper
+    return _KUBECTL_DUMPER
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists (the C dumper does not know dict subclasses)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _register_representers(yaml: ModuleType) -> None:
+    """Make every PyYAML dumper (safe or not, C or Python) write an ApiObject as a plain mapping."""
+    represent = yaml.representer.SafeRepresenter.represent_dict
+    for name in ("SafeRepresenter", "Representer"):
+        getattr(yaml.representer, name).add_representer(ApiObject, represent)
+    for name in ("SafeDumper", "Dumper", "CSafeDumper", "CDumper"):
+        if hasattr(yaml, name):
+            getattr(yaml, name).add_representer(ApiObject, represent)
+
+
+class _RegisterOnYamlImport(importlib.abc.MetaPathFinder):
+    """Registers the representers right after ``yaml`` is imported, whoever imports it."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "yaml":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("yaml")
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_and_register(module: ModuleType) -> None:
+            exec_module(module)
+            _register_representers(module)
+
+        loader.exec_module = exec_and_register  # type: ignore[method-assign]
+        return spec
 
 
 def _wrap_in_place(parent: dict[str, Any], key: str, value: Any) -> Any:
@@ -182,3 +265,7 @@ def _path(where: _Where) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+if "yaml" in sys.modules:
+    _register_representers(sys.modules["yaml"])
+else:
+    sys.meta_path.insert(0, _RegisterOnYamlImport())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import quote
 
 from .errors import AmbiguousResource, InvalidInput, ResourceNotFound
@@ -39,10 +39,15 @@ class Subresource(NamedTuple):
     verbs: frozenset[str]
 
 
-class Resource(NamedTuple):
-    """One resource at one group-version, as discovery describes it (an immutable value; a NamedTuple
-    rather than a dataclass so that ``import dynkube`` does not pay for ``dataclasses``)."""
+class Resource:
+    """One resource at one group-version, as discovery describes it: an immutable, hashable value.
 
+    A slotted class rather than a dataclass (``dataclasses`` costs ~10 ms of ``import dynkube``, see
+    docs/performance.md) or a NamedTuple (whose tuple methods and indexing are no part of a resource).
+    """
+
+    __slots__ = ("group", "version", "kind", "plural", "singular", "namespaced", "verbs", "short_names",
+                 "categories", "subresources", "preferred")
     group: str  # "" for the core group
     version: str
     kind: str
@@ -50,10 +55,49 @@ class Resource(NamedTuple):
     singular: str
     namespaced: bool
     verbs: frozenset[str]
-    short_names: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    subresources: tuple[Subresource, ...] = ()
-    preferred: bool = True
+    short_names: tuple[str, ...]
+    categories: tuple[str, ...]
+    subresources: tuple[Subresource, ...]
+    preferred: bool
+
+    def __init__(self, group: str, version: str, kind: str, plural: str, singular: str, namespaced: bool,
+                 verbs: frozenset[str], short_names: tuple[str, ...] = (), categories: tuple[str, ...] = (),
+                 subresources: tuple[Subresource, ...] = (), preferred: bool = True) -> None:
+        init = object.__setattr__
+        init(self, "group", group)
+        init(self, "version", version)
+        init(self, "kind", kind)
+        init(self, "plural", plural)
+        init(self, "singular", singular)
+        init(self, "namespaced", namespaced)
+        init(self, "verbs", verbs)
+        init(self, "short_names", short_names)
+        init(self, "categories", categories)
+        init(self, "subresources", subresources)
+        init(self, "preferred", preferred)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, field) for field in self.__slots__)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"Resource is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"Resource is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Resource) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __reduce__(self) -> tuple[type[Resource], tuple[Any, ...]]:
+        return Resource, self._values()  # pickle and copy build it again through __init__
+
+    @property
+    def name(self) -> str:
+        """The resource's name: its plural (kubectl api-resources' NAME column)."""
+        return self.plural
 
     @property
     def api_version(self) -> str:

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -487,7 +488,19 @@ class Transport:
         header = response.headers.get("Warning")
         if header:
             for text in parse_warning_header(header):
-                warnings.warn(text, errors.ServerWarning, stacklevel=4)
+                warnings.warn(text, errors.ServerWarning, stacklevel=_caller_outside_dynkube())
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_outside_dynkube() -> int:
+    """The ``stacklevel``, for a ``warnings.warn`` in the calling function, of the innermost frame
+    outside the dynkube package: a warning points at the user's line, however deep the call."""
+    level, frame = 2, sys._getframe(2)  # level 1 is the function that calls warnings.warn
+    while frame.f_code.co_filename.startswith(_PACKAGE) and frame.f_back is not None:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class Fetched(NamedTuple):

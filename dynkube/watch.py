@@ -5,6 +5,8 @@ They are decoded incrementally as bytes arrive: an HTTP chunk may hold part of a
 With ``resume=True`` a dropped connection or a server-side timeout is followed by a new request
 from the last resourceVersion seen (events and bookmarks), so no event is replayed or skipped;
 when the server no longer has that point (410), ``Gone`` is raised and the caller must relist.
+A resuming watch given no resourceVersion lists first (ADDED for each listed object, as
+``kubectl get --watch`` and informers do) and watches from the list's resourceVersion.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .client import _list_params
+from .client import DEFAULT_PAGE_SIZE, _list_params
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
-from .objects import ApiObject
+from .objects import ApiList, ApiObject
 from .transport import NO_RETRIES
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts a
 _WHITESPACE = " \t\r\n"
 
 
-class EventType(enum.Enum):
+class EventType(enum.StrEnum):
     """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
 
     ADDED = "ADDED"
@@ -183,14 +185,18 @@ class Watch:
 
     The first request is sent on the first ``next()``. ``resource_version`` is the resume point:
     the resourceVersion of the last event or bookmark (not advanced by the initial events of a
-    streaming list until their end bookmark).
+    streaming list until their end bookmark). With ``list_first`` (a function giving the list page
+    after a continue token) the watch first yields ADDED for every listed object, then watches
+    from the list's resourceVersion.
     """
 
     def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
-                 send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF) -> None:
+                 send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
+                 list_first: Callable[[str | None], ApiList] | None = None) -> None:
         self.resource = resource
         self.resource_version = resource_version
+        self._list_first = list_first
         self._transport = resource.client.transport
         self._path = path
         self._params = dict(params)
@@ -238,7 +244,22 @@ class Watch:
 
     # ---- the connection loop -----------------------------------------------------------
 
+    def _initial_list(self, list_page: Callable[[str | None], ApiList]) -> Iterator[WatchEvent]:
+        """ADDED for every object of a paged list; the resume point becomes the list's resourceVersion."""
+        token: str | None = None
+        while not self._stopped.is_set():
+            page = list_page(token)
+            if token is None:
+                self.resource_version = page.resource_version
+            for item in page.items:
+                yield WatchEvent(EventType.ADDED, item)
+            token = page.continue_token or None
+            if token is None:
+                return
+
     def _run(self) -> Generator[WatchEvent, None, None]:
+        if self._list_first is not None:
+            yield from self._initial_list(self._list_first)
         failures = 0
         while not self._stopped.is_set():
             started, delivered = time.monotonic(), 0
@@ -352,6 +373,17 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
+def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool,
+           label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
+           start: str | None) -> Callable[[str | None], ApiList]:
+    """The list page after a continue token (None: the first page, at ``start``), for a watch that lists first."""
+    def page(token: str | None) -> ApiList:
+        return resource.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                  field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, continue_token=token,
+                                  resource_version=None if token else start)
+    return page
+
+
 def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
@@ -367,13 +399,16 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
     if send_initial_events and not allow_bookmarks:
         raise InvalidInput("send_initial_events=True needs allow_bookmarks=True (the end of the initial "
                            "events is a bookmark)")
+    list_first = None
     if resume and not send_initial_events and resource_version in (None, "", "0"):
-        raise InvalidInput("resume=True needs a resource_version to start from (e.g. a list's "
-                           "metadata.resourceVersion) or send_initial_events=True: the synthetic ADDED events "
-                           "of a watch without one cannot be resumed")
+        # the synthetic ADDED events of a watch without a version cannot be resumed from: list, then watch
+        resource._collection_path(namespace, all_namespaces, "list")
+        list_first = _pages(resource, namespace, all_namespaces, label_selector, field_selector,
+                            resource_version or None)
+        resource_version = None
     params["watch"] = "true"
     if allow_bookmarks:
         params["allowWatchBookmarks"] = "true"
     return Watch(resource, path, params, resource_version=resource_version or None,
                  timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
-                 backoff=backoff)
+                 backoff=backoff, list_first=list_first)

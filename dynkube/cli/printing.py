@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
+
+import dynkube
 
 from .jsonpath import GO_ESCAPES, column_path, evaluate, render_value
 
@@ -150,50 +151,8 @@ def dump_json(document: Any) -> str:
     return json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False).translate(GO_ESCAPES) + "\n"
 
 
-_DUMPER: Any = None
-_TYPED = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp")}
-_GO_BOOLS = {"y", "Y", "n", "N"}  # YAML 1.1 booleans that Go's YAML quotes and PyYAML does not
-_GO_NUMBER = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-
-
-def _dumper() -> Any:
-    """A safe dumper that quotes as kubectl's YAML does: double quotes where plain text would read as
-    another type ("123", "true", timestamps, ""), literal blocks for multi-line text."""
-    global _DUMPER
-    if _DUMPER is None:
-        import yaml
-
-        class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-            pass
-
-        def represent_str(dumper: Any, value: str) -> Any:
-            tag = "tag:yaml.org,2002:str"
-            if "\n" in value:
-                return dumper.represent_scalar(tag, value, style="|")
-            if not value or value in _GO_BOOLS or _GO_NUMBER.match(value) or \
-                    dumper.resolve(yaml.ScalarNode, value, (True, False)) in _TYPED:
-                return dumper.represent_scalar(tag, value, style='"')
-            return dumper.represent_scalar(tag, value)
-
-        Dumper.add_representer(str, represent_str)
-        _DUMPER = Dumper
-    return _DUMPER
-
-
 def dump_yaml(document: Any) -> str:
-    import yaml
-
-    return yaml.dump(_plain(document), Dumper=_dumper(), sort_keys=True, allow_unicode=True,
-                     default_flow_style=False)
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts and lists (the C dumper does not know dict subclasses)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    return dynkube.objects.dump_yaml(document)  # the library's kubectl-style YAML, as ApiObject.to_yaml()
 
 
 def custom_columns(spec: str) -> list[tuple[str, tuple[Any, ...]]]:

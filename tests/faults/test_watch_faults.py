@@ -101,7 +101,8 @@ def test_resumed_watch_survives_server_timeouts(proxied: dynkube.Client, writer:
     watch = cms.watch(namespace, label_selector=SELECTOR, resource_version=start, resume=True, timeout_seconds=1)
     events, reader = follow(watch)
     try:
-        done = run_writers(writer.resource("configmaps"), namespace, writers=1, changes_each=150)
+        done = run_writers(writer.resource("configmaps"), namespace, writers=1, changes_each=150,
+                           until=lambda: server_ends(caplog) >= 2)  # the server ends the watch while writes go on
         wait_for(lambda: len(events) == len(done), what="every change to arrive")
     finally:
         watch.stop()
@@ -153,11 +154,11 @@ def test_informer_sees_every_change_once_through_faults(proxied: dynkube.Client,
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(30), informer.last_error
-        done = run_writers(cms, namespace, writers=4, changes_each=40, payload=1000)
-        if fault == "server-timeouts":
-            wait_for(lambda: server_ends(caplog) >= 2, what="the server to end the watch twice")
+        enough_ends = (lambda: server_ends(caplog) >= 2) if fault == "server-timeouts" else None
+        done = run_writers(cms, namespace, writers=4, changes_each=40, payload=1000, until=enough_ends)
         wait_for(lambda: converged(informer, recorder, cms, namespace), what="the informer to converge")
     assert fault != "random-cuts" or proxy.cuts >= 2, f"{proxy.cuts} cuts in {proxy.server_bytes} bytes"
+    assert fault != "server-timeouts" or server_ends(caplog) >= 2, "the server did not end the watch as asked"
     assert_seen_once_each(recorder, done)
     assert not [e for e in recorder.entries("delete") if e[3]], "an unexpected relist happened"
 

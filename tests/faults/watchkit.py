@@ -4,6 +4,7 @@ writing random changes whose resourceVersions can be checked afterwards."""
 from __future__ import annotations
 
 import collections
+import itertools
 import random
 import threading
 import time
@@ -89,12 +90,17 @@ def converged(informer: Informer, recorder: Recorder, resource: dynkube.Resource
 
 
 def random_changes(resource: dynkube.ResourceClient, namespace: str, writer_id: int, changes: int,
-                   done: list[Change], payload: int = 0) -> None:
+                   done: list[Change], payload: int = 0, until: Callable[[], object] | None = None,
+                   limit: float = 60) -> None:
     """Create, update and delete objects of this writer's own names, ``changes`` times, appending
-    each to ``done``; ``payload`` adds that many random hex characters to each object."""
+    each to ``done``; ``payload`` adds that many random hex characters to each object. With
+    ``until``, keep writing past ``changes`` until it is true (for at most ``limit`` seconds)."""
     rng = random.Random(writer_id)
     alive: set[str] = set()
-    for step in range(changes):
+    deadline = time.monotonic() + limit
+    for step in itertools.count():
+        if step >= changes and (until is None or until() or time.monotonic() > deadline):
+            return
         name = f"w{writer_id}-{rng.randrange(12)}"
         data = {"step": str(step), "payload": rng.randbytes(payload // 2).hex()}
         if name not in alive:
@@ -111,10 +117,13 @@ def random_changes(resource: dynkube.ResourceClient, namespace: str, writer_id: 
 
 
 def run_writers(resource: dynkube.ResourceClient, namespace: str, writers: int, changes_each: int,
-                payload: int = 0) -> list[Change]:
-    """``writers`` threads of ``random_changes``; returns every change made."""
+                payload: int = 0, until: Callable[[], object] | None = None) -> list[Change]:
+    """``writers`` threads of ``random_changes``; returns every change made. With ``until``, each
+    writer goes on past ``changes_each`` until it is true (bounded): make an event certain to
+    happen during the writes, whatever the machine's speed."""
     done: list[Change] = []
-    threads = [threading.Thread(target=random_changes, args=(resource, namespace, i, changes_each, done, payload))
+    threads = [threading.Thread(target=random_changes, args=(resource, namespace, i, changes_each, done, payload,
+                                                             until))
                for i in range(writers)]
     for thread in threads:
         thread.start()

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,21 +223,41 @@ def test_nothing_found_says_so_on_stderr(cli: Callable[..., Run], namespace: str
     assert ours.err == f"No resources found in {namespace} namespace.\n"
 
 
+def test_get_o_yaml_prints_what_to_yaml_writes(cli: Callable[..., Run], client: dynkube.Client,
+                                               namespace: str) -> None:
+    cms = client.resource("configmaps")
+    cms.create({"metadata": {"name": "y"}, "data": {"port": "80", "on": "true", "text": "a\nb\n", "e": "é"}}, namespace)
+    ours = cli("get", "configmap", "y", "-n", namespace, "-o", "yaml")
+    fetched = cms.get("y", namespace)
+    del fetched.metadata["managedFields"]  # not shown by get, as in kubectl
+    assert ours.out == fetched.to_yaml()
+
+
 def test_watch_prints_rows_as_changes_happen(cli: Callable[..., Run], client: dynkube.Client,
                                              namespace: str) -> None:
-    def change() -> None:
-        time.sleep(0.7)
-        client.resource("configmaps").create({"metadata": {"name": "late"}, "data": {"a": "1", "b": "2"}}, namespace)
+    cms = client.resource("configmaps")
+    watching = threading.Event()  # set once the command has returned
+
+    def change() -> None:  # keeps changing the object while the command runs: some changes come while it watches
+        cms.create({"metadata": {"name": "late"}, "data": {"a": "0", "b": "2"}}, namespace)
+        step = 0
+        while not watching.wait(0.1):
+            step += 1
+            cms.patch("late", {"data": {"a": str(step)}}, namespace=namespace)
 
     thread = threading.Thread(target=change)
     thread.start()
-    ours = cli("get", "configmaps", "-n", namespace, "--field-selector", "metadata.name=late", "--watch",
-               "--request-timeout=3")
-    thread.join()
+    try:
+        ours = cli("get", "configmaps", "-n", namespace, "--field-selector", "metadata.name=late", "--watch",
+                   "--request-timeout=3")
+    finally:
+        watching.set()
+        thread.join()
     assert ours.code == 0, ours.err
     lines = ours.out.splitlines()
     assert lines[0].split() == ["NAME", "DATA", "AGE"]
-    assert lines[1].split()[:2] == ["late", "2"]
+    assert len(lines) >= 3, ours.out  # the first state, then at least one change seen by the watch
+    assert all(line.split()[:2] == ["late", "2"] for line in lines[1:])
 
 
 # ---- apply and delete ------------------------------------------------------------------------

@@ -83,6 +83,32 @@ def test_resume_from_a_resource_version_gets_exactly_the_later_events(client: dy
     assert [(e.type, e.object.metadata.name) for e in events] == [(EventType.ADDED, f"cm-{i}") for i in (2, 3, 4)]
 
 
+@pytest.mark.parametrize("start", [None, "0"])
+def test_resuming_without_resource_version_lists_first_then_watches(client: dynkube.Client, namespace: str,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    start: str | None) -> None:
+    monkeypatch.setattr(dynkube.watch, "DEFAULT_PAGE_SIZE", 2)  # several pages
+    cms = client.resource("configmaps")
+    existing = [cms.create(labelled(f"cm-{i}"), namespace=namespace) for i in range(5)]
+    with cms.watch(namespace, label_selector=SELECTOR, resume=True, resource_version=start) as watch:
+        events = watch_events(watch)
+        initial = [next(events) for _ in existing]
+        listed_at = watch.resource_version
+        later = cms.create(labelled("later"), namespace=namespace)
+        changed = cms.patch("cm-0", {"data": {"a": "1"}}, namespace=namespace)
+        after = [next(events), next(events)]
+    assert [(e.type, e.object.metadata.name, e.resource_version) for e in initial] == [
+        ("ADDED", o.metadata.name, o.metadata.resourceVersion) for o in existing]  # as kubectl get --watch
+    assert all(e.object.kind == "ConfigMap" for e in initial)
+    assert int(listed_at) >= int(existing[-1].metadata.resourceVersion)
+    assert [(e.type, e.resource_version) for e in after] == [
+        ("ADDED", later.metadata.resourceVersion), ("MODIFIED", changed.metadata.resourceVersion)]
+
+
+def watch_events(watch: dynkube.watch.Watch) -> Iterator[WatchEvent]:
+    return (e for e in watch if e.type is not EventType.BOOKMARK)
+
+
 def test_without_resource_version_current_objects_come_first_as_added(client: dynkube.Client,
                                                                      namespace: str) -> None:
     cms = client.resource("configmaps")
@@ -100,13 +126,15 @@ def test_bookmarks_advance_the_resume_point(client: dynkube.Client, namespace: s
     done = threading.Event()
 
     def write_unselected() -> None:  # the server sends bookmarks while its resourceVersion moves
-        while not done.wait(0.2):
+        while not done.is_set():
             created = cms.create({"metadata": {"generateName": "x-"}}, namespace=namespace)
             written.append(created.metadata.resourceVersion)
+            done.wait(0.2)
 
     writer = threading.Thread(target=write_unselected)
     writer.start()
     try:
+        wait_for(lambda: written, what="a first unselected write")  # before the watch, however slow the machine
         with cms.watch(namespace, resource_version=start, label_selector="app=none", timeout_seconds=3) as watch:
             events = list(watch)  # before its timeout the server sends a bookmark
     finally:

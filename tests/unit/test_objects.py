@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -70,12 +73,35 @@ def test_json_round_trip_is_exact_on_a_recorded_document() -> None:
     assert json.loads(obj.to_json()) == json.loads(raw)
 
 
-def test_yaml_round_trip_keeps_order_and_unknown_fields() -> None:
+def test_yaml_round_trip_keeps_unknown_fields() -> None:
     obj = ApiObject(copy.deepcopy(DEPLOYMENT))
     _ = obj.spec.template.spec.containers  # wrapped parts must dump like plain dicts
     text = obj.to_yaml()
     assert text.splitlines()[0] == "apiVersion: apps/v1"
     assert yaml.safe_load(text) == DEPLOYMENT
+
+
+def test_to_yaml_writes_as_kubectl_does() -> None:
+    obj = ApiObject({"kind": "ConfigMap", "data": {"port": "80", "on": "true", "empty": "", "y": "y",
+                                                   "script": "a\nb\n", "name": "plain"}})
+    assert obj.to_yaml() == ('data:\n  empty: ""\n  name: plain\n  "on": "true"\n  port: "80"\n'
+                             '  script: |\n    a\n    b\n  "y": "y"\nkind: ConfigMap\n')  # keys sorted, Go's quoting
+
+
+@pytest.mark.parametrize("dump", [yaml.safe_dump, yaml.dump], ids=["safe_dump", "dump"])
+def test_pyyaml_dumps_an_object_as_a_plain_mapping(dump: Any) -> None:
+    obj = ApiObject(copy.deepcopy(DEPLOYMENT))
+    _ = obj.spec.template.spec.containers[0].ports  # nested ApiObjects too
+    text = dump(obj)
+    assert "!!python" not in text and text == dump(DEPLOYMENT)
+    assert yaml.safe_dump({"objects": [obj]}) == yaml.safe_dump({"objects": [DEPLOYMENT]})
+
+
+def test_the_representer_is_registered_when_yaml_is_imported_after_dynkube() -> None:
+    probe = ("import sys, dynkube; assert 'yaml' not in sys.modules; import yaml; "
+             "print(yaml.safe_dump(dynkube.ApiObject({'a': dynkube.ApiObject({'b': 1})})), end='')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "a:\n  b: 1\n"), done.stderr
 
 
 def test_to_dict_is_plain_and_independent() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -271,3 +273,16 @@ def test_every_group_kubernetes_serves_is_builtin() -> None:
     served |= {g["name"] for g in _load("apis.json")["groups"]}
     served |= {g["metadata"]["name"] for g in json.loads(recorded.read_text())["items"]} - {"fixtures.dynkube.io"}
     assert served <= BUILTIN_GROUPS, served - BUILTIN_GROUPS
+def test_resource_is_a_frozen_value_named_like_kubectl_api_resources(aggregated_map: ResourceMap) -> None:
+    deployments = aggregated_map.resolve("deployments")
+    assert deployments.name == deployments.plural == "deployments"  # the NAME column
+    assert not hasattr(deployments, "count") and not hasattr(deployments, "index")  # no tuple methods
+    assert not isinstance(deployments, tuple) and not hasattr(deployments, "__dict__")  # slotted
+    with pytest.raises(AttributeError):
+        deployments.plural = "other"  # type: ignore[misc]
+    positional = Resource("apps", "v1", "Deployment", "deployments", "deployment", True, deployments.verbs,
+                          deployments.short_names, deployments.categories, deployments.subresources,
+                          deployments.preferred)
+    assert positional == deployments and hash(positional) == hash(deployments)
+    assert {positional, deployments} == {deployments}
+    assert pickle.loads(pickle.dumps(deployments)) == copy.copy(deployments) == deployments

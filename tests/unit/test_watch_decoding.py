@@ -143,12 +143,17 @@ def _resource(client: dynkube.Client, verbs: set[str], namespaced: bool = True) 
 
 @pytest.mark.parametrize("kwargs", [
     {"resource_version": 5}, {"label_selector": ["a=b"]}, {"field_selector": 3}, {"timeout_seconds": 0},
-    {"timeout_seconds": "10"}, {"timeout_seconds": True}, {"resume": True}, {"resume": True, "resource_version": "0"},
+    {"timeout_seconds": "10"}, {"timeout_seconds": True}, {"resume": True, "label_selector": 1},
     {"send_initial_events": True, "allow_bookmarks": False}, {"namespace": "a", "all_namespaces": True},
 ])
 def test_bad_watch_arguments_fail_before_any_request(offline: dynkube.Client, kwargs: dict[str, Any]) -> None:
     with pytest.raises(dynkube.InvalidInput):
         _resource(offline, {"list", "watch"}).watch(**{"namespace": "ns", **kwargs})
+
+
+def test_resuming_without_a_resource_version_needs_the_list_verb(offline: dynkube.Client) -> None:
+    with pytest.raises(dynkube.InvalidInput, match="does not support 'list'"):
+        _resource(offline, {"watch"}).watch("ns", resume=True)  # it lists first
 
 
 def test_resource_without_watch_verb_is_refused(offline: dynkube.Client) -> None:
