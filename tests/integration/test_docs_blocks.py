@@ -39,7 +39,7 @@ import yaml
 
 import dynkube
 from dynkube.cli import main
-from dynkube.cli.app import build_parser
+from dynkube.cli.app import UsageError, build_parser
 from dynkube.discovery import clear_memory_cache
 from dynkube.watch import Watch
 
@@ -271,6 +271,15 @@ def commands(block: Block, namespace: str) -> list[Command]:
     return found
 
 
+def parses(argv: list[str]) -> bool:
+    """Whether the command line parses (a shown usage error is then safe to reproduce: nothing runs)."""
+    try:
+        build_parser().parse_args(argv[1:])
+    except (UsageError, SystemExit):
+        return False
+    return True
+
+
 def runs_safely(argv: list[str]) -> bool:
     """Read-only and ends by itself."""
     args = [a for a in argv[1:] if not a.startswith("-")]
@@ -295,13 +304,15 @@ def test_console_blocks_parse_and_read_only_commands_run(page: str, reader: tupl
             continue
         for command in commands(block, namespace):
             assert command.argv[0] == "dynkube", f"{block.where}: {command.argv}"
-            build_parser().parse_args(command.argv[1:])  # exits (fails the test) on a bad option
-            if not runs_safely(command.argv):
+            expected = shown_error(command.shown)
+            if expected is None:
+                build_parser().parse_args(command.argv[1:])  # exits (fails the test) on a bad option
+            usage_error = expected is not None and not parses(command.argv)  # refused before doing anything
+            if not runs_safely(command.argv) and not usage_error:
                 continue
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = main(command.argv[1:])
-            expected = shown_error(command.shown)
             if expected is None:
                 assert code == 0, f"{block.where}: {shlex.join(command.argv)}: {err.getvalue()}"
             else:
