@@ -44,6 +44,25 @@ def test_backoff_grows_but_is_capped() -> None:
     assert all(d <= POLICY.backoff_cap for d in delays)
 
 
+def test_a_stale_kept_alive_connection_is_retried_once_at_once_for_reads_only() -> None:
+    one_attempt = RetryPolicy(max_attempts=1)
+    assert retry_delay("GET", None, {}, 0, one_attempt, stale=True) == 0.0
+    assert retry_delay("GET", None, {}, 0, one_attempt) is None
+    assert retry_delay("POST", None, {}, 0, POLICY, stale=True) is None
+    assert retry_delay("GET", 503, {}, 0, one_attempt, stale=True) is None  # an answer came: not a dead connection
+
+
+def test_default_retries_spread_over_the_budget() -> None:
+    """Even the shortest waits of the default policy add up to most of half a minute, and the longest
+    stay within the 60 s budget: a restarting apiserver is bridged."""
+    policy = RetryPolicy()
+    waits = [[retry_delay("GET", 503, {}, attempt, policy) for attempt in range(policy.max_attempts - 1)]
+             for _ in range(200)]
+    assert min(sum(w) for w in waits) >= 25  # type: ignore[arg-type]
+    assert max(sum(w) for w in waits) <= policy.total_seconds  # type: ignore[arg-type]
+    assert min(w[0] for w in waits) >= policy.backoff_base / 2  # type: ignore[type-var]
+
+
 def test_token_bucket_allows_burst_then_qps() -> None:
     bucket = TokenBucket(qps=50, burst=5)
     started = time.monotonic()
