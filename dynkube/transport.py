@@ -234,9 +234,14 @@ class _Watchdog:
         self._order = itertools.count()
         self._wake = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
+        self._prune_at = 1024
 
     def arm(self, deadline: float, exchange: _Exchange, attempt: int) -> None:
         with self._wake:
+            if len(self._heap) >= self._prune_at:  # forget attempts that ended long before their deadline
+                self._heap = [e for e in self._heap if e[2].sending and e[2].attempt == e[3]]
+                heapq.heapify(self._heap)
+                self._prune_at = max(1024, 2 * len(self._heap))
             heapq.heappush(self._heap, (deadline, next(self._order), exchange, attempt))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="transport-deadlines", daemon=True)
