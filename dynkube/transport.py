@@ -499,8 +499,9 @@ class Transport:
 
     ``qps``/``burst`` configure the client-side token bucket (``qps=None`` or ``<= 0`` turns it
     off); ``timeout`` is the default ``Timeout``, overridable per call; ``retry`` bounds retries
-    (``total_seconds`` is also the bound of every request, its attempts and waits included). Non-2xx answers (except 304) raise ``dynkube.errors.ApiError``
-    subclasses; connection failures raise ``dynkube.errors.TransportError``.
+    (``total_seconds`` is also the bound of every request, its attempts and waits included).
+    Non-2xx answers (except 304) raise ``dynkube.errors.ApiError`` subclasses; connection
+    failures and requests out of time raise ``dynkube.errors.TransportError``.
     """
 
     def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,

@@ -10,7 +10,7 @@ import requests
 
 from dynkube import errors
 from dynkube.config import Config
-from dynkube.transport import (RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
+from dynkube.transport import (CancelScope, RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
                                status_from_response)
 
 from ..support.credentials import StaticToken
@@ -137,3 +137,20 @@ def test_no_secret_in_reprs_or_connection_errors() -> None:
         assert "s3cr3t" not in text
     assert "127.0.0.1:1" in str(caught.value)
 
+
+
+def test_a_cancel_scope_ends_retry_waits_and_later_requests() -> None:
+    """Connection refused (port 1) is retried with long waits; cancelling from another thread ends
+    the wait at once, and a cancelled scope lets no further request start."""
+    transport = Transport(Config(server="https://127.0.0.1:1"),
+                          retry=RetryPolicy(max_attempts=5, backoff_base=30, backoff_cap=30))
+    scope = CancelScope()
+    threading.Timer(0.2, scope.cancel).start()
+    started = time.monotonic()
+    with scope, pytest.raises(errors.TransportError, match="cancelled"):
+        transport.request("GET", "/api")
+    assert time.monotonic() - started < 5
+    with scope, pytest.raises(errors.TransportError, match="cancelled"):
+        transport.request("GET", "/api")
+    with pytest.raises(errors.TransportError, match="Connection refused|refused"):  # outside the scope: sent
+        Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1)).request("GET", "/api")
