@@ -11,12 +11,12 @@ same way.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json as jsonlib
 import logging
 import os
 import random
-import heapq
-import itertools
 import re
 import socket
 import ssl
@@ -29,7 +29,6 @@ from typing import Any, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import errors
@@ -167,10 +166,6 @@ class _Exchange:
     def handshake(self, sock: ssl.SSLSocket) -> None:
         """Called by the TLS socket of this attempt's new connection, before its handshake."""
         self._register(tls=sock)
-
-    def connected(self) -> None:
-        """Called by a plain connection once its socket is connected."""
-        self._register()
 
     def _register(self, conn: Any = None, tls: ssl.SSLSocket | None = None) -> None:
         """Note a connection or socket of this attempt; shut it at once if the attempt already ended."""
@@ -345,18 +340,8 @@ class _TrackedPool:
         super()._put_conn(conn)  # type: ignore[misc]
 
 
-class _TrackedHTTPConnection(HTTPConnection):
-    """A plain connection that tells the request of its thread when its socket is connected."""
-
-    def connect(self) -> None:
-        super().connect()
-        exchange = getattr(_local, "exchange", None)
-        if exchange is not None:
-            exchange.connected()
-
-
 class _HTTPPool(_TrackedPool, HTTPConnectionPool):
-    ConnectionCls = _TrackedHTTPConnection
+    pass
 
 
 class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
