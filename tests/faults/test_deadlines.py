@@ -98,7 +98,7 @@ def test_a_black_hole_fails_within_a_numeric_timeout_retries_included(through: C
     client = through(timeout=2.0)
     elapsed, outcome = finishes_within(10, client.version, unblock=proxy.close)
     assert isinstance(outcome, dynkube.TransportError), outcome
-    assert 1.9 < elapsed < 4
+    assert 1.9 < elapsed < 6  # not 2 s per attempt, as once
     assert proxy.held >= 1
 
 
@@ -116,7 +116,7 @@ def test_cli_request_timeout_bounds_the_command(proxy: FaultProxy, kubeconfig_pa
         unblock=proxy.close)
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "timed out" in err, err
-    assert elapsed < 4
+    assert elapsed < 6
 
 
 # ---- stopping is prompt whatever the socket does -------------------------------------------------
@@ -128,7 +128,7 @@ def test_informer_stop_is_prompt_while_its_list_trickles(through: Callable[..., 
     informer.start()
     wait_for(lambda: proxy.server_bytes > 0, what="the list to be answering, slowly")
     elapsed, _ = finishes_within(5, informer.stop, unblock=lambda: proxy.trickle(None))
-    assert elapsed < 2
+    assert elapsed < 3
     assert not informer.has_synced()
 
 
