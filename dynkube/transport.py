@@ -92,7 +92,7 @@ def retry_delay(method: str, status: int | None, headers: Mapping[str, str], att
         retryable = read and status in (500, 503, 504)
     if not retryable:
         return None
-    ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** attempt)
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** attempt)
     backoff = ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never less than half
     retry_after = _retry_after_seconds(headers)
     return max(backoff, retry_after) if retry_after is not None else backoff
