@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .client import _list_params
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
-from .watch import DEFAULT_BACKOFF, Backoff, EventType, Watch, watch
+from .transport import CancelScope
+from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, EventType, Watch, watch
 
 if TYPE_CHECKING:
     from .client import Client, ResourceClient
@@ -242,17 +243,21 @@ class Informer:
     re-delivers ``on_update(obj, obj)`` for every object periodically. ``indexers`` adds named
     indexes to the built-in ``namespace`` one. ``timeout_seconds`` is the server-side timeout of each
     watch connection (default: random in 5-10 minutes, as client-go); the watch resumes after it.
-    ``backoff`` paces retries after failures (of lists, and of watch reconnects).
+    ``idle_timeout``: a watch connection silent this long (the server sends a bookmark about every
+    minute) counts as dead and is resumed on a new one. ``backoff`` paces retries after failures
+    (of lists, and of watch reconnects).
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
                  label_selector: str | Mapping[str, str] | None = None,
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
-                 timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF) -> None:
+                 timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
+                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
         resource._require_verb("list")
         watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-              field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
+              field_selector=field_selector, timeout_seconds=timeout_seconds,
+              idle_timeout=idle_timeout)  # validates; sends nothing
         if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
                                           or resync_period <= 0):
             raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
@@ -264,6 +269,7 @@ class Informer:
         self._selection: dict[str, Any] = {"namespace": namespace, "all_namespaces": all_namespaces,
                                            "label_selector": label_selector, "field_selector": field_selector}
         self._timeout_seconds = timeout_seconds
+        self._idle_timeout = idle_timeout
         self._resync_period = resync_period
         self._watch_list = use_watch_list  # None until the server's version has been asked
         self._watch_list_forced = use_watch_list is not None
@@ -273,6 +279,7 @@ class Informer:
         self._registrations: list[HandlerRegistration] = []
         self._synced = threading.Event()
         self._stopping = threading.Event()
+        self._requests = CancelScope()  # stop() ends the reflector's request in flight, whatever it waits for
         self._watch: Watch | None = None
         self._threads: list[threading.Thread] = []
 
@@ -341,6 +348,7 @@ class Informer:
     def stop(self) -> None:
         """Stop watching and delivering, and join every thread of this informer."""
         self._stopping.set()
+        self._requests.cancel()
         with self._lock:
             current, registrations = self._watch, list(self._registrations)
         if current is not None:
@@ -382,6 +390,10 @@ class Informer:
 
     def _reflect(self) -> None:
         """List and watch until stopped: relist at once after 410, back off after failures."""
+        with self._requests:
+            self._reflect_loop()
+
+    def _reflect_loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             self._progressed = False
@@ -433,7 +445,7 @@ class Informer:
     def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
         opened = watch(self.resource, **self._selection, resource_version=resource_version, resume=True,
                        send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
-                       backoff=self._backoff)
+                       backoff=self._backoff, idle_timeout=self._idle_timeout)
         with self._lock:
             self._watch = opened
         if self._stopping.is_set():

@@ -1,18 +1,24 @@
 """Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries,
-redirects within the server's origin only, and Status-to-exception mapping.
+deadlines, redirects within the server's origin only, and Status-to-exception mapping.
 
 Nothing outside this module touches ``requests``. Retries are decided in one function,
-``retry_delay``; errors are built in one, ``raise_for_status``.
+``retry_delay``; errors are built in one, ``raise_for_status``. Every request has a total deadline,
+enforced by one watchdog thread that shuts the socket down (a per-read timeout alone lets a server
+that trickles bytes hold a request forever); ``CancelScope`` lets another thread end requests the
+same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json as jsonlib
 import logging
 import os
 import random
 import re
+import socket
 import ssl
 import sys
 import tempfile
@@ -26,6 +32,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import errors
 from ._version import __version__
@@ -40,15 +47,26 @@ DEFAULT_BURST = 300
 DEFAULT_TIMEOUT = (10.0, 60.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Timeout = float | tuple[float, float | None] | None  # (connect, read); a read of None waits forever (streams)
+IDLE_CONNECTION_SECONDS = 90.0  # a pooled connection idle longer is not reused (client-go's IdleConnTimeout)
+KEEPALIVE = (30, 10, 3)  # TCP keepalive: first probe after 30 s idle, then every 10 s, dead after 3 unanswered
+USER_TIMEOUT_MS = 30_000  # TCP_USER_TIMEOUT: a connection whose sent bytes stay unacknowledged 30 s is dead
+
+Timeout = float | tuple[float, float | None] | None
+"""A number: the total bound of a request, retries included (kubectl's ``--request-timeout``).
+(connect, read): seconds to connect and between bytes, and connect + read for each attempt in all;
+a read of None waits forever (streams)."""
 
 
 class RetryPolicy(NamedTuple):
-    """How hard to retry: attempts in all (first included), backoff base and cap, total time budget."""
+    """How hard to retry: attempts in all (first included), backoff base and cap, total time budget.
 
-    max_attempts: int = 5
-    backoff_base: float = 0.2
-    backoff_cap: float = 5.0
+    The defaults spread the attempts over the budget: the waits are at least 0.25, 0.5, 1, 2, 4 s
+    and then 5 s each, so an apiserver that is away for up to about half a minute is bridged.
+    """
+
+    max_attempts: int = 10
+    backoff_base: float = 0.5
+    backoff_cap: float = 10.0
     total_seconds: float = 60.0
 
 
@@ -82,16 +100,20 @@ def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
 
 
 def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
-                policy: RetryPolicy, *, never_sent: bool = False) -> float | None:
+                policy: RetryPolicy, *, never_sent: bool = False, stale: bool = False) -> float | None:
     """Seconds to wait before retrying, or None not to retry.
 
-    ``status`` is None for a connection error; ``never_sent`` says the request body never left.
+    ``status`` is None for a connection error; ``never_sent`` says the request body never left;
+    ``stale`` says the connection that failed was a reused keep-alive one (asked once per request):
+    an idempotent request is then sent again at once on a fresh connection, whatever the policy.
     429 is retried for every verb (the server rejected it before doing anything); connection
     errors, 503, 500 and 504 only for reads, or for writes that were never sent.
     """
+    read = method.upper() in IDEMPOTENT_METHODS
+    if stale and status is None and read:
+        return 0.0
     if attempt + 1 >= policy.max_attempts:
         return None
-    read = method.upper() in IDEMPOTENT_METHODS
     if status is None:
         retryable = read or never_sent
     elif status == 429:
@@ -100,7 +122,8 @@ def retry_delay(method: str, status: int | None, headers: Mapping[str, str], att
         retryable = read and status in (500, 503, 504)
     if not retryable:
         return None
-    backoff = random.uniform(0, min(policy.backoff_cap, policy.backoff_base * 2 ** attempt))
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** attempt)
+    backoff = ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never less than half
     retry_after = _retry_after_seconds(headers)
     return max(backoff, retry_after) if retry_after is not None else backoff
 
@@ -197,16 +220,264 @@ class _HTTPSConnection(urllib3.connection.HTTPSConnection):
             log.debug("the server closed the connection while the request was being sent; reading its answer")
 
 
-class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+# ---- deadlines, cancellation, connection hygiene ------------------------------------------
+
+_local = threading.local()  # .exchange: the request this thread is sending; .scopes: its active CancelScopes
+_OWNERS = threading.Lock()  # guards which exchange owns which pooled connection
+
+
+class _Exchange:
+    """One request while it runs: the connection its current attempt uses, so that the watchdog
+    (deadline) or a ``CancelScope`` (another thread) can shut that connection down."""
+
+    def __init__(self) -> None:
+        self.interrupted = threading.Event()  # cancelled: no further attempt, no further wait
+        self.attempt = 0  # counts attempts; the watchdog only ends the one it was armed for
+        self.sending = False
+        self.expired = False  # the current attempt ran out of time
+        self.reused = False  # the current attempt got a kept-alive connection from the pool
+        self.fresh = False  # the next attempt must not reuse a pooled connection
+        self._conn: Any = None
+        self._handshaking: ssl.SSLSocket | None = None  # a TLS socket not yet handed to the connection
+
+    def begin(self) -> int:
+        with _OWNERS:
+            self.attempt += 1
+            self.sending, self.expired, self.reused, self._conn, self._handshaking = True, False, False, None, None
+            return self.attempt
+
+    def end(self) -> None:
+        with _OWNERS:
+            self.sending, self._conn, self._handshaking = False, None, None
+
+    def bind(self, conn: Any) -> None:
+        """Called by the pool with the connection this attempt will use."""
+        if self.fresh and conn.sock is not None:
+            conn.close()  # connects anew on use
+        self.fresh = False
+        self._register(conn=conn)
+
+    def handshake(self, sock: ssl.SSLSocket) -> None:
+        """Called by the TLS socket of this attempt's new connection, before its handshake."""
+        self._register(tls=sock)
+
+    def _register(self, conn: Any = None, tls: ssl.SSLSocket | None = None) -> None:
+        """Note a connection or socket of this attempt; shut it at once if the attempt already ended."""
+        with _OWNERS:
+            if conn is not None:
+                self.reused = conn.sock is not None
+                self._conn = conn
+                conn.dynkube_owner = self
+            if tls is not None:
+                self._handshaking = tls
+            late = self.sending and (self.expired or self.interrupted.is_set())
+            sockets = self._sockets() if late else []
+        _shut(sockets)
+
+    def expire(self, attempt: int) -> None:
+        """The watchdog: this attempt's deadline has passed."""
+        with _OWNERS:
+            if not self.sending or attempt != self.attempt:
+                return
+            self.expired = True
+            sockets = self._sockets()
+        _shut(sockets)
+
+    def cancel(self) -> None:
+        self.interrupted.set()
+        with _OWNERS:
+            sockets = self._sockets() if self.sending else []
+        _shut(sockets)
+
+    def _sockets(self) -> list[socket.socket]:
+        conn = self._conn
+        owned = conn is not None and getattr(conn, "dynkube_owner", None) is self
+        return [s for s in (getattr(conn, "sock", None) if owned else None, self._handshaking) if s is not None]
+
+
+def _shut(sockets: list[socket.socket]) -> None:
+    """Shut sockets down so a read, write or handshake blocked in another thread returns."""
+    for sock in sockets:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's shutdown, also for TLS sockets
+        except OSError:  # already closed (a TLS wrap detaches the plain socket), or not connected
+            pass
+
+
+class _TrackedSSLSocket(ssl.SSLSocket):
+    """A TLS socket that shows itself to the request of its thread before its handshake, so that a
+    deadline or a cancel can end a handshake that a server never answers."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        exchange = getattr(_local, "exchange", None)
+        if exchange is not None:
+            exchange.handshake(self)
+        super().do_handshake(block)
+
+
+class _Watchdog:
+    """One daemon thread that expires attempts at their deadlines (started on first use)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Exchange, int]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._prune_at = 1024
+
+    def arm(self, deadline: float, exchange: _Exchange, attempt: int) -> None:
+        with self._wake:
+            if len(self._heap) >= self._prune_at:  # forget attempts that ended long before their deadline
+                self._heap = [e for e in self._heap if e[2].sending and e[2].attempt == e[3]]
+                heapq.heapify(self._heap)
+                self._prune_at = max(1024, 2 * len(self._heap))
+            heapq.heappush(self._heap, (deadline, next(self._order), exchange, attempt))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="transport-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is exchange:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, exchange, attempt = heapq.heappop(self._heap)
+            exchange.expire(attempt)
+
+
+_WATCHDOG = _Watchdog()
+
+
+class CancelScope:
+    """Lets another thread end the requests made inside ``with scope:``: ``cancel()`` shuts the
+    connection of the request in flight down, ends its retry wait, and makes every later request in
+    the scope fail at once with ``TransportError``. Cancelling is final; scopes nest."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+        self._exchanges: set[_Exchange] = set()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> CancelScope:
+        _local.scopes = (*getattr(_local, "scopes", ()), self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        scopes = getattr(_local, "scopes", ())
+        _local.scopes = tuple(s for s in scopes if s is not self)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            exchanges = list(self._exchanges)
+        for exchange in exchanges:
+            exchange.cancel()
+
+    def _join(self, exchange: _Exchange) -> None:
+        with self._lock:
+            self._exchanges.add(exchange)
+        if self._cancelled.is_set():
+            exchange.cancel()
+
+    def _leave(self, exchange: _Exchange) -> None:
+        with self._lock:
+            self._exchanges.discard(exchange)
+
+
+@contextlib.contextmanager
+def _exchange() -> Iterator[_Exchange]:
+    """A new exchange, joined to this thread's cancel scopes for as long as the request runs."""
+    exchange = _Exchange()
+    scopes = getattr(_local, "scopes", ())
+    for scope in scopes:
+        scope._join(exchange)
+    try:
+        yield exchange
+    finally:
+        for scope in scopes:
+            scope._leave(exchange)
+
+
+def _bind_to_current(conn: Any) -> Any:
+    exchange = getattr(_local, "exchange", None)
+    if exchange is not None:
+        exchange.bind(conn)
+    return conn
+
+
+def _idle_too_long(conn: Any) -> bool:
+    since = getattr(conn, "dynkube_idle_since", None)
+    return since is not None and conn.sock is not None and time.monotonic() - since > IDLE_CONNECTION_SECONDS
+
+
+class _TrackedPool:
+    """Pool behaviour shared by our HTTP and HTTPS pools: a connection idle too long is closed
+    instead of reused, and each connection handed out is bound to the request of this thread."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        if _idle_too_long(conn):
+            log.debug("not reusing a connection idle for over %.0f s", IDLE_CONNECTION_SECONDS)
+            conn.close()
+        return _bind_to_current(conn)
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.dynkube_idle_since = time.monotonic()
+            conn.dynkube_owner = None
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _HTTPPool(_TrackedPool, HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
-def _use_our_https_pool(manager: Any) -> Any:
-    manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": _HTTPSConnectionPool}
-    return manager
+_POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-class _TLSAdapter(HTTPAdapter):
+def _socket_options() -> list[tuple[int, int, int]]:
+    """TCP_NODELAY (urllib3's default) and keepalive with short intervals, where the platform has them."""
+    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    idle, interval, count = KEEPALIVE
+    for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval), ("TCP_KEEPCNT", count),
+                        ("TCP_USER_TIMEOUT", USER_TIMEOUT_MS)):
+        if hasattr(socket, name):
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+    return options
+
+
+class _Adapter(HTTPAdapter):
+    """An HTTPAdapter whose pools are ours (deadlines, idle limit) and whose sockets keep alive."""
+
+    def __init__(self, pool_maxsize: int) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["socket_options"] = _socket_options()
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        socks = proxy.lower().startswith("socks")  # SOCKS proxies bring their own pools and sockets
+        if not socks:
+            proxy_kwargs.setdefault("socket_options", _socket_options())
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not socks:
+            manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
+class _TLSAdapter(_Adapter):
     """An HTTPAdapter with our own SSLContext and optional SNI / verification name override.
 
     With ``own_ca`` (the config names a certificate authority) that CA is the only one trusted, as in
@@ -218,7 +489,7 @@ class _TLSAdapter(HTTPAdapter):
         self._ssl_context = ssl_context
         self._server_hostname = server_hostname
         self._own_ca = own_ca
-        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+        super().__init__(pool_maxsize)
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         super().cert_verify(conn, url, verify, cert)
@@ -232,14 +503,13 @@ class _TLSAdapter(HTTPAdapter):
             kwargs["server_hostname"] = self._server_hostname
             kwargs["assert_hostname"] = self._server_hostname
         super().init_poolmanager(*args, **kwargs)
-        _use_our_https_pool(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         proxy_kwargs["ssl_context"] = self._ssl_context
         if self._server_hostname:
             proxy_kwargs["server_hostname"] = self._server_hostname
             proxy_kwargs["assert_hostname"] = self._server_hostname
-        return _use_our_https_pool(super().proxy_manager_for(proxy, **proxy_kwargs))
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
 def build_ssl_context(config: Config, client_certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
@@ -254,6 +524,7 @@ def build_ssl_context(config: Config, client_certificate: tuple[bytes, bytes] | 
         ctx = ssl.create_default_context()
     if client_certificate:
         _load_client_certificate(ctx, *client_certificate, config=config)
+    ctx.sslsocket_class = _TrackedSSLSocket
     return ctx
 
 
@@ -306,9 +577,10 @@ class Transport:
     """Sends requests to one cluster as one user.
 
     ``qps``/``burst`` configure the client-side token bucket (``qps=None`` or ``<= 0`` turns it
-    off); ``timeout`` is the default (connect, read) timeout in seconds, overridable per call;
-    ``retry`` bounds retries. Non-2xx answers (except 304) raise ``dynkube.errors.ApiError``
-    subclasses; connection failures raise ``dynkube.errors.TransportError``.
+    off); ``timeout`` is the default ``Timeout``, overridable per call; ``retry`` bounds retries
+    (``total_seconds`` is also the bound of every request, its attempts and waits included).
+    Non-2xx answers (except 304) raise ``dynkube.errors.ApiError`` subclasses; connection
+    failures and requests out of time raise ``dynkube.errors.TransportError``.
     """
 
     def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,
@@ -351,7 +623,7 @@ class Transport:
             session.mount("https://", _TLSAdapter(ctx, self.config.tls_server_name, self._pool_maxsize,
                                                   own_ca=bool(self.config.ca_data)))
         else:
-            session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_maxsize, max_retries=0))
+            session.mount("http://", _Adapter(self._pool_maxsize))
         return session
 
     def _proxies(self) -> dict[str, str]:
@@ -387,20 +659,38 @@ class Transport:
         if content_type:
             send_headers["Content-Type"] = content_type
         policy = retry or self.retry
-        deadline = time.monotonic() + policy.total_seconds
-        refreshed = False
+        limits = _limits(timeout if timeout is not None else self.timeout, policy)
+        with _exchange() as exchange:
+            return self._exchange(exchange, method, path, params, send_headers, data, limits, stream, policy,
+                                  rate_limited)
+
+    def _exchange(self, exchange: _Exchange, method: str, path: str, params: Any, headers: dict[str, str],
+                  data: bytes | None, limits: _Limits, stream: bool, policy: RetryPolicy,
+                  rate_limited: bool) -> requests.Response:
+        """The attempts of one request, until an answer to return or an error to raise."""
+        started = time.monotonic()
+        deadline = started + limits.overall
+        refreshed = stale_retried = False
         attempt = 0
         while True:
+            if exchange.interrupted.is_set():
+                raise errors.TransportError(f"{method} {self.url(path)}: cancelled", url=self.url(path))
             if self._limiter and rate_limited:
                 self._limiter.acquire()
             try:
-                response = self._send(method, path, params, send_headers, data, timeout, stream)
+                response = self._send(exchange, method, path, params, headers, data, limits, deadline, stream)
             except requests.exceptions.RequestException as exc:
                 if problem := _certificate_problem(exc):  # a configuration problem: asking again cannot help
                     raise self._certificate_error(method, path, problem) from None
-                delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc))
-                if delay is None or time.monotonic() + delay > deadline:
-                    raise errors.TransportError(f"{method} {self.url(path)}: {_describe(exc)}", url=self.url(path)) from None
+                stale = exchange.reused and not exchange.expired and not stale_retried
+                delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc), stale=stale)
+                if exchange.interrupted.is_set() or delay is None or _past(deadline, delay):
+                    raise self._no_answer(exchange, method, path, exc, started) from None
+                if stale and delay == 0:
+                    stale_retried = exchange.fresh = True
+                    log.info("retrying %s %s on a fresh connection: the kept-alive one failed (%s)", method, path,
+                             exc.__class__.__name__)
+                    continue
                 log.info("retrying %s %s in %.2fs after %s", method, path, delay, exc.__class__.__name__)
             else:
                 self._surface_warnings(response)
@@ -411,11 +701,11 @@ class Transport:
                     response.close()
                     continue
                 delay = retry_delay(method, response.status_code, response.headers, attempt, policy)
-                if delay is None or time.monotonic() + delay > deadline:
+                if delay is None or _past(deadline, delay):
                     raise_for_status(response, method, self.url(path))
                 log.info("retrying %s %s in %.2fs after HTTP %d", method, path, delay, response.status_code)
                 response.close()
-            time.sleep(delay)
+            exchange.interrupted.wait(delay)
             attempt += 1
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -423,8 +713,9 @@ class Transport:
         raises MalformedResponse naming the URL and the answer's first bytes."""
         return json_object(self.request(method, path, **kwargs), method.upper(), self.url(path))
 
-    def _send(self, method: str, path: str, params: Any, headers: dict[str, str], data: bytes | None,
-              timeout: Timeout, stream: bool) -> requests.Response:
+    def _send(self, exchange: _Exchange, method: str, path: str, params: Any, headers: dict[str, str],
+              data: bytes | None, limits: _Limits, deadline: float, stream: bool) -> requests.Response:
+        """One attempt, ended by the watchdog at its deadline (for a stream: until the headers)."""
         if self._secure:  # headers first, then the certificate: see Credentials
             headers = {**self.config.credentials.headers(), **headers}
         session = self.session
@@ -433,11 +724,28 @@ class Transport:
             if certificate != self._client_certificate:  # an exec plugin renewed an expired one
                 session = self._use_client_certificate(certificate)
         started = time.monotonic()
-        response = session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                        timeout=timeout if timeout is not None else self.timeout, stream=stream)
+        attempt_deadline = min(deadline, started + limits.attempt) if limits.attempt is not None else deadline
+        _WATCHDOG.arm(attempt_deadline, exchange, exchange.begin())
+        _local.exchange = exchange
+        try:
+            response = session.request(method, self.url(path), params=params, headers=headers, data=data,
+                                       timeout=_clamped(limits, attempt_deadline, started), stream=stream)
+        finally:
+            _local.exchange = None
+            exchange.end()
         log.debug("%s %s -> %d in %.1f ms", method, response.url, response.status_code,
                   (time.monotonic() - started) * 1000)
         return response
+
+    def _no_answer(self, exchange: _Exchange, method: str, path: str, exc: Exception,
+                   started: float) -> errors.TransportError:
+        url = self.url(path)
+        if exchange.interrupted.is_set():
+            return errors.TransportError(f"{method} {url}: cancelled", url=url)
+        if exchange.expired:
+            return errors.TransportError(f"{method} {url}: timed out after {time.monotonic() - started:.1f} s "
+                                         f"without a complete answer", url=url)
+        return errors.TransportError(f"{method} {url}: {_describe(exc)}", url=url)
 
     def _refresh_credentials(self) -> bool:
         """After a 401: ask the credentials to rotate; rebuild TLS if the client certificate changed."""
@@ -606,6 +914,35 @@ _REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404
                    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
                    413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
                    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+
+
+class _Limits(NamedTuple):
+    """The time bounds of one request, from its Timeout and RetryPolicy (seconds; None: unbounded)."""
+
+    connect: float | None
+    read: float | None
+    attempt: float | None  # each attempt in all: connect, TLS, headers and (unless streamed) body
+    overall: float  # every attempt and wait
+
+
+def _limits(timeout: Timeout, policy: RetryPolicy) -> _Limits:
+    if timeout is None:
+        return _Limits(None, None, None, policy.total_seconds)
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return _Limits(connect, read, connect + read if read is not None else None, policy.total_seconds)
+    return _Limits(timeout, timeout, timeout, min(timeout, policy.total_seconds))
+
+
+def _clamped(limits: _Limits, deadline: float, now: float) -> tuple[float, float]:
+    """requests' (connect, read) timeouts, none of them reaching past the attempt's deadline."""
+    left = max(0.001, deadline - now)
+    return (min(limits.connect, left) if limits.connect is not None else left,
+            min(limits.read, left) if limits.read is not None else left)
+
+
+def _past(deadline: float, delay: float) -> bool:
+    return time.monotonic() + delay > deadline
 
 
 class _CertificateProblem(NamedTuple):

@@ -2,9 +2,10 @@
 
 The server answers a watch with a chunked stream of JSON objects ``{"type": ..., "object": ...}``.
 They are decoded incrementally as bytes arrive: an HTTP chunk may hold part of an event or many.
-With ``resume=True`` a dropped connection or a server-side timeout is followed by a new request
-from the last resourceVersion seen (events and bookmarks), so no event is replayed or skipped;
-when the server no longer has that point (410), ``Gone`` is raised and the caller must relist.
+With ``resume=True`` a dropped connection, a server-side timeout or a connection silent for
+longer than ``idle_timeout`` (dead without a word, as after a NAT forgot it) is followed by a new
+request from the last resourceVersion seen (events and bookmarks), so no event is replayed or
+skipped; when the server no longer has that point (410), ``Gone`` is raised and the caller must relist.
 A resuming watch given no resourceVersion lists first (ADDED for each listed object, as
 ``kubectl get --watch`` and informers do) and watches from the list's resourceVersion.
 """
@@ -27,7 +28,7 @@ from .client import DEFAULT_PAGE_SIZE, _list_params
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
 from .objects import ApiList, ApiObject
-from .transport import NO_RETRIES
+from .transport import NO_RETRIES, CancelScope
 
 if TYPE_CHECKING:
     import requests
@@ -40,6 +41,8 @@ READ_CHUNK = 1 << 20  # bytes asked per read; chunked responses still yield each
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 RESUME_TIMEOUT_SECONDS = (300, 600)  # per-connection timeoutSeconds when resuming (client-go's reflector)
 READ_TIMEOUT_MARGIN = 30.0  # seconds of silence past timeoutSeconds before the connection counts as dead
+BOOKMARK_INTERVAL = 60.0  # the server sends a resuming watch a bookmark about once a minute, even when quiet
+IDLE_TIMEOUT = 1.5 * BOOKMARK_INTERVAL  # silence after which a resuming watch's connection counts as dead
 HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts as a failure (backoff)
 _WHITESPACE = " \t\r\n"
 
@@ -187,13 +190,15 @@ class Watch:
     the resourceVersion of the last event or bookmark (not advanced by the initial events of a
     streaming list until their end bookmark). With ``list_first`` (a function giving the list page
     after a continue token) the watch first yields ADDED for every listed object, then watches
-    from the list's resourceVersion.
+    from the list's resourceVersion. With ``resume``, a connection silent for
+    ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
 
     def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
-                 list_first: Callable[[str | None], ApiList] | None = None) -> None:
+                 list_first: Callable[[str | None], ApiList] | None = None,
+                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
         self.resource = resource
         self.resource_version = resource_version
         self._list_first = list_first
@@ -205,7 +210,9 @@ class Watch:
         self._initial_pending = send_initial_events
         self._initial_delivered = False
         self._backoff = backoff
+        self._idle_timeout = idle_timeout if resume else None
         self._stopped = threading.Event()
+        self._connecting = CancelScope()  # ends a connection attempt when stop() is called
         self._lock = threading.Lock()
         self._response: requests.Response | None = None
         self._events = self._run()
@@ -237,6 +244,7 @@ class Watch:
     def stop(self) -> None:
         """End the watch: the iteration (in any thread) stops at once, without an error."""
         self._stopped.set()
+        self._connecting.cancel()
         with self._lock:
             response = self._response
         if response is not None:
@@ -278,7 +286,9 @@ class Watch:
                                          url=self._transport.url(self._path)) from None
                 log.info("watch %s: connection lost (%s); resuming from %s", self._path, exc, self.resource_version)
             except _RECONNECTABLE as exc:
-                if not self._resume or self._stopped.is_set() or not self._resumable():
+                if self._stopped.is_set():
+                    return
+                if not self._resume or not self._resumable():
                     raise
                 log.warning("watch %s: %s; resuming from %s", self._path, exc, self.resource_version)
             healthy = delivered > 0 or time.monotonic() - started >= HEALTHY_SECONDS
@@ -337,16 +347,24 @@ class Watch:
         timeout_seconds = self._timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if self._resume else None)
         if timeout_seconds:
             params["timeoutSeconds"] = timeout_seconds
-        read_timeout = timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None
-        response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
-                                           timeout=(self._connect_timeout(), read_timeout),  # type: ignore[arg-type]
-                                           retry=NO_RETRIES if self._resume else None)  # resuming retries, stoppably
+        timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
+        with self._connecting:
+            response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
+                                               timeout=timeout,  # type: ignore[arg-type]
+                                               retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
             if not self._stopped.is_set():
                 self._response = response
                 return response
         response.close()
         return None
+
+    def _read_timeout(self, timeout_seconds: int | None) -> float | None:
+        """Silence after which the connection counts as dead: well past the server's own end of it,
+        or ``idle_timeout`` (resuming watches), whichever comes first."""
+        limits = [t for t in (timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None, self._idle_timeout)
+                  if t is not None]
+        return min(limits) if limits else None
 
     def _connect_timeout(self) -> float | None:
         timeout = self._transport.timeout
@@ -388,14 +406,19 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-          send_initial_events: bool = False, backoff: Backoff = DEFAULT_BACKOFF) -> Watch:
+          send_initial_events: bool = False, backoff: Backoff = DEFAULT_BACKOFF,
+          idle_timeout: float | None = IDLE_TIMEOUT) -> Watch:
     """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
-    reconnects that fail. Validates everything before any request."""
+    reconnects that fail; with ``resume``, a connection silent for ``idle_timeout`` seconds counts
+    as dead (None: never). Validates everything before any request."""
     path = resource._collection_path(namespace, all_namespaces, "watch")
     params = _list_params(label_selector, field_selector, None, None, resource_version, None)
     params.pop("resourceVersion", None)
     if timeout_seconds is not None and (type(timeout_seconds) is not int or timeout_seconds <= 0):
         raise InvalidInput(f"timeout_seconds must be a positive integer, not {timeout_seconds!r}")
+    if idle_timeout is not None and (isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float))
+                                     or idle_timeout <= 0):
+        raise InvalidInput(f"idle_timeout must be a positive number of seconds or None, not {idle_timeout!r}")
     if send_initial_events and not allow_bookmarks:
         raise InvalidInput("send_initial_events=True needs allow_bookmarks=True (the end of the initial "
                            "events is a bookmark)")
@@ -411,4 +434,4 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
         params["allowWatchBookmarks"] = "true"
     return Watch(resource, path, params, resource_version=resource_version or None,
                  timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
-                 backoff=backoff, list_first=list_first)
+                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout)

@@ -81,7 +81,7 @@ class Context:
     def client(self) -> dynkube.Client:
         if self._client is None:
             options: dict[str, Any] = {}
-            if self.args.request_timeout:  # else the library's (connect, read) defaults
+            if self.args.request_timeout:  # a number bounds each request in all; else the library's defaults
                 options["timeout"] = self.args.request_timeout
             self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
                                           namespace=self.args.namespace, **options)
@@ -165,7 +165,7 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     group.add_argument("-n", "--namespace", metavar="NS", default=default(None),
                        help="namespace (default: the context's, else 'default')")
     group.add_argument("--request-timeout", metavar="DURATION", type=_timeout, default=default(None),
-                       help="timeout of each request, e.g. 30s (for --watch: how long to watch)")
+                       help="bound of each request, its retries included, e.g. 30s (for --watch: how long to watch)")
     group.add_argument("-v", "--v", dest="verbosity", metavar="LEVEL", type=int, default=default(0),
                        help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
     group.add_argument("--debug", action="store_true", default=default(False),

@@ -104,6 +104,7 @@ def test_resumed_watch_survives_server_timeouts(proxied: dynkube.Client, writer:
         done = run_writers(writer.resource("configmaps"), namespace, writers=1, changes_each=150,
                            until=lambda: server_ends(caplog) >= 2)  # the server ends the watch while writes go on
         wait_for(lambda: len(events) == len(done), what="every change to arrive")
+        wait_for(lambda: server_ends(caplog) >= 2, what="the server to end the watch twice")  # writes may be quick
     finally:
         watch.stop()
         reader.join()

@@ -10,7 +10,7 @@ import requests
 
 from dynkube import errors
 from dynkube.config import Config
-from dynkube.transport import (RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
+from dynkube.transport import (CancelScope, RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
                                status_from_response)
 
 from ..support.credentials import StaticToken
@@ -42,6 +42,25 @@ def test_backoff_grows_but_is_capped() -> None:
     delays = [max(retry_delay("GET", 500, {}, attempt, POLICY) for _ in range(200)) for attempt in range(4)]
     assert delays[0] <= 0.1 < delays[2] <= 1.0
     assert all(d <= POLICY.backoff_cap for d in delays)
+
+
+def test_a_stale_kept_alive_connection_is_retried_once_at_once_for_reads_only() -> None:
+    one_attempt = RetryPolicy(max_attempts=1)
+    assert retry_delay("GET", None, {}, 0, one_attempt, stale=True) == 0.0
+    assert retry_delay("GET", None, {}, 0, one_attempt) is None
+    assert retry_delay("POST", None, {}, 0, POLICY, stale=True) is None
+    assert retry_delay("GET", 503, {}, 0, one_attempt, stale=True) is None  # an answer came: not a dead connection
+
+
+def test_default_retries_spread_over_the_budget() -> None:
+    """Even the shortest waits of the default policy add up to most of half a minute, and the longest
+    stay within the 60 s budget: a restarting apiserver is bridged."""
+    policy = RetryPolicy()
+    waits = [[retry_delay("GET", 503, {}, attempt, policy) for attempt in range(policy.max_attempts - 1)]
+             for _ in range(200)]
+    assert min(sum(w) for w in waits) >= 25  # type: ignore[arg-type]
+    assert max(sum(w) for w in waits) <= policy.total_seconds  # type: ignore[arg-type]
+    assert min(w[0] for w in waits) >= policy.backoff_base / 2  # type: ignore[type-var]
 
 
 def test_token_bucket_allows_burst_then_qps() -> None:
@@ -118,3 +137,20 @@ def test_no_secret_in_reprs_or_connection_errors() -> None:
         assert "s3cr3t" not in text
     assert "127.0.0.1:1" in str(caught.value)
 
+
+
+def test_a_cancel_scope_ends_retry_waits_and_later_requests() -> None:
+    """Connection refused (port 1) is retried with long waits; cancelling from another thread ends
+    the wait at once, and a cancelled scope lets no further request start."""
+    transport = Transport(Config(server="https://127.0.0.1:1"),
+                          retry=RetryPolicy(max_attempts=5, backoff_base=30, backoff_cap=30))
+    scope = CancelScope()
+    threading.Timer(0.2, scope.cancel).start()
+    started = time.monotonic()
+    with scope, pytest.raises(errors.TransportError, match="cancelled"):
+        transport.request("GET", "/api")
+    assert time.monotonic() - started < 5
+    with scope, pytest.raises(errors.TransportError, match="cancelled"):
+        transport.request("GET", "/api")
+    with pytest.raises(errors.TransportError, match="Connection refused|refused"):  # outside the scope: sent
+        Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1)).request("GET", "/api")
