@@ -282,7 +282,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
+    _add_export_commands(command)
     return parser
+
+
+def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    from . import export
+
+    p = command("export", export.export_command, "Write objects as clean YAML that applies again (backup, migration).",
+                "examples:\n  dynkube export backup/ -n web\n  dynkube export backup/ -A --include-secrets\n"
+                "  dynkube export - -n web --kinds deploy,svc,cm > web.yaml")
+    p.add_argument("output", metavar="DIR|FILE|-", help="directory to write (empty or absent), or a file with "
+                   "--layout=stream, or '-' for the standard output")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace and cluster-scoped kind")
+    p.add_argument("--kinds", action="append", default=[], metavar="KINDS",
+                   help="only these kinds (comma-separated; default rules do not apply to them)")
+    p.add_argument("--exclude-kinds", action="append", default=[], metavar="KINDS",
+                   help="leave these kinds out (comma-separated)")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="only objects matching this label selector")
+    p.add_argument("--layout", choices=("tree", "stream"), default="tree",
+                   help="tree: NAMESPACE/GROUP/KIND/NAME.yaml (default); stream: one multi-document file")
+    p.add_argument("--include-secrets", action="store_true", help="export Secrets too (files written 0600)")
+    p.add_argument("--include-owned", action="store_true",
+                   help="also objects owned by another exported object (e.g. a Deployment's Pods)")
+    p.add_argument("--include-managed", action="store_true",
+                   help="also objects the control plane makes and keeps itself (see docs/export.md)")
+
+    p = command("import", export.import_command, "Apply an export (to this or another cluster or namespace).",
+                "examples:\n  dynkube import backup/\n  dynkube import backup/ -n web-copy\n"
+                "  dynkube import web.yaml --dry-run=server")
+    p.set_defaults(mutates=True)
+    p.add_argument("source", metavar="DIR|FILE", help="an export directory or stream file")
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+                   help="'server': the server checks and answers without persisting")
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
