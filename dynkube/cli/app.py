@@ -79,6 +79,8 @@ class Context:
 
     @property
     def client(self) -> dynkube.Client:
+        if self._client is None and getattr(self.args, "snapshot", None):
+            self._client = dynkube.Client.from_snapshot(self.args.snapshot, namespace=self.args.namespace or "default")
         if self._client is None:
             options: dict[str, Any] = {}
             if self.args.request_timeout:  # else the library's (connect, read) defaults
@@ -170,6 +172,8 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
     group.add_argument("--debug", action="store_true", default=default(False),
                        help="show tracebacks of errors")
+    group.add_argument("--snapshot", metavar="FILE", default=default(None),
+                       help="answer from a snapshot file (discovery, schemas), offline: see docs/snapshots.md")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -317,6 +321,25 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
     p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
                    help="'server': the server checks and answers without persisting")
+
+    from . import snapshot
+
+    p = command("snapshot", snapshot.snapshot_command, "Save what the server serves (discovery, OpenAPI schemas, "
+                "version) to a file, for offline use with --snapshot.",
+                "examples:\n  dynkube snapshot save cluster.snap\n"
+                "  dynkube --snapshot cluster.snap explain deploy.spec.strategy")
+    p.add_argument("action", choices=("save",), help="save: record the live server")
+    p.add_argument("file", metavar="FILE", help="the snapshot file to write")
+
+    p = command("validate", snapshot.validate_command, "Check manifests against the server's schemas "
+                "(or a snapshot's, offline), without sending them.",
+                "examples:\n  dynkube validate -f manifests/ -R\n"
+                "  dynkube validate -f manifests/ --snapshot prod.snap -o json")
+    _add_file_options(p)
+    p.add_argument("--strict", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="flag unknown fields, as the server's fieldValidation=Strict (default true)")
+    p.add_argument("-o", "--output", choices=("json",), help="json: {documents, problems: [{file, index, kind, "
+                   "name, path, message}]}")
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
