@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 FORMAT = "dynkube.io/snapshot"
 VERSION = 1
 _DISCOVERY_PATHS = ("/api", "/apis")
+DOCUMENT_WAIT = 5.0  # seconds a group-version document that does not answer is waited on (see _document)
 
 
 class SnapshotError(DynkubeError):
@@ -61,14 +63,9 @@ def save_snapshot(client: Client, path: str | Path) -> dict[str, Any]:
     index = transport.request("GET", INDEX_PATH, headers={"Accept": "application/json"})
     answers[INDEX_PATH] = _record(index)
     for key, entry in parse_index(index.content).items():
-        parts = urlsplit(entry.url)
-        try:
-            response = transport.request("GET", parts.path, params=dict(parse_qsl(parts.query)) or None,
-                                         headers={"Accept": "application/json"})
-        except NotFound:  # removed since the index was read (a CRD deleted): as if it had never been
-            log.info("OpenAPI v3 document of %s is gone; not recorded", key)
-            continue
-        answers[parts.path] = _record(response)
+        recorded = _document(client, key, entry.url)
+        if recorded is not None:
+            answers[urlsplit(entry.url).path] = recorded
     version = transport.request_json("GET", "/version")
     answers["/version"] = {"contentType": "application/json", "body": version}
     document = {"format": FORMAT, "version": VERSION, "server": client.config.server,
@@ -77,6 +74,31 @@ def save_snapshot(client: Client, path: str | Path) -> dict[str, Any]:
     size = _write(target, document)
     return {"server": client.config.server, "version": version.get("gitVersion"),
             "schemas": len(answers) - len(_DISCOVERY_PATHS) - 2, "bytes": size}
+
+
+def _document(client: Client, key: str, url: str) -> dict[str, Any] | None:
+    """The recorded answer for one group-version's document, or None when it was removed meanwhile.
+
+    A group-version being removed (its CRD deleted) stays in the index for a moment while its
+    document answers 404 or an empty body: the index is read again until it drops the entry or
+    the document answers, for at most DOCUMENT_WAIT seconds.
+    """
+    deadline = time.monotonic() + DOCUMENT_WAIT
+    while True:
+        parts = urlsplit(url)
+        try:
+            return _record(client.transport.request("GET", parts.path, params=dict(parse_qsl(parts.query)) or None,
+                                                    headers={"Accept": "application/json"}))
+        except (NotFound, SnapshotError):
+            if time.monotonic() > deadline:
+                raise
+        index = client.transport.request("GET", INDEX_PATH, headers={"Accept": "application/json"})
+        entry = parse_index(index.content).get(key)
+        if entry is None:
+            log.info("OpenAPI v3 document of %s was removed while the snapshot was taken; not recorded", key)
+            return None
+        url = entry.url
+        time.sleep(0.1)
 
 
 def _record(response: requests.Response) -> dict[str, Any]:

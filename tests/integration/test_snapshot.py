@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,29 @@ def test_validate_reports_every_problem_for_ci(cli: Callable[..., Any], snapshot
     (tmp_path / "good.yaml").write_text(yaml.safe_dump(manifests()[0]))
     good = cli("--snapshot", str(snapshot_file), "validate", "-f", str(tmp_path / "good.yaml"), kubeconfig=None)
     assert good.code == 0 and good.out == "1 of 1 document(s) valid\n" and not good.err
+
+
+def test_a_crd_deleted_while_the_snapshot_is_taken_is_left_out(client: dynkube.Client, tmp_path: Path,
+                                                               crd_factory: Callable[..., str]) -> None:
+    """A deleted CRD's group-version stays in the OpenAPI index for about a second while its document
+    answers an empty body: the snapshot waits for the index to drop it instead of failing."""
+    resource = client.resource(crd_factory()).resource
+    key = f"apis/{resource.group}/v1"
+
+    def indexed() -> bool:
+        client.schemas.invalidate()
+        return key in client.schemas.group_versions()
+
+    deadline = time.monotonic() + 30
+    while not indexed():
+        assert time.monotonic() < deadline, "the CRD's schema was never published"
+        time.sleep(0.05)
+    url = f"/openapi/v3/{key}"
+    client.resource("customresourcedefinitions").delete(resource.group_resource)
+    deadline = time.monotonic() + 30
+    while client.transport.request("GET", url, headers={"Accept": "application/json"}).content:
+        assert time.monotonic() < deadline, "the deleted CRD's document never answered empty"
+        time.sleep(0.01)
+    save_snapshot(client, tmp_path / "during.snap")  # the index lists it, its document answers empty
+    answers = json.loads(gzip.decompress((tmp_path / "during.snap").read_bytes()))["answers"]
+    assert url not in answers
