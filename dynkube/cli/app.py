@@ -341,6 +341,16 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("-o", "--output", choices=("json",), help="json: {documents, problems: [{file, index, kind, "
                    "name, path, message}]}")
 
+    from . import stubs
+
+    p = command("stubs", stubs.stubs_command, "Generate a package of TypedDicts for kinds the server serves "
+                "(from its OpenAPI v3 schemas), for type checkers.",
+                "examples:\n  dynkube stubs --output typings/ certificates.cert-manager.io deployments\n"
+                "  dynkube --snapshot prod.snap stubs --output typings/")
+    p.add_argument("kinds", nargs="*", metavar="KIND", help="kinds to type (default: every kind served)")
+    p.add_argument("--output", required=True, metavar="DIR", help="directory to write the package into")
+    p.add_argument("--package", default="dynkube_stubs", metavar="NAME", help="package name (default dynkube_stubs)")
+
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
