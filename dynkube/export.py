@@ -191,7 +191,7 @@ def _chosen(pool: list[Resource], scope: _Scope, excluded: set[Resource]) -> lis
     for r in pool:
         if r in excluded or (not scope.named and _kind_skipped(r, scope)):
             continue
-        if not r.namespaced and not scope.all_namespaces:
+        if not r.namespaced and not scope.all_namespaces and r not in scope.named:
             continue  # a namespace's export: its namespaced objects (and its Namespace, CRDs: below)
         chosen.append(r)
     return chosen
@@ -248,8 +248,9 @@ def _settle(owners: _Owners, writer: _Writer, result: ExportResult) -> None:
 
 
 def _list(client: Client, resource: Resource, scope: _Scope) -> Iterator[dict[str, Any]]:
-    objects = client.resource(resource).list(scope.namespace, all_namespaces=scope.all_namespaces and
-                                             resource.namespaced, label_selector=scope.label_selector)
+    objects = client.resource(resource).list(scope.namespace if resource.namespaced else None,
+                                             all_namespaces=scope.all_namespaces and resource.namespaced,
+                                             label_selector=scope.label_selector)
     for obj in objects:
         obj.setdefault("apiVersion", resource.api_version)
         obj.setdefault("kind", resource.kind)

@@ -229,3 +229,17 @@ def test_an_unusable_output_is_refused_before_any_request(cli: Callable[..., Any
     done = cli("export", str(tmp_path / "file" / "sub"), "-n", "default")
     assert done.code == 1 and done.err.count("\n") == 1 and done.err.startswith("error: cannot export into ")
     assert not done.out
+
+
+def test_named_kinds_are_exported_exactly_cluster_scoped_ones_too(client: dynkube.Client, namespace: str,
+                                                                   gizmo_crds: None, tmp_path: Path) -> None:
+    client.resource("configmaps").create({"metadata": {"name": "only"}}, namespace)
+    result = export(client, tmp_path, namespace=namespace, kinds=["cm", "crd"])
+    assert result.ok and result.kinds == 2
+    found = tree(tmp_path)
+    assert f"{namespace}/core/ConfigMap/only.yaml" in found
+    assert f"{namespace}/core/ConfigMap/kube-root-ca.crt.yaml" not in found  # still the cluster's own
+    assert "_cluster/apiextensions.k8s.io/CustomResourceDefinition/gizmos.fixtures.dynkube.io.yaml" in found
+    assert not any(path.startswith("_cluster/core/Namespace") for path in found)
+    with pytest.raises(dynkube.InvalidInput, match="tokenreviews.authentication.k8s.io cannot be exported"):
+        export(client, tmp_path / "other", namespace=namespace, kinds=["tokenreviews"])
