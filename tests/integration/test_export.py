@@ -243,3 +243,17 @@ def test_named_kinds_are_exported_exactly_cluster_scoped_ones_too(client: dynkub
     assert not any(path.startswith("_cluster/core/Namespace") for path in found)
     with pytest.raises(dynkube.InvalidInput, match="tokenreviews.authentication.k8s.io cannot be exported"):
         export(client, tmp_path / "other", namespace=namespace, kinds=["tokenreviews"])
+
+
+def test_an_all_namespaces_export_takes_every_namespace_and_cluster_scoped_kind(
+        client: dynkube.Client, namespace: str, tmp_path: Path) -> None:
+    mark = {"dynkube-export-test": namespace}
+    client.resource("configmaps").create({"metadata": {"name": "marked", "labels": mark}}, namespace)
+    client.resource("clusterroles").create({"metadata": {"name": f"marked-{namespace}", "labels": mark}, "rules": []})
+    try:
+        result = export(client, tmp_path, all_namespaces=True, label_selector=f"dynkube-export-test={namespace}")
+        assert tree(tmp_path) == {f"{namespace}/core/ConfigMap/marked.yaml",
+                                  f"_cluster/rbac.authorization.k8s.io/ClusterRole/marked-{namespace}.yaml"}
+        assert all("/" in failure.what for failure in result.failures), result.failures  # only group-versions
+    finally:
+        client.resource("clusterroles").delete(f"marked-{namespace}")
