@@ -10,7 +10,6 @@ at run time: objects stay ``ApiObject``s (dicts), and ``typed`` returns the clie
 from __future__ import annotations
 
 import keyword
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,8 +21,6 @@ from .resources import Resource
 
 if TYPE_CHECKING:
     from .client import Client
-
-log = logging.getLogger(__name__)
 
 _REF_PREFIX = "#/components/schemas/"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
