@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TextIO
 
 import dynkube
@@ -48,7 +47,7 @@ def export_command(ctx: Context) -> int:
     def report(step: ExportProgress) -> None:
         progress.show(f"[{step.kinds_done}/{step.kinds_total} kinds] {step.objects} objects written")
 
-    target = sys.stdout if args.output == "-" else args.output
+    target = ctx.out if args.output == "-" else args.output
     try:
         result = export(ctx.client, target, namespace=None if args.all_namespaces else ctx.namespace,
                         all_namespaces=args.all_namespaces, kinds=_names(args.kinds),
