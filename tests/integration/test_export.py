@@ -31,11 +31,26 @@ def deployment() -> dict[str, Any]:
                 "spec": {"containers": [{"name": "web", "image": "registry.example/web:1"}]}}}}
 
 
+def resolved(client: dynkube.Client, kind: str) -> dynkube.ResourceClient:
+    """The resource of a CRD just Established: discovery may take a moment more to serve it."""
+    found: list[dynkube.ResourceClient] = []
+
+    def served() -> bool:
+        try:
+            found.append(client.resource(kind))
+        except dynkube.ResourceNotFound:
+            return False
+        return True
+
+    wait_for(served, timeout=30, what=f"discovery to serve {kind}")
+    return found[-1]
+
+
 @pytest.fixture
 def stocked(client: dynkube.Client, namespace: str, crd_factory: Callable[..., str]) -> dict[str, Any]:
     """The namespace's objects: created, and the Deployment's ReplicaSet and Pods made by the cluster."""
     kind = crd_factory()
-    things = client.resource(kind)
+    things = resolved(client, kind)
     client.resource("deployments").create(deployment(), namespace)
     client.resource("services").create({"metadata": {"name": "web"}, "spec": {
         "selector": LABELS, "ports": [{"port": 80, "targetPort": 8080}]}}, namespace)

@@ -16,6 +16,7 @@ import dynkube
 from dynkube.snapshot import SnapshotError, open_snapshot, save_snapshot
 
 from .test_cli import cli  # noqa: F401  (fixture)
+from .test_export import resolved
 
 
 def stable(group: str) -> bool:
@@ -172,7 +173,7 @@ def test_a_crd_deleted_while_the_snapshot_is_taken_is_left_out(client: dynkube.C
                                                                crd_factory: Callable[..., str]) -> None:
     """A deleted CRD's group-version stays in the OpenAPI index for about a second while its document
     answers an empty body: the snapshot waits for the index to drop it instead of failing."""
-    resource = client.resource(crd_factory()).resource
+    resource = resolved(client, crd_factory()).resource
     key = f"apis/{resource.group}/v1"
 
     def indexed() -> bool:

@@ -20,6 +20,7 @@ from dynkube.stubs import generate_stubs
 
 from ..conftest import ROOT
 from .test_cli import cli  # noqa: F401  (fixture)
+from .test_export import resolved
 
 CERTIFICATES = "certificates.cert-manager.io"
 MYPY_INI = "[mypy]\nstrict = True\n[mypy-dynkube.*]\nignore_errors = True\n"  # dynkube itself is not under test
@@ -99,7 +100,7 @@ def test_names_that_are_not_identifiers_are_typed(client: dynkube.Client, tmp_pa
                                                   crd_factory: Callable[..., str]) -> None:
     kind = crd_factory()
     crds = client.resource("customresourcedefinitions")
-    name = f"{client.resource(kind).resource.group_resource}"
+    name = resolved(client, kind).resource.group_resource
     crd = crds.get(name)
     crd["spec"]["versions"][0]["schema"] = {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
         "type": "object", "required": ["with-dash"], "properties": {
