@@ -132,10 +132,15 @@ class _Module:
         return name
 
     def render(self, header: str) -> str:
-        lines = [header, "", "from __future__ import annotations", "",
-                 "from typing import Any, Literal, NotRequired, TypedDict", ""]
+        body: list[str] = []
         for spec in self.specs.values():
-            lines += ["", *_render(spec)]
+            body += ["", *_render(spec)]
+        types = " ".join(kind for spec in self.specs.values() for _, kind, _, _ in spec.fields)
+        optional = any(not required for spec in self.specs.values() for _, _, required, _ in spec.fields)
+        used = [name for name in ("Any", "Literal") if re.search(rf"\b{name}\b", types)] + \
+            (["NotRequired"] if optional else [])
+        lines = [header, "", "from __future__ import annotations", "",
+                 f"from typing import {', '.join([*used, 'TypedDict'])}", "", *body]
         return "\n".join(lines).rstrip() + "\n"
 
 
