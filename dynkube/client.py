@@ -93,6 +93,14 @@ class Client:
         self._cache_dir = cache_dir
         self._schemas: Any = None
 
+    @classmethod
+    def from_snapshot(cls, path: str | Path, *, namespace: str = "default") -> Client:
+        """A client answering discovery, schemas and the version from a snapshot file, offline
+        (see ``dynkube.snapshot``): reading objects and writing raise ``SnapshotError``."""
+        from .snapshot import open_snapshot
+
+        return open_snapshot(path, namespace=namespace)
+
     def __enter__(self) -> Client:
         return self
 

@@ -4,7 +4,7 @@
 Explores what the cluster serves, installs a CRD and finds its kind at once, explains a field,
 catches a bad object before sending it, works with custom objects (create, list, patch, apply,
 scale, delete) and watches them live, keeps a local copy with an informer; then shows part of the
-same through the command line.
+same through the command line, an export of the namespace and an offline explain from a snapshot.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -119,6 +120,16 @@ def main() -> None:
         print(f"  $ dynkube {' '.join(args)}")
         output = subprocess.run(cli + args, capture_output=True, text=True)
         print(indent(output.stdout.rstrip() or output.stderr.rstrip()))
+
+    step("8. Export the namespace as clean YAML, and explore the cluster offline from a snapshot")
+    with tempfile.TemporaryDirectory() as work:
+        for args in (["export", f"{work}/backup", "-n", namespace], ["snapshot", "save", f"{work}/cluster.snap"],
+                     ["--snapshot", f"{work}/cluster.snap", "explain", "gizmos.spec.replicas"]):
+            print(f"  $ dynkube {' '.join(args).replace(work + '/', '')}")
+            output = subprocess.run(cli + args, capture_output=True, text=True)
+            print(indent((output.stdout.rstrip() or output.stderr.rstrip()).replace(work + "/", "")))
+        files = sorted(str(p.relative_to(work)) for p in Path(work, "backup").rglob("*.yaml"))
+        print(indent("\n".join(files)))
 
     client.resource("namespaces").delete(namespace)
     print(f"\nThe control plane is still running. Use it with:\n  export KUBECONFIG={KUBECONFIG}\n"

@@ -79,6 +79,8 @@ class Context:
 
     @property
     def client(self) -> dynkube.Client:
+        if self._client is None and getattr(self.args, "snapshot", None):
+            self._client = dynkube.Client.from_snapshot(self.args.snapshot, namespace=self.args.namespace or "default")
         if self._client is None:
             options: dict[str, Any] = {}
             if self.args.request_timeout:  # a number bounds each request in all; else the library's defaults
@@ -170,6 +172,8 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
     group.add_argument("--debug", action="store_true", default=default(False),
                        help="show tracebacks of errors")
+    group.add_argument("--snapshot", metavar="FILE", default=default(None),
+                       help="answer from a snapshot file (discovery, schemas), offline: see docs/snapshots.md")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,7 +286,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
+    _add_export_commands(command)
     return parser
+
+
+def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    from . import export
+
+    p = command("export", export.export_command, "Write objects as clean YAML that applies again (backup, migration).",
+                "examples:\n  dynkube export backup/ -n web\n  dynkube export backup/ -A --include-secrets\n"
+                "  dynkube export - -n web --kinds deploy,svc,cm > web.yaml")
+    p.add_argument("output", metavar="DIR|FILE|-", help="directory to write (empty or absent), or a file with "
+                   "--layout=stream, or '-' for the standard output")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace and cluster-scoped kind")
+    p.add_argument("--kinds", action="append", default=[], metavar="KINDS",
+                   help="only these kinds (comma-separated; default rules do not apply to them)")
+    p.add_argument("--exclude-kinds", action="append", default=[], metavar="KINDS",
+                   help="leave these kinds out (comma-separated)")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="only objects matching this label selector")
+    p.add_argument("--layout", choices=("tree", "stream"), default="tree",
+                   help="tree: NAMESPACE/GROUP/KIND/NAME.yaml (default); stream: one multi-document file")
+    p.add_argument("--include-secrets", action="store_true", help="export Secrets too (files written 0600)")
+    p.add_argument("--include-owned", action="store_true",
+                   help="also objects owned by another exported object (e.g. a Deployment's Pods)")
+    p.add_argument("--include-managed", action="store_true",
+                   help="also objects the control plane makes and keeps itself (see docs/export.md)")
+
+    p = command("import", export.import_command, "Apply an export (to this or another cluster or namespace).",
+                "examples:\n  dynkube import backup/\n  dynkube import backup/ -n web-copy\n"
+                "  dynkube import web.yaml --dry-run=server")
+    p.set_defaults(mutates=True)
+    p.add_argument("source", metavar="DIR|FILE", help="an export directory or stream file")
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+                   help="'server': the server checks and answers without persisting")
+
+    from . import snapshot
+
+    p = command("snapshot", snapshot.snapshot_command, "Save what the server serves (discovery, OpenAPI schemas, "
+                "version) to a file, for offline use with --snapshot.",
+                "examples:\n  dynkube snapshot save cluster.snap\n"
+                "  dynkube --snapshot cluster.snap explain deploy.spec.strategy")
+    p.add_argument("action", choices=("save",), help="save: record the live server")
+    p.add_argument("file", metavar="FILE", help="the snapshot file to write")
+
+    p = command("validate", snapshot.validate_command, "Check manifests against the server's schemas "
+                "(or a snapshot's, offline), without sending them.",
+                "examples:\n  dynkube validate -f manifests/ -R\n"
+                "  dynkube validate -f manifests/ --snapshot prod.snap -o json")
+    _add_file_options(p)
+    p.add_argument("--strict", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="flag unknown fields, as the server's fieldValidation=Strict (default true)")
+    p.add_argument("-o", "--output", choices=("json",), help="json: {documents, problems: [{file, index, kind, "
+                   "name, path, message}]}")
+
+    from . import stubs
+
+    p = command("stubs", stubs.stubs_command, "Generate a package of TypedDicts for kinds the server serves "
+                "(from its OpenAPI v3 schemas), for type checkers.",
+                "examples:\n  dynkube stubs --output typings/ certificates.cert-manager.io deployments\n"
+                "  dynkube --snapshot prod.snap stubs --output typings/")
+    p.add_argument("kinds", nargs="*", metavar="KIND", help="kinds to type (default: every kind served)")
+    p.add_argument("--output", required=True, metavar="DIR", help="directory to write the package into")
+    p.add_argument("--package", default="dynkube_stubs", metavar="NAME", help="package name (default dynkube_stubs)")
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:

@@ -22,4 +22,6 @@ def test_demo_tour_runs(kubeconfig_path: Path) -> None:
     assert "cache now holds 0 gizmos" in out
     assert "$ dynkube get gizmos" in out and "gamma" in out.split("$ dynkube get gizmos")[1]
     assert "gizmos" in out.split("$ dynkube tree")[1]
+    assert "exported " in out.split("$ dynkube export")[1] and "/fixtures.dynkube.io/Gizmo/gamma.yaml" in out
+    assert "FIELD: replicas <integer>" in out.split("$ dynkube --snapshot")[1]
     assert "scripts/envtest down" in out

@@ -147,13 +147,21 @@ def cli_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any
     return {}
 
 
+def snapshots_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
+    from dynkube.snapshot import save_snapshot
+
+    save_snapshot(client, cwd / "cluster.snap")  # what the page's `dynkube --snapshot cluster.snap` reads
+    return {}
+
+
 def nothing(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
     return {}
 
 
 Setup = Callable[[dynkube.Client, str, Path], dict[str, Any]]
 SETUP: dict[str, Setup] = {"README.md": readme, "docs/client.md": client_page, "docs/guide-crds.md": guide_crds,
-                           "docs/schema.md": schema_page, "docs/watch.md": watch_page, "docs/cli.md": cli_page}
+                           "docs/schema.md": schema_page, "docs/watch.md": watch_page, "docs/cli.md": cli_page,
+                           "docs/snapshots.md": snapshots_page}
 TEARDOWN: dict[str, Callable[[dynkube.Client], None]] = {
     "docs/guide-crds.md": lambda client: _delete_crd(client, BACKUPS_CRD)}
 
