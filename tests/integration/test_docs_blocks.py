@@ -259,6 +259,9 @@ def test_python_blocks_run(page: str, reader: tuple[str, Path], client: dynkube.
 
 # ---- console and sh ---------------------------------------------------------------------------------
 
+SHELL_OPERATORS = {">", ">>", "<", "|", "2>", "2>&1", "&&", ";"}
+
+
 @dataclass(frozen=True)
 class Command:
     argv: list[str]
@@ -270,6 +273,10 @@ def commands(block: Block, namespace: str) -> list[Command]:
     for line in block.code.splitlines():
         if line.startswith("$ "):
             argv = shlex.split(line[2:], comments=True)
+            for i, word in enumerate(argv):  # a redirection or pipe ends dynkube's own arguments
+                if word in SHELL_OPERATORS:
+                    argv = argv[:i]
+                    break
             for i in range(1, len(argv)):
                 if argv[i - 1] in ("-n", "--namespace") and argv[i] in NAMESPACE_NAMES:
                     argv[i] = namespace
