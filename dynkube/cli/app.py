@@ -282,7 +282,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
+    _add_tool_commands(command)
     return parser
+
+
+def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """events, describe, wait (dynkube.cli.tools); ``tree KIND NAME`` is part of ``tree``."""
+    from . import tools
+
+    p = command("events", tools.events, "List events, oldest first (of one object with --for).",
+                "examples:\n  dynkube events -n web\n  dynkube events --for deploy/web --types=Warning\n"
+                "  dynkube events -A --watch")
+    p.add_argument("--for", dest="for_object", metavar="KIND/NAME", help="only the events about this object")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="events of every namespace")
+    p.add_argument("--types", action="append", default=[], metavar="TYPES",
+                   help="only these event types (Normal, Warning; comma-separated)")
+    p.add_argument("-w", "--watch", action="store_true", help="after listing, print new events as they come")
+    p.add_argument("--no-headers", action="store_true", help="omit the header line")
+    p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
