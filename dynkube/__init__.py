@@ -24,6 +24,7 @@ from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
 
 if TYPE_CHECKING:
+    from .descriptions import Description, describe
     from .events import Event, events_for, list_events, watch_events
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
-    "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
+    "describe": "descriptions", "Description": "descriptions", "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
@@ -55,7 +56,8 @@ __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
-    "retry_on_conflict", "wait_for", "Event", "events_for", "list_events", "watch_events", "Watch", "WatchEvent", "EventType",
+    "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
+    "watch_events", "Watch", "WatchEvent", "EventType",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",

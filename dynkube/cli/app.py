@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """events, describe, wait (dynkube.cli.tools); ``tree KIND NAME`` is part of ``tree``."""
+    """events, describe (dynkube.cli.tools)."""
     from . import tools
 
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
@@ -301,6 +301,13 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--no-headers", action="store_true", help="omit the header line")
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
 
+
+    p = command("describe", tools.describe, "Show the details of objects of any kind, and their events.",
+                "examples:\n  dynkube describe deploy web\n  dynkube describe pods -l app=web\n"
+                "  dynkube describe gizmo/g1")
+    p.add_argument("targets", nargs="+", metavar="RESOURCE [NAME...] | TYPE/NAME...")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="describe the objects matching this label selector")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",

@@ -94,3 +94,31 @@ def _watch_events(ctx: Context, namespace: str | None, options: dict[str, Any]) 
 def _fixed(cells: list[str], widths: list[int]) -> str:
     """Cells padded to at least ``widths`` (a stream cannot be aligned to rows not yet seen)."""
     return "".join(c.ljust(w) for c, w in zip(cells, widths)) + cells[-1]
+
+
+# ---- describe ----------------------------------------------------------------------------------
+
+def describe(ctx: Context) -> int:
+    from dynkube.descriptions import describe as describe_object
+
+    from .get import parse_targets
+
+    args = ctx.args
+    objects: list[dynkube.ApiObject] = []
+    for target in parse_targets(ctx, args.targets):
+        rc = target.resource
+        namespace = ctx.namespace if rc.namespaced and not args.all_namespaces else None
+        if target.names:
+            if args.selector:
+                raise UsageError("give names or -l/--selector, not both")
+            objects += [rc.get(name, ctx.namespace if rc.namespaced else None) for name in target.names]
+        else:
+            objects += rc.list(namespace, all_namespaces=args.all_namespaces and rc.namespaced,
+                               label_selector=args.selector)
+    if not objects:
+        where = "" if args.all_namespaces else f" in {ctx.namespace} namespace"
+        ctx.error(f"No resources found{where}.")
+        return 0
+    texts = [describe_object(ctx.client, obj).render() for obj in objects]
+    ctx.out.write("\n\n".join(texts))
+    return 0
