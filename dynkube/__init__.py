@@ -18,7 +18,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
-                     UnsupportedMediaType, ValidationFailed, WaitTimeout)
+                     UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle)
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
@@ -65,5 +65,5 @@ __all__ = [
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
-    "RequestEntityTooLarge",
+    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle",
 ]

@@ -274,8 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recursive", action="store_true", help="every nested field")
     p.add_argument("--api-version", metavar="GROUP/VERSION", help="explain this version of the kind")
 
-    p = command("tree", commands.tree, "What the cluster serves, grouped by API group (with object counts).",
-                "examples:\n  dynkube tree\n  dynkube tree --count\n  dynkube tree --api-group=apps -o json")
+    p = command("tree", commands.tree, "What the cluster serves, grouped by API group (with object counts); "
+                "with an object, everything it owns.",
+                "examples:\n  dynkube tree\n  dynkube tree --count\n  dynkube tree --api-group=apps -o json\n"
+                "  dynkube tree deployment web\n  dynkube tree pod/web-1 --root")
+    p.add_argument("targets", nargs="*", metavar="KIND NAME | KIND/NAME",
+                   help="an object: draw what it owns (its ownership tree) instead of the overview")
+    p.add_argument("--root", action="store_true", help="with an object: start from its root owner")
     p.add_argument("--count", action="store_true", help="count the objects of each listable resource")
     p.add_argument("--api-group", metavar="GROUP", help="only this API group ('' or 'core' for the core group)")
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")

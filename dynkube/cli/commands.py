@@ -380,6 +380,10 @@ def tree_lines(groups: list[dict[str, Any]], unicode: bool = True, colour: bool 
 
 def tree(ctx: Context) -> int:
     args = ctx.args
+    if args.targets:
+        from .tools import owner_tree_command
+
+        return owner_tree_command(ctx, args.targets)
     group = args.api_group
     if group == "core":
         group = ""

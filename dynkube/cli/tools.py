@@ -122,3 +122,54 @@ def describe(ctx: Context) -> int:
     texts = [describe_object(ctx.client, obj).render() for obj in objects]
     ctx.out.write("\n\n".join(texts))
     return 0
+
+
+# ---- tree KIND NAME (owners) ----------------------------------------------------------------------
+
+def owner_tree_command(ctx: Context, targets: list[str]) -> int:
+    """``dynkube tree KIND NAME`` / ``tree KIND/NAME``: what the object owns, with readiness."""
+    import warnings
+
+    from dynkube.owners import owner_tree, root_owner
+
+    args = ctx.args
+    if args.count or args.api_group is not None or args.cached:
+        raise UsageError("--count, --api-group and --cached are for the cluster overview (tree without an object)")
+    if len(targets) == 2 and "/" not in targets[0]:
+        targets = [f"{targets[0]}/{targets[1]}"]
+    if len(targets) != 1:
+        raise UsageError(f"tree takes one object, KIND NAME or KIND/NAME (got {' '.join(targets)!r})")
+    rc, name = split_type_name(ctx, targets[0], "tree")
+    obj = fetch_object(ctx, rc, name)
+    warnings.simplefilter("ignore", dynkube.ServerWarning)  # deprecation notes of every kind listed: noise here
+    if args.root:
+        obj = root_owner(ctx.client, obj)
+    tree = owner_tree(ctx.client, obj)
+    if args.output in ("json", "yaml"):
+        document = tree.to_dict()
+        ctx.out.write(dump_json(document) if args.output == "json" else dump_yaml(document))
+        return 0
+    encoding = (getattr(ctx.out, "encoding", None) or "").lower().replace("-", "")
+    for line in owner_tree_lines(tree, dt.datetime.now(dt.timezone.utc), unicode=encoding == "utf8"):
+        ctx.print(line)
+    return 0
+
+
+def owner_tree_lines(tree: Any, now: dt.datetime, unicode: bool = True) -> list[str]:
+    """kubectl-tree's table: NAMESPACE, NAME drawn as a tree, READY, REASON, AGE."""
+    from dynkube.events import parse_time
+
+    tee, elbow, bar = ("├─", "└─", "│ ") if unicode else ("|-", "`-", "| ")
+    rows = []
+
+    def visit(node: Any, prefix: str, branch: str) -> None:
+        ref = node.ref
+        rows.append([ref.namespace, f"{prefix}{branch}{ref.kind}/{ref.name}", node.ready or "-", node.reason,
+                     age(parse_time(node.created), now) if node.created else "<unknown>"])
+        children = node.children
+        deeper = prefix + ("" if not branch else ("  " if branch == elbow else bar))
+        for i, child in enumerate(children):
+            visit(child, deeper, elbow if i == len(children) - 1 else tee)
+
+    visit(tree, "", "")
+    return format_table(["NAMESPACE", "NAME", "READY", "REASON", "AGE"], rows)
