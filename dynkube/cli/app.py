@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """events, describe (dynkube.cli.tools)."""
+    """events, describe, wait (dynkube.cli.tools)."""
     from . import tools
 
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
@@ -313,6 +313,20 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("targets", nargs="+", metavar="RESOURCE [NAME...] | TYPE/NAME...")
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="describe the objects matching this label selector")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
+
+    p = command("wait", tools.wait, "Wait until objects of any kind meet a condition.",
+                "examples:\n  dynkube wait --for=condition=Available deploy/web\n"
+                "  dynkube wait --for=delete pod/web-1 --timeout=60s\n"
+                "  dynkube wait --for=jsonpath='{.status.phase}'=Running pods -l app=web\n"
+                "  dynkube wait --for=condition=Ready=false gizmos --all")
+    p.add_argument("targets", nargs="+", metavar="RESOURCE [NAME...] | TYPE/NAME...")
+    p.add_argument("--for", dest="for_condition", required=True, metavar="CONDITION",
+                   help="delete, create, condition=TYPE[=STATUS] or jsonpath={PATH}[=VALUE]")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="wait for the objects matching this label selector")
+    p.add_argument("--all", action="store_true", help="wait for every object of the type in the namespace")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="with -l/--all: in every namespace")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION",
+                   help="how long to wait for each object (default 30s; 0: check once)")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
