@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """events, describe, wait (dynkube.cli.tools)."""
+    """events, describe, wait, diff (dynkube.cli.tools)."""
     from . import tools
 
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
@@ -327,6 +327,13 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("-A", "--all-namespaces", action="store_true", help="with -l/--all: in every namespace")
     p.add_argument("--timeout", type=_timeout, metavar="DURATION",
                    help="how long to wait for each object (default 30s; 0: check once)")
+
+    p = command("diff", tools.diff, "Show what applying manifests would change (server-side dry run).",
+                "exit status: 0 no differences, 1 differences found, 2 an error\n"
+                "examples:\n  dynkube diff -f stack.yaml\n  dynkube diff -f manifests/ -R")
+    _add_file_options(p)
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="diff as if taking over conflicting fields")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
