@@ -18,7 +18,8 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
-                     UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle)
+                     UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
+                     RolloutError)
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
@@ -65,5 +66,5 @@ __all__ = [
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
-    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle",
+    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError",
 ]

@@ -290,6 +290,15 @@ class OwnerCycle(OwnerError):
     """Following owner references leads back to an object already seen."""
 
 
+class RolloutError(DynkubeError):
+    """A rollout failed or cannot be done (progress deadline exceeded, no such revision); ``obj``
+    names the object (``kind/name``)."""
+
+    def __init__(self, message: str, *, obj: str) -> None:
+        super().__init__(message)
+        self.obj = obj
+
+
 class WatchError(DynkubeError):
     """The watch stream cannot be understood (not JSON, or not a stream of watch events)."""
 

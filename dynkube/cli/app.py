@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """events, describe, wait, diff (dynkube.cli.tools)."""
+    """events, describe, wait, diff, rollout (dynkube.cli.tools)."""
     from . import tools
 
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
@@ -334,6 +334,18 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     _add_file_options(p)
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="diff as if taking over conflicting fields")
+
+    p = command("rollout", tools.rollout, "Follow, restart, list or undo the rollout of an object.",
+                "examples:\n  dynkube rollout status deploy/web --timeout=2m\n  dynkube rollout restart sts db\n"
+                "  dynkube rollout history deploy/web\n  dynkube rollout undo deploy/web --to-revision=1")
+    p.add_argument("action", choices=("status", "restart", "history", "undo"), help="what to do")
+    p.add_argument("targets", nargs="+", metavar="TYPE NAME... | TYPE/NAME...")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION",
+                   help="status: how long to wait (default: no limit)")
+    p.add_argument("-w", "--watch", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="status: follow until complete (default true); false: print the status once")
+    p.add_argument("--revision", type=int, metavar="N", help="history: show this revision's pod template")
+    p.add_argument("--to-revision", type=int, metavar="N", help="undo: the revision to go back to (default: previous)")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",

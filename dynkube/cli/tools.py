@@ -284,3 +284,73 @@ def diff(ctx: Context) -> int:
     if failed:
         return EXIT_DIFF_FAILED
     return EXIT_DIFF_FOUND if any(d.changed for d in diffs) else 0
+
+
+# ---- rollout -----------------------------------------------------------------------------------------
+
+def rollout(ctx: Context) -> int:
+    """rollout status|restart|history|undo on one or more objects."""
+    from dynkube import rollout as lib
+
+    from .get import parse_targets
+    from .printing import qualified_kind
+
+    args = ctx.args
+    objects = []
+    for target in parse_targets(ctx, args.targets):
+        if not target.names:
+            raise UsageError("rollout needs the objects' names: TYPE NAME... or TYPE/NAME...")
+        objects += [fetch_object(ctx, target.resource, name) for name in target.names]
+    for obj in objects:
+        shown = f"{qualified_kind(obj.apiVersion, obj.kind)}/{obj.metadata.name}"
+        if args.action == "status":
+            _rollout_status(ctx, obj)
+        elif args.action == "restart":
+            lib.rollout_restart(ctx.client, obj)
+            ctx.print(f"{shown} restarted")
+        elif args.action == "history":
+            _rollout_history(ctx, obj, shown)
+        else:
+            done = lib.rollout_undo(ctx.client, obj, to_revision=args.to_revision or 0)
+            ctx.print(f"{shown} rolled back" if done is not None else
+                      f"{shown} skipped rollback (current template already matches the revision)")
+    return 0
+
+
+def _rollout_status(ctx: Context, obj: dynkube.ApiObject) -> None:
+    from dynkube import rollout as lib
+
+    if not ctx.args.watch:
+        ctx.print(lib.rollout_status(obj).message)
+        return
+    timeout = ctx.args.timeout or float("inf")
+
+    def progress(status: Any) -> None:
+        ctx.print(status.message)
+        ctx.out.flush()
+
+    try:
+        lib.wait_for_rollout(ctx.client, obj, timeout=timeout, on_progress=progress)
+    except dynkube.WaitTimeout:
+        raise dynkube.WaitTimeout("timed out waiting for the condition") from None
+
+
+def _rollout_history(ctx: Context, obj: dynkube.ApiObject, shown: str) -> None:
+    from dynkube import rollout as lib
+
+    history = lib.rollout_history(ctx.client, obj)
+    if ctx.args.revision:
+        found = next((r for r in history if r.number == ctx.args.revision), None)
+        if found is None:
+            raise dynkube.RolloutError(f"unable to find the specified revision {ctx.args.revision}", obj=shown)
+        template = dict(found.replica_set["spec"]["template"])
+        ctx.print(f"{shown} with revision #{found.number}")
+        ctx.print("Pod Template:")
+        ctx.out.write("".join(f"  {line}\n" for line in dump_yaml(template).splitlines()))
+        return
+    ctx.print(f"{shown} ")
+    rows = [("REVISION", "CHANGE-CAUSE")] + [(str(r.number), r.change_cause or "<none>") for r in history]
+    width = max(len(number) for number, _ in rows) + 2  # kubectl's tabwriter padding
+    for number, cause in rows:
+        ctx.print(f"{number:<{width}}{cause}")
+    ctx.print()
