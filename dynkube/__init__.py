@@ -19,7 +19,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
                      UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
-                     RolloutError)
+                     RolloutError, DrainError)
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
@@ -66,5 +66,5 @@ __all__ = [
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
-    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError",
+    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError", "DrainError",
 ]

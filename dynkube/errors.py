@@ -299,6 +299,16 @@ class RolloutError(DynkubeError):
         self.obj = obj
 
 
+class DrainError(DynkubeError):
+    """A drain refused some pods (``pods``: ``namespace/name``) before evicting any; the node
+    ``node`` stays cordoned."""
+
+    def __init__(self, message: str, *, node: str, pods: list[str]) -> None:
+        super().__init__(message)
+        self.node = node
+        self.pods = pods
+
+
 class WatchError(DynkubeError):
     """The watch stream cannot be understood (not JSON, or not a stream of watch events)."""
 

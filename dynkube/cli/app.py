@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """events, describe, wait, diff, rollout (dynkube.cli.tools)."""
+    """events, describe, wait, diff, rollout, cordon, uncordon, drain (dynkube.cli.tools)."""
     from . import tools
 
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
@@ -346,6 +346,25 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="status: follow until complete (default true); false: print the status once")
     p.add_argument("--revision", type=int, metavar="N", help="history: show this revision's pod template")
     p.add_argument("--to-revision", type=int, metavar="N", help="undo: the revision to go back to (default: previous)")
+    for name, handler, what in (("cordon", tools.cordon, "Mark nodes unschedulable."),
+                                ("uncordon", tools.uncordon, "Mark nodes schedulable again.")):
+        p = command(name, handler, what, f"examples:\n  dynkube {name} node-1")
+        p.add_argument("nodes", nargs="+", metavar="NODE")
+        p.set_defaults(mutates=True)
+
+    p = command("drain", tools.drain, "Cordon nodes and evict their pods (honouring PodDisruptionBudgets).",
+                "examples:\n  dynkube drain node-1 --ignore-daemonsets\n"
+                "  dynkube drain node-1 --force --delete-emptydir-data --timeout=5m")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.set_defaults(mutates=True)
+    p.add_argument("--force", action="store_true", help="also evict pods that declare no controller")
+    p.add_argument("--ignore-daemonsets", action="store_true", help="leave DaemonSet-managed pods (else refused)")
+    p.add_argument("--delete-emptydir-data", action="store_true",
+                   help="also evict pods with emptyDir volumes (their data is lost)")
+    p.add_argument("--pod-selector", metavar="SELECTOR", help="only the pods matching this label selector")
+    p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
+                   help="seconds each pod gets to terminate (default: the pod's own)")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION", help="give up after this long (default: no limit)")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",

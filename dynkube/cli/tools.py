@@ -354,3 +354,49 @@ def _rollout_history(ctx: Context, obj: dynkube.ApiObject, shown: str) -> None:
     for number, cause in rows:
         ctx.print(f"{number:<{width}}{cause}")
     ctx.print()
+
+
+# ---- cordon, uncordon, drain ---------------------------------------------------------------------------
+
+def _node_name(spec: str) -> str:
+    kind, sep, name = spec.rpartition("/")
+    if sep and kind not in ("node", "nodes"):
+        raise UsageError(f"expected a node name (or node/NAME), not {spec!r}")
+    return name
+
+
+def cordon(ctx: Context) -> int:
+    from dynkube.drain import cordon as cordon_node
+
+    for node in map(_node_name, ctx.args.nodes):
+        ctx.print(f"node/{node} {'cordoned' if cordon_node(ctx.client, node) else 'already cordoned'}")
+    return 0
+
+
+def uncordon(ctx: Context) -> int:
+    from dynkube.drain import uncordon as uncordon_node
+
+    for node in map(_node_name, ctx.args.nodes):
+        ctx.print(f"node/{node} {'uncordoned' if uncordon_node(ctx.client, node) else 'already uncordoned'}")
+    return 0
+
+
+def drain(ctx: Context) -> int:
+    from dynkube.drain import drain as drain_node
+
+    args = ctx.args
+
+    def report(line: str) -> None:
+        if line.startswith(("Warning:", "error when evicting")):
+            ctx.error(line)
+        else:
+            ctx.print(line)
+            ctx.out.flush()
+
+    for node in map(_node_name, args.nodes):
+        drain_node(ctx.client, node, force=args.force, ignore_daemonsets=args.ignore_daemonsets,
+                   delete_emptydir_data=args.delete_emptydir_data, pod_selector=args.pod_selector,
+                   grace_period_seconds=args.grace_period if args.grace_period is not None and args.grace_period >= 0
+                   else None, timeout=args.timeout, report=report)
+        ctx.print(f"node/{node} drained")
+    return 0
