@@ -302,7 +302,7 @@ class ResourceClient:
               label_selector: str | Mapping[str, str] | None = None,
               field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
               timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-              send_initial_events: bool = False) -> Watch:
+              send_initial_events: bool = False, metadata_only: bool = False) -> Watch:
         """Follow changes as ``WatchEvent``s (a ``dynkube.watch.Watch``: an iterator and context manager
         with ``stop()``); see docs/watch.md.
 
@@ -312,14 +312,15 @@ class ResourceClient:
         ``resume=True`` without ``resource_version`` (or with "0") lists first, yielding ADDED for
         every listed object, then watches from the list's resourceVersion (``kubectl get --watch``).
         ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
-        annotated ``k8s.io/initial-events-end``, then changes.
+        annotated ``k8s.io/initial-events-end``, then changes. ``metadata_only=True``: every event's
+        object is a PartialObjectMetadata (see ``list_page``).
         """
         from .watch import watch
 
         return watch(self, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                      field_selector=field_selector, resource_version=resource_version,
                      timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks, resume=resume,
-                     send_initial_events=send_initial_events)
+                     send_initial_events=send_initial_events, metadata_only=metadata_only)
 
     def list(self, namespace: str | None = None, *, all_namespaces: bool = False,
              label_selector: str | Mapping[str, str] | None = None,

@@ -243,13 +243,16 @@ class Informer:
     indexes to the built-in ``namespace`` one. ``timeout_seconds`` is the server-side timeout of each
     watch connection (default: random in 5-10 minutes, as client-go); the watch resumes after it.
     ``backoff`` paces retries after failures (of lists, and of watch reconnects).
+    ``metadata_only=True`` lists and watches PartialObjectMetadata only (client-go's metadata
+    informer): the store holds every object's metadata, and no spec, status or data is transferred.
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
                  label_selector: str | Mapping[str, str] | None = None,
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
-                 timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF) -> None:
+                 timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
+                 metadata_only: bool = False) -> None:
         resource._require_verb("list")
         watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
               field_selector=field_selector, timeout_seconds=timeout_seconds)  # validates; sends nothing
@@ -262,7 +265,8 @@ class Informer:
         self.store = Store(indexers)
         self.last_error: Exception | None = None
         self._selection: dict[str, Any] = {"namespace": namespace, "all_namespaces": all_namespaces,
-                                           "label_selector": label_selector, "field_selector": field_selector}
+                                           "label_selector": label_selector, "field_selector": field_selector,
+                                           "metadata_only": metadata_only}
         self._timeout_seconds = timeout_seconds
         self._resync_period = resync_period
         self._watch_list = use_watch_list  # None until the server's version has been asked

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import dynkube
@@ -42,3 +44,36 @@ def test_cluster_scoped_list_across_pages(client: dynkube.Client) -> None:
 def test_table_and_metadata_only_together_are_refused(client: dynkube.Client) -> None:
     with pytest.raises(dynkube.InvalidInput, match="not both"):
         client.resource("configmaps").list_page("default", as_table=True, metadata_only=True)
+
+
+def test_watch_sends_partial_objects(client: dynkube.Client, namespace: str) -> None:
+    cms = client.resource("configmaps")
+    cms.create({"metadata": {"name": "before"}, "data": {"k": "v"}}, namespace)
+    with cms.watch(namespace, resume=True, metadata_only=True) as watch:
+        seen = []
+        for event in watch:
+            seen.append((event.type, event.object.kind, event.object.metadata.name, "data" in event.object))
+            if event.object.metadata.name == "before":
+                cms.create({"metadata": {"name": "after"}, "data": {"k": "v"}}, namespace)
+            if event.object.metadata.name == "after":
+                break
+    assert ("ADDED", "PartialObjectMetadata", "before", False) in seen
+    assert seen[-1] == ("ADDED", "PartialObjectMetadata", "after", False)
+
+
+def test_informer_over_metadata_only(client: dynkube.Client, namespace: str, gizmo_crds: None) -> None:
+    gizmos = client.resource("gizmos")
+    gizmos.create({"metadata": {"name": "g1", "labels": {"a": "b"}}, "spec": {"size": "small"}}, namespace)
+    informer = dynkube.Informer(gizmos, namespace, metadata_only=True).start()
+    try:
+        assert informer.wait_for_sync(timeout=30)
+        gizmos.create({"metadata": {"name": "g2"}, "spec": {"size": "large"}}, namespace)
+        deadline = time.monotonic() + 30
+        while len(informer.store) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        objects = sorted(informer.store.list(), key=lambda o: o.metadata.name)
+        assert [(o.kind, o.metadata.name) for o in objects] == [("PartialObjectMetadata", "g1"),
+                                                                ("PartialObjectMetadata", "g2")]
+        assert all("spec" not in o for o in objects) and objects[0].metadata.labels == {"a": "b"}
+    finally:
+        informer.stop()
