@@ -22,4 +22,8 @@ def test_demo_tour_runs(kubeconfig_path: Path) -> None:
     assert "cache now holds 0 gizmos" in out
     assert "$ dynkube get gizmos" in out and "gamma" in out.split("$ dynkube get gizmos")[1]
     assert "gizmos" in out.split("$ dynkube tree")[1]
+    assert "Name:         gamma" in out.split("$ dynkube describe gizmo gamma")[1]
+    tree = out.split("$ dynkube tree deployment shop")[1]
+    assert "Deployment/shop" in tree and "└─ReplicaSet/shop-" in tree and "Pod/shop-" in tree
+    assert "-  replicas: 2" in out.split("$ dynkube diff")[1] and "+  replicas: 3" in out
     assert "scripts/envtest down" in out
