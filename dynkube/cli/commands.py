@@ -384,6 +384,8 @@ def tree(ctx: Context) -> int:
         from .tools import owner_tree_command
 
         return owner_tree_command(ctx, args.targets)
+    if args.root:
+        raise UsageError("--root needs an object: tree KIND NAME --root")
     group = args.api_group
     if group == "core":
         group = ""

@@ -155,5 +155,6 @@ def test_cli_tree_of_an_object(cli: Callable[..., Run], client: dynkube.Client, 
     assert up.code == 0 and '"kind": "Deployment"' in up.out
     bad = cli("tree", "deploy", "web", "--count", "-n", namespace)
     assert bad.code == 2 and "cluster overview" in bad.err
+    assert cli("tree", "--root").code == 2
     missing = cli("tree", "deploy/nope", "-n", namespace)
     assert (missing.code, missing.err.strip()) == (1, 'Error from server (NotFound): deployments.apps "nope" not found')
