@@ -173,3 +173,11 @@ def test_cli_describe_by_selector_and_by_name(cli: Callable[..., Run], kubectl: 
     unknown = cli("describe", "nosuchkind", "x", "-n", namespace)
     assert unknown.code == 1 and "nosuchkind" in unknown.err and unknown.err.strip().splitlines()[-1].startswith(
         "error: the server doesn't have a resource type 'nosuchkind'")  # after any discovery warnings
+
+
+def test_a_secret_is_described_without_its_values(client: dynkube.Client, namespace: str) -> None:
+    secret = client.resource("secrets").create({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}},
+                                               namespace)
+    text = describe(client, secret).render()
+    assert "hunter2" not in text and "aHVudGVyMg" not in text
+    assert sections(text)["Columns"] == ["Type: Opaque", "Data: 1"]
