@@ -18,12 +18,15 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
-                     UnsupportedMediaType, ValidationFailed, WaitTimeout)
+                     UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
+                     RolloutError, DrainError)
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
 
 if TYPE_CHECKING:
+    from .descriptions import Description, describe
+    from .events import Event, events_for, list_events, watch_events
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
+    "describe": "descriptions", "Description": "descriptions", "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
@@ -53,7 +57,8 @@ __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
-    "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
+    "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
+    "watch_events", "Watch", "WatchEvent", "EventType",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
@@ -61,5 +66,5 @@ __all__ = [
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
-    "RequestEntityTooLarge",
+    "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError", "DrainError",
 ]

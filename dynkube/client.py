@@ -292,23 +292,25 @@ class ResourceClient:
     # ---- reading -----------------------------------------------------------------------
 
     def get(self, name: str, namespace: str | None = None, *, subresource: str | None = None,
-            resource_version: str | None = None, as_table: bool = False, timeout: Timeout = None) -> ApiObject:
+            resource_version: str | None = None, as_table: bool = False, metadata_only: bool = False,
+            timeout: Timeout = None) -> ApiObject:
         """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``).
 
         ``as_table=True`` asks for the server's Table rendering of the object (``kind`` Table, with
         ``columnDefinitions`` and one of ``rows``), as kubectl's ``get TYPE NAME``; a server that does
-        not print tables answers with the object itself.
+        not print tables answers with the object itself. ``metadata_only=True`` asks for its
+        ``meta.k8s.io/v1`` PartialObjectMetadata: ``metadata`` only, no spec, status or data.
         """
         path = self._path(namespace, name, subresource, "get")
         params = {"resourceVersion": resource_version} if resource_version is not None else None
-        headers = {"Accept": TABLE_ACCEPT} if as_table else None
+        headers = _accept(as_table, metadata_only, METADATA_ACCEPT)
         return self._json("GET", path, params=params, headers=headers, timeout=timeout)
 
     def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
               label_selector: str | Mapping[str, str] | None = None,
               field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
               timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-              send_initial_events: bool = False) -> Watch:
+              send_initial_events: bool = False, metadata_only: bool = False) -> Watch:
         """Follow changes as ``WatchEvent``s (a ``dynkube.watch.Watch``: an iterator and context manager
         with ``stop()``); see docs/watch.md.
 
@@ -318,23 +320,25 @@ class ResourceClient:
         ``resume=True`` without ``resource_version`` (or with "0") lists first, yielding ADDED for
         every listed object, then watches from the list's resourceVersion (``kubectl get --watch``).
         ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
-        annotated ``k8s.io/initial-events-end``, then changes.
+        annotated ``k8s.io/initial-events-end``, then changes. ``metadata_only=True``: every event's
+        object is a PartialObjectMetadata (see ``list_page``).
         """
         from .watch import watch
 
         return watch(self, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                      field_selector=field_selector, resource_version=resource_version,
                      timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks, resume=resume,
-                     send_initial_events=send_initial_events)
+                     send_initial_events=send_initial_events, metadata_only=metadata_only)
 
     def list(self, namespace: str | None = None, *, all_namespaces: bool = False,
              label_selector: str | Mapping[str, str] | None = None,
              field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
              resource_version: str | None = None, resource_version_match: str | None = None,
-             timeout: Timeout = None) -> Iterator[ApiObject]:
+             metadata_only: bool = False, timeout: Timeout = None) -> Iterator[ApiObject]:
         """Iterate over every matching object, fetching ``limit`` objects a page, lazily (constant memory).
 
         A continue token that expires mid-way (410) raises ``dynkube.errors.Gone``: start again.
+        ``metadata_only=True``: each object is a PartialObjectMetadata (see ``list_page``).
         """
         token: str | None = None
         while True:
@@ -342,7 +346,7 @@ class ResourceClient:
                                   field_selector=field_selector, limit=limit, continue_token=token,
                                   resource_version=None if token else resource_version,
                                   resource_version_match=None if token else resource_version_match,
-                                  timeout=timeout)
+                                  metadata_only=metadata_only, timeout=timeout)
             yield from page.items
             token = page.continue_token
             if not token:
@@ -353,16 +357,19 @@ class ResourceClient:
                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = None,
                   continue_token: str | None = None, resource_version: str | None = None,
                   resource_version_match: str | None = None, as_table: bool = False,
-                  timeout: Timeout = None) -> ApiList:
+                  metadata_only: bool = False, timeout: Timeout = None) -> ApiList:
         """One LIST request: the raw page with ``items``, ``metadata.resourceVersion`` and ``metadata.continue``.
 
         ``as_table=True`` asks the server for its Table rendering (kubectl's columns); the result's
         ``kind`` is then ``Table`` and ``items`` is empty (rows are in ``to_dict()["rows"]``).
+        ``metadata_only=True`` asks for a PartialObjectMetadataList (client-go's metadata client):
+        each item is ``apiVersion: meta.k8s.io/v1, kind: PartialObjectMetadata`` with ``metadata``
+        alone, so names, labels, owners and resourceVersions arrive without any spec, status or data.
         """
         path = self._collection_path(namespace, all_namespaces, "list")
         params = _list_params(label_selector, field_selector, limit, continue_token, resource_version,
                               resource_version_match)
-        headers = {"Accept": TABLE_ACCEPT} if as_table else None
+        headers = _accept(as_table, metadata_only, METADATA_LIST_ACCEPT)
         document = self._send("GET", path, params=params, headers=headers, timeout=timeout)
         if as_table:
             return TableList(document)
@@ -558,6 +565,20 @@ class ResourceClient:
 
 TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
                 "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")
+
+
+# Only PartialObjectMetadata is acceptable: a server that cannot send it answers 406, never the full object.
+METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+def _accept(as_table: bool, metadata_only: bool, metadata_accept: str) -> dict[str, str] | None:
+    """The Accept header of a read: a Table, metadata only, or (None) the object itself."""
+    if as_table and metadata_only:
+        raise InvalidInput("give as_table=True or metadata_only=True, not both")
+    if as_table:
+        return {"Accept": TABLE_ACCEPT}
+    return {"Accept": metadata_accept} if metadata_only else None
 
 
 class TableList(ApiList):

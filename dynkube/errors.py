@@ -274,6 +274,41 @@ class WaitTimeout(DynkubeError, TimeoutError):
     """``wait_for`` ran out of time before the condition held."""
 
 
+class OwnerError(DynkubeError):
+    """An ownership walk cannot go on; ``obj`` is the object at fault (``Kind/namespace/name``)."""
+
+    def __init__(self, message: str, *, obj: str) -> None:
+        super().__init__(message)
+        self.obj = obj
+
+
+class DanglingOwner(OwnerError):
+    """An owner reference names an object that does not exist (or one with another uid)."""
+
+
+class OwnerCycle(OwnerError):
+    """Following owner references leads back to an object already seen."""
+
+
+class RolloutError(DynkubeError):
+    """A rollout failed or cannot be done (progress deadline exceeded, no such revision); ``obj``
+    names the object (``kind/name``)."""
+
+    def __init__(self, message: str, *, obj: str) -> None:
+        super().__init__(message)
+        self.obj = obj
+
+
+class DrainError(DynkubeError):
+    """A drain refused some pods (``pods``: ``namespace/name``) before evicting any; the node
+    ``node`` stays cordoned."""
+
+    def __init__(self, message: str, *, node: str, pods: list[str]) -> None:
+        super().__init__(message)
+        self.node = node
+        self.pods = pods
+
+
 class WatchError(DynkubeError):
     """The watch stream cannot be understood (not JSON, or not a stream of watch events)."""
 

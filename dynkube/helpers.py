@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DELETED = "delete"
+CREATED = "create"
 
 
 def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.01, jitter: float = 0.1) -> T:
@@ -44,8 +45,10 @@ def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, 
     """Poll ``name`` until ``condition`` holds; returns the object (None when waiting for deletion).
 
     ``condition`` is a callable on the object, a condition type (``"Established"``, ``"Available"``,
-    ``"Ready"`` — true when status.conditions has it with status True), ``"delete"`` (the object is
-    gone), or a kubectl JSONPath equality such as ``"jsonpath={.status.phase}=Running"``.
+    ``"Ready"`` — true when status.conditions has it with status True; ``"condition=Ready=False"``
+    for another status, compared in any case as kubectl), ``"delete"`` (the object is gone),
+    ``"create"`` (the object exists), or a kubectl JSONPath equality such as
+    ``"jsonpath={.status.phase}=Running"`` (``"jsonpath={.status.readyReplicas}"``: the field is set).
     ``"delete"`` waits for the object's uid to go, as kubectl does: an object re-created under the
     same name (a StatefulSet's pod, a namespace's ``kube-root-ca.crt``) does not keep it waiting.
     The uid is ``uid`` (e.g. from the DELETE answer) or else the one of the first object seen.
@@ -84,19 +87,25 @@ def _condition(condition: str | Callable[[ApiObject], bool]) -> Callable[[ApiObj
         raise InvalidInput(f"invalid wait condition {condition!r}")
     if condition == DELETED:
         return lambda obj: False
+    if condition == CREATED:
+        return lambda obj: True
     if condition.startswith("jsonpath="):
         return _jsonpath_equals(condition[len("jsonpath="):])
-    kind = condition.removeprefix("condition=")
-    return lambda obj: any(c.get("type") == kind and c.get("status") == "True"
+    kind, _, wanted = condition.removeprefix("condition=").partition("=")
+    if not kind or "=" in wanted:
+        raise InvalidInput(f"invalid wait condition {condition!r}; expected condition=TYPE[=STATUS]")
+    wanted = wanted or "True"
+    return lambda obj: any(c.get("type") == kind and str(c.get("status", "")).lower() == wanted.lower()
                            for c in (obj.get("status") or {}).get("conditions") or [])
 
 
-_JSONPATH = re.compile(r"^\{((?:\.[\w-]+(?:\[\d+\])?)+)\}=(.*)$")
+_JSONPATH = re.compile(r"^\{((?:\.[\w-]+(?:\[\d+\])?)+)\}(?:=(.*))?$")
 _STEP = re.compile(r"\.([\w-]+)(?:\[(\d+)\])?")
 
 
 def _jsonpath_equals(expression: str) -> Callable[[ApiObject], bool]:
-    """``{.status.phase}=Running`` (dotted fields with optional [index]) as a predicate."""
+    """``{.status.phase}=Running`` (dotted fields with optional [index]) as a predicate; without
+    ``=value``, true when the field is set."""
     match = _JSONPATH.match(expression)
     if not match:
         raise InvalidInput(f"unsupported JSONPath condition {expression!r}; expected {{.field.path}}=value")
@@ -109,6 +118,8 @@ def _jsonpath_equals(expression: str) -> Callable[[ApiObject], bool]:
             value = value.get(field) if isinstance(value, dict) else None
             if index is not None:
                 value = value[index] if isinstance(value, list) and index < len(value) else None
+        if expected is None:
+            return value is not None
         if isinstance(value, bool):
             return str(value).lower() == expected.lower()
         return value is not None and str(value) == expected

@@ -246,6 +246,8 @@ class Informer:
     ``idle_timeout``: a watch connection silent this long (the server sends a bookmark about every
     minute) counts as dead and is resumed on a new one. ``backoff`` paces retries after failures
     (of lists, and of watch reconnects).
+    ``metadata_only=True`` lists and watches PartialObjectMetadata only (client-go's metadata
+    informer): the store holds every object's metadata, and no spec, status or data is transferred.
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
@@ -253,7 +255,7 @@ class Informer:
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
-                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
         resource._require_verb("list")
         watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
               field_selector=field_selector, timeout_seconds=timeout_seconds,
@@ -267,7 +269,8 @@ class Informer:
         self.store = Store(indexers)
         self.last_error: Exception | None = None
         self._selection: dict[str, Any] = {"namespace": namespace, "all_namespaces": all_namespaces,
-                                           "label_selector": label_selector, "field_selector": field_selector}
+                                           "label_selector": label_selector, "field_selector": field_selector,
+                                           "metadata_only": metadata_only}
         self._timeout_seconds = timeout_seconds
         self._idle_timeout = idle_timeout
         self._resync_period = resync_period

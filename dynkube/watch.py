@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .client import DEFAULT_PAGE_SIZE, _list_params
+from .client import DEFAULT_PAGE_SIZE, METADATA_ACCEPT, _list_params
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
 from .objects import ApiList, ApiObject
@@ -198,8 +198,10 @@ class Watch:
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
                  list_first: Callable[[str | None], ApiList] | None = None,
-                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float | None = IDLE_TIMEOUT,
+                 headers: Mapping[str, str] | None = None) -> None:
         self.resource = resource
+        self._headers = dict(headers) if headers else None
         self.resource_version = resource_version
         self._list_first = list_first
         self._transport = resource.client.transport
@@ -349,7 +351,8 @@ class Watch:
             params["timeoutSeconds"] = timeout_seconds
         timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
         with self._connecting:
-            response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
+            response = self._transport.request("GET", self._path, params=params, headers=self._headers, stream=True,
+                                               rate_limited=False,
                                                timeout=timeout,  # type: ignore[arg-type]
                                                retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
@@ -393,12 +396,12 @@ def _describe(exc: BaseException) -> str:
 
 def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool,
            label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
-           start: str | None) -> Callable[[str | None], ApiList]:
+           start: str | None, metadata_only: bool) -> Callable[[str | None], ApiList]:
     """The list page after a continue token (None: the first page, at ``start``), for a watch that lists first."""
     def page(token: str | None) -> ApiList:
         return resource.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                                   field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, continue_token=token,
-                                  resource_version=None if token else start)
+                                  resource_version=None if token else start, metadata_only=metadata_only)
     return page
 
 
@@ -407,10 +410,11 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
           send_initial_events: bool = False, backoff: Backoff = DEFAULT_BACKOFF,
-          idle_timeout: float | None = IDLE_TIMEOUT) -> Watch:
+          idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> Watch:
     """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
     reconnects that fail; with ``resume``, a connection silent for ``idle_timeout`` seconds counts
-    as dead (None: never). Validates everything before any request."""
+    as dead (None: never); ``metadata_only`` makes every event's object a PartialObjectMetadata.
+    Validates everything before any request."""
     path = resource._collection_path(namespace, all_namespaces, "watch")
     params = _list_params(label_selector, field_selector, None, None, resource_version, None)
     params.pop("resourceVersion", None)
@@ -427,11 +431,12 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
         # the synthetic ADDED events of a watch without a version cannot be resumed from: list, then watch
         resource._collection_path(namespace, all_namespaces, "list")
         list_first = _pages(resource, namespace, all_namespaces, label_selector, field_selector,
-                            resource_version or None)
+                            resource_version or None, metadata_only)
         resource_version = None
     params["watch"] = "true"
     if allow_bookmarks:
         params["allowWatchBookmarks"] = "true"
     return Watch(resource, path, params, resource_version=resource_version or None,
                  timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
-                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout)
+                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout,
+                 headers={"Accept": METADATA_ACCEPT} if metadata_only else None)

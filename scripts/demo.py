@@ -4,7 +4,8 @@
 Explores what the cluster serves, installs a CRD and finds its kind at once, explains a field,
 catches a bad object before sending it, works with custom objects (create, list, patch, apply,
 scale, delete) and watches them live, keeps a local copy with an informer; then shows part of the
-same through the command line, an export of the namespace and an offline explain from a snapshot.
+same through the command line, an export of the namespace and an offline explain from a snapshot, and the
+generic tools (describe, an ownership tree, diff).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import dynkube
+from dynkube.rollout import wait_for_rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBECONFIG = Path(os.environ.get("DYNKUBE_DEMO_KUBECONFIG", ROOT / ".envtest" / "run" / "kubeconfig"))
@@ -131,10 +133,35 @@ def main() -> None:
         files = sorted(str(p.relative_to(work)) for p in Path(work, "backup").rglob("*.yaml"))
         print(indent("\n".join(files)))
 
+    tools_tour(client, cli, namespace)
+
     client.resource("namespaces").delete(namespace)
     print(f"\nThe control plane is still running. Use it with:\n  export KUBECONFIG={KUBECONFIG}\n"
           "  kubectl get gizmos -A      # or: .venv/bin/dynkube get gizmos -A\n"
           "Stop it with:\n  scripts/envtest down")
+
+
+def tools_tour(client: dynkube.Client, cli: list[str], namespace: str) -> None:
+    """Step 9: the generic tools on a Deployment whose pods run on the kwok nodes: describe, its
+    ownership tree, and a diff of a changed manifest (nothing is changed by the diff)."""
+    step("9. Generic tools: describe, tree KIND NAME, diff")
+    labels = {"app": "shop"}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop", "namespace": namespace},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+                      "metadata": {"labels": labels},
+                      "spec": {"containers": [{"name": "app", "image": "registry.example/shop:1"}]}}}}
+    client.apply_manifests([deployment])
+    deployments = client.resource("deployments")
+    print(f"  {wait_for_rollout(client, deployments.get('shop', namespace), timeout=60).message}")
+    deployment["spec"]["replicas"] = 3
+    with tempfile.TemporaryDirectory() as scratch:
+        manifest = Path(scratch) / "shop.yaml"
+        manifest.write_text(dynkube.ApiObject(deployment).to_yaml())
+        for args in (["describe", "gizmo", "gamma", "-n", namespace], ["tree", "deployment", "shop", "-n", namespace],
+                     ["diff", "-f", str(manifest)]):
+            print(f"  $ dynkube {' '.join(args)}")
+            output = subprocess.run(cli + args, capture_output=True, text=True)
+            print(indent(output.stdout.rstrip() or output.stderr.rstrip()))
 
 
 def indent(text: str) -> str:

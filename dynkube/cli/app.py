@@ -278,8 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recursive", action="store_true", help="every nested field")
     p.add_argument("--api-version", metavar="GROUP/VERSION", help="explain this version of the kind")
 
-    p = command("tree", commands.tree, "What the cluster serves, grouped by API group (with object counts).",
-                "examples:\n  dynkube tree\n  dynkube tree --count\n  dynkube tree --api-group=apps -o json")
+    p = command("tree", commands.tree, "What the cluster serves, grouped by API group (with object counts); "
+                "with an object, everything it owns.",
+                "examples:\n  dynkube tree\n  dynkube tree --count\n  dynkube tree --api-group=apps -o json\n"
+                "  dynkube tree deployment web\n  dynkube tree pod/web-1 --root")
+    p.add_argument("targets", nargs="*", metavar="KIND NAME | KIND/NAME",
+                   help="an object: draw what it owns (its ownership tree) instead of the overview")
+    p.add_argument("--root", action="store_true", help="with an object: start from its root owner")
     p.add_argument("--count", action="store_true", help="count the objects of each listable resource")
     p.add_argument("--api-group", metavar="GROUP", help="only this API group ('' or 'core' for the core group)")
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
@@ -287,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
     _add_export_commands(command)
+    _add_tool_commands(command)
     return parser
 
 
@@ -351,6 +357,80 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("--output", required=True, metavar="DIR", help="directory to write the package into")
     p.add_argument("--package", default="dynkube_stubs", metavar="NAME", help="package name (default dynkube_stubs)")
 
+
+def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """events, describe, wait, diff, rollout, cordon, uncordon, drain (dynkube.cli.tools)."""
+    from . import tools
+
+    p = command("events", tools.events, "List events, oldest first (of one object with --for).",
+                "examples:\n  dynkube events -n web\n  dynkube events --for deploy/web --types=Warning\n"
+                "  dynkube events -A --watch")
+    p.add_argument("--for", dest="for_object", metavar="KIND/NAME", help="only the events about this object")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="events of every namespace")
+    p.add_argument("--types", action="append", default=[], metavar="TYPES",
+                   help="only these event types (Normal, Warning; comma-separated)")
+    p.add_argument("-w", "--watch", action="store_true", help="after listing, print new events as they come")
+    p.add_argument("--no-headers", action="store_true", help="omit the header line")
+    p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
+
+    p = command("describe", tools.describe, "Show the details of objects of any kind, and their events.",
+                "examples:\n  dynkube describe deploy web\n  dynkube describe pods -l app=web\n"
+                "  dynkube describe gizmo/g1")
+    p.add_argument("targets", nargs="+", metavar="RESOURCE [NAME...] | TYPE/NAME...")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="describe the objects matching this label selector")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
+
+    p = command("wait", tools.wait, "Wait until objects of any kind meet a condition.",
+                "examples:\n  dynkube wait --for=condition=Available deploy/web\n"
+                "  dynkube wait --for=delete pod/web-1 --timeout=60s\n"
+                "  dynkube wait --for=jsonpath='{.status.phase}'=Running pods -l app=web\n"
+                "  dynkube wait --for=condition=Ready=false gizmos --all")
+    p.add_argument("targets", nargs="+", metavar="RESOURCE [NAME...] | TYPE/NAME...")
+    p.add_argument("--for", dest="for_condition", required=True, metavar="CONDITION",
+                   help="delete, create, condition=TYPE[=STATUS] or jsonpath={PATH}[=VALUE]")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="wait for the objects matching this label selector")
+    p.add_argument("--all", action="store_true", help="wait for every object of the type in the namespace")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="with -l/--all: in every namespace")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION",
+                   help="how long to wait for each object (default 30s; 0: check once)")
+
+    p = command("diff", tools.diff, "Show what applying manifests would change (server-side dry run).",
+                "exit status: 0 no differences, 1 differences found, 2 an error\n"
+                "examples:\n  dynkube diff -f stack.yaml\n  dynkube diff -f manifests/ -R")
+    _add_file_options(p)
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="diff as if taking over conflicting fields")
+
+    p = command("rollout", tools.rollout, "Follow, restart, list or undo the rollout of an object.",
+                "examples:\n  dynkube rollout status deploy/web --timeout=2m\n  dynkube rollout restart sts db\n"
+                "  dynkube rollout history deploy/web\n  dynkube rollout undo deploy/web --to-revision=1")
+    p.add_argument("action", choices=("status", "restart", "history", "undo"), help="what to do")
+    p.add_argument("targets", nargs="+", metavar="TYPE NAME... | TYPE/NAME...")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION",
+                   help="status: how long to wait (default: no limit)")
+    p.add_argument("-w", "--watch", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="status: follow until complete (default true); false: print the status once")
+    p.add_argument("--revision", type=int, metavar="N", help="history: show this revision's pod template")
+    p.add_argument("--to-revision", type=int, metavar="N", help="undo: the revision to go back to (default: previous)")
+    for name, handler, what in (("cordon", tools.cordon, "Mark nodes unschedulable."),
+                                ("uncordon", tools.uncordon, "Mark nodes schedulable again.")):
+        p = command(name, handler, what, f"examples:\n  dynkube {name} node-1")
+        p.add_argument("nodes", nargs="+", metavar="NODE")
+        p.set_defaults(mutates=True)
+
+    p = command("drain", tools.drain, "Cordon nodes and evict their pods (honouring PodDisruptionBudgets).",
+                "examples:\n  dynkube drain node-1 --ignore-daemonsets\n"
+                "  dynkube drain node-1 --force --delete-emptydir-data --timeout=5m")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.set_defaults(mutates=True)
+    p.add_argument("--force", action="store_true", help="also evict pods that declare no controller")
+    p.add_argument("--ignore-daemonsets", action="store_true", help="leave DaemonSet-managed pods (else refused)")
+    p.add_argument("--delete-emptydir-data", action="store_true",
+                   help="also evict pods with emptyDir volumes (their data is lost)")
+    p.add_argument("--pod-selector", metavar="SELECTOR", help="only the pods matching this label selector")
+    p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
+                   help="seconds each pod gets to terminate (default: the pod's own)")
+    p.add_argument("--timeout", type=_timeout, metavar="DURATION", help="give up after this long (default: no limit)")
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",

@@ -380,6 +380,12 @@ def tree_lines(groups: list[dict[str, Any]], unicode: bool = True, colour: bool 
 
 def tree(ctx: Context) -> int:
     args = ctx.args
+    if args.targets:
+        from .tools import owner_tree_command
+
+        return owner_tree_command(ctx, args.targets)
+    if args.root:
+        raise UsageError("--root needs an object: tree KIND NAME --root")
     group = args.api_group
     if group == "core":
         group = ""

@@ -24,4 +24,8 @@ def test_demo_tour_runs(kubeconfig_path: Path) -> None:
     assert "gizmos" in out.split("$ dynkube tree")[1]
     assert "exported " in out.split("$ dynkube export")[1] and "/fixtures.dynkube.io/Gizmo/gamma.yaml" in out
     assert "FIELD: replicas <integer>" in out.split("$ dynkube --snapshot")[1]
+    assert "Name:         gamma" in out.split("$ dynkube describe gizmo gamma")[1]
+    tree = out.split("$ dynkube tree deployment shop")[1]
+    assert "Deployment/shop" in tree and "└─ReplicaSet/shop-" in tree and "Pod/shop-" in tree
+    assert "-  replicas: 2" in out.split("$ dynkube diff")[1] and "+  replicas: 3" in out
     assert "scripts/envtest down" in out
