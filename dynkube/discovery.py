@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
+from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, NotFound, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap, Subresource
 from .transport import Transport
@@ -275,9 +276,9 @@ class Discovery:
         except (ApiError, TransportError, DiscoveryError) as exc:
             return exc
 
-    def _get(self, path: str, headers: dict[str, str]) -> Any:
+    def _get(self, path: str, headers: dict[str, str]) -> Response:
         self.stats["requests"] += 1
-        response = self.transport.request("GET", path, headers=headers)
+        response = self.transport.send(Request("GET", path, headers=headers))
         if response.status_code == 304:
             self.stats["not_modified"] += 1
         return response

@@ -17,7 +17,6 @@ import enum
 import json
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -25,14 +24,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .client import DEFAULT_PAGE_SIZE, _list_params
+from .core.http import Request
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
 from .objects import ApiList, ApiObject
-from .transport import NO_RETRIES, CancelScope
+from .transport import NO_RETRIES, CancelScope, Stream
 
 if TYPE_CHECKING:
-    import requests
-
     from .client import ResourceClient
 
 log = logging.getLogger(__name__)
@@ -214,7 +212,7 @@ class Watch:
         self._stopped = threading.Event()
         self._connecting = CancelScope()  # ends a connection attempt when stop() is called
         self._lock = threading.Lock()
-        self._response: requests.Response | None = None
+        self._response: Stream | None = None
         self._events = self._run()
 
     def __repr__(self) -> str:
@@ -248,7 +246,7 @@ class Watch:
         with self._lock:
             response = self._response
         if response is not None:
-            _abort(response)
+            response.abort()
 
     # ---- the connection loop -----------------------------------------------------------
 
@@ -307,7 +305,7 @@ class Watch:
             return
         decoder = JSONStreamDecoder()
         try:
-            for chunk in response.iter_content(READ_CHUNK):
+            for chunk in response.chunks(READ_CHUNK):
                 for document in decoder.feed(chunk):
                     event = decode_event(document)
                     self._advance(event)
@@ -337,7 +335,7 @@ class Watch:
         if version:
             self.resource_version = version
 
-    def _connect(self) -> requests.Response | None:
+    def _connect(self) -> Stream | None:
         params = dict(self._params)
         if self.resource_version is not None:
             params["resourceVersion"] = self.resource_version
@@ -349,9 +347,9 @@ class Watch:
             params["timeoutSeconds"] = timeout_seconds
         timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
         with self._connecting:
-            response = self._transport.request("GET", self._path, params=params, stream=True, rate_limited=False,
-                                               timeout=timeout,  # type: ignore[arg-type]
-                                               retry=NO_RETRIES if self._resume else None)  # resuming retries itself
+            response = self._transport.stream(Request("GET", self._path, params, stream=True), rate_limited=False,
+                                              timeout=timeout,  # type: ignore[arg-type]
+                                              retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
             if not self._stopped.is_set():
                 self._response = response
@@ -370,21 +368,10 @@ class Watch:
         timeout = self._transport.timeout
         return timeout[0] if isinstance(timeout, tuple) else timeout
 
-    def _release(self, response: requests.Response) -> None:
+    def _release(self, response: Stream) -> None:
         with self._lock:
             self._response = None
         response.close()
-
-
-def _abort(response: requests.Response) -> None:
-    """Shut the socket of a streaming response down so a read blocked in another thread returns."""
-    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's shutdown, also for TLS sockets
-        except OSError:
-            pass
-    response.close()
 
 
 def _describe(exc: BaseException) -> str:
