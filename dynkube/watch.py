@@ -23,7 +23,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .client import DEFAULT_PAGE_SIZE, _list_params
+from .core import calls
+from .core.calls import DEFAULT_PAGE_SIZE
 from .core.http import Request
 from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
                      api_error_from_status)
@@ -192,7 +193,7 @@ class Watch:
     ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
 
-    def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
+    def __init__(self, resource: ResourceClient, request: Request, *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
                  list_first: Callable[[str | None], ApiList] | None = None,
@@ -201,8 +202,8 @@ class Watch:
         self.resource_version = resource_version
         self._list_first = list_first
         self._transport = resource.client.transport
-        self._path = path
-        self._params = dict(params)
+        self._path = request.path
+        self._params = {k: v for k, v in request.params.items() if k not in calls.WATCH_RESUME_PARAMS}
         self._timeout_seconds = timeout_seconds
         self._resume = resume
         self._initial_pending = send_initial_events
@@ -398,27 +399,22 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
     """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
     reconnects that fail; with ``resume``, a connection silent for ``idle_timeout`` seconds counts
     as dead (None: never). Validates everything before any request."""
-    path = resource._collection_path(namespace, all_namespaces, "watch")
-    params = _list_params(label_selector, field_selector, None, None, resource_version, None)
-    params.pop("resourceVersion", None)
-    if timeout_seconds is not None and (type(timeout_seconds) is not int or timeout_seconds <= 0):
-        raise InvalidInput(f"timeout_seconds must be a positive integer, not {timeout_seconds!r}")
+    request = calls.watch(resource.resource, namespace, default_namespace=resource.client.namespace,
+                          all_namespaces=all_namespaces, label_selector=label_selector,
+                          field_selector=field_selector, resource_version=resource_version,
+                          timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks,
+                          send_initial_events=send_initial_events)
     if idle_timeout is not None and (isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float))
                                      or idle_timeout <= 0):
         raise InvalidInput(f"idle_timeout must be a positive number of seconds or None, not {idle_timeout!r}")
-    if send_initial_events and not allow_bookmarks:
-        raise InvalidInput("send_initial_events=True needs allow_bookmarks=True (the end of the initial "
-                           "events is a bookmark)")
     list_first = None
     if resume and not send_initial_events and resource_version in (None, "", "0"):
         # the synthetic ADDED events of a watch without a version cannot be resumed from: list, then watch
-        resource._collection_path(namespace, all_namespaces, "list")
+        calls.collection_path(resource.resource, namespace, all_namespaces, "list",
+                              default_namespace=resource.client.namespace)
         list_first = _pages(resource, namespace, all_namespaces, label_selector, field_selector,
                             resource_version or None)
         resource_version = None
-    params["watch"] = "true"
-    if allow_bookmarks:
-        params["allowWatchBookmarks"] = "true"
-    return Watch(resource, path, params, resource_version=resource_version or None,
+    return Watch(resource, request, resource_version=resource_version or None,
                  timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
                  backoff=backoff, list_first=list_first, idle_timeout=idle_timeout)
