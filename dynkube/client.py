@@ -16,6 +16,7 @@ from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from .core import calls
 from .core.calls import DEFAULT_FIELD_MANAGER, DEFAULT_PAGE_SIZE, Call, describe
+from .core.http import Request
 from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
@@ -279,17 +280,31 @@ class ResourceClient:
 
         A continue token that expires mid-way (410) raises ``dynkube.errors.Gone``: start again.
         """
-        token: str | None = None
-        while True:
-            page = self.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                  field_selector=field_selector, limit=limit, continue_token=token,
-                                  resource_version=None if token else resource_version,
-                                  resource_version_match=None if token else resource_version_match,
-                                  timeout=timeout)
+        for page in self.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                    field_selector=field_selector, limit=limit, resource_version=resource_version,
+                                    resource_version_match=resource_version_match, timeout=timeout):
             yield from page.items
-            token = page.continue_token
-            if not token:
-                return
+
+    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
+                   label_selector: str | Mapping[str, str] | None = None,
+                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
+                   resource_version: str | None = None, resource_version_match: str | None = None,
+                   as_table: bool = False, timeout: Timeout = None) -> Iterator[ApiList]:
+        """Iterate over the pages of a list (as ``list_page`` returns them), one LIST request each,
+        lazily, following the continue tokens; ``resource_version`` applies to the first page.
+        Bad arguments raise at once, before any request."""
+        call = calls.list_page(self.resource, namespace, default_namespace=self.client.namespace,
+                               all_namespaces=all_namespaces, label_selector=label_selector,
+                               field_selector=field_selector, limit=limit, resource_version=resource_version,
+                               resource_version_match=resource_version_match, as_table=as_table)
+        return self._pages(call, timeout)
+
+    def _pages(self, call: Call[ApiList], timeout: Timeout) -> Iterator[ApiList]:
+        request: Request | None = call.request
+        while request is not None:
+            page = self._execute(Call(request, call.parse), timeout=timeout)
+            yield page
+            request = calls.next_page(request, page)
 
     def list_page(self, namespace: str | None = None, *, all_namespaces: bool = False,
                   label_selector: str | Mapping[str, str] | None = None,

@@ -462,15 +462,12 @@ class Informer:
 
     def _list_pages(self, limit: int | None) -> tuple[str, dict[str, ApiObject]]:
         objects: dict[str, ApiObject] = {}
-        token, version = None, ""
-        while True:
-            page = self.resource.list_page(**self._selection, limit=limit, continue_token=token)
+        version = ""
+        for page in self.resource.list_pages(**self._selection, limit=limit):
             version = version or page.resource_version
             for obj in page.items:
                 objects[object_key(obj)] = obj
-            token = page.continue_token
-            if not token:
-                return version, objects
+        return version, objects
 
     # ---- applying changes -------------------------------------------------------------------
 

@@ -12,151 +12,36 @@ A resuming watch given no resourceVersion lists first (ADDED for each listed obj
 
 from __future__ import annotations
 
-import codecs
-import enum
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 from .core import calls
 from .core.calls import DEFAULT_PAGE_SIZE
 from .core.http import Request
-from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
-                     api_error_from_status)
-from .objects import ApiList, ApiObject
+from .core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
+from .errors import InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError
+from .objects import ApiList
 from .transport import NO_RETRIES, CancelScope, Stream
 
 if TYPE_CHECKING:
     from .client import ResourceClient
 
+__all__ = ["Backoff", "DEFAULT_BACKOFF", "EventType", "IDLE_TIMEOUT", "JSONStreamDecoder", "Watch", "WatchEvent",
+           "decode_event", "watch"]  # the decoder and the event values live in dynkube.core.watchstream
+
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 20  # bytes asked per read; chunked responses still yield each HTTP chunk as it comes
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 RESUME_TIMEOUT_SECONDS = (300, 600)  # per-connection timeoutSeconds when resuming (client-go's reflector)
 READ_TIMEOUT_MARGIN = 30.0  # seconds of silence past timeoutSeconds before the connection counts as dead
 BOOKMARK_INTERVAL = 60.0  # the server sends a resuming watch a bookmark about once a minute, even when quiet
 IDLE_TIMEOUT = 1.5 * BOOKMARK_INTERVAL  # silence after which a resuming watch's connection counts as dead
 HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts as a failure (backoff)
-_WHITESPACE = " \t\r\n"
-
-
-class EventType(enum.StrEnum):
-    """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-    BOOKMARK = "BOOKMARK"
-    ERROR = "ERROR"
-
-
-_EVENT_TYPES = {t.value: t for t in EventType}
-
-
-class WatchEvent(NamedTuple):
-    """One change. ``object`` is the new state (the last state for DELETED); a BOOKMARK's object
-    holds only ``kind``, ``apiVersion`` and ``metadata.resourceVersion`` (and annotations).
-
-    A NamedTuple rather than a dataclass: it is built once per event on the hot path.
-    """
-
-    type: EventType
-    object: ApiObject
-
-    @property
-    def resource_version(self) -> str:
-        """The object's ``metadata.resourceVersion`` ("" when absent)."""
-        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
-
-    @property
-    def is_initial_events_end(self) -> bool:
-        """True for the bookmark that ends the initial events of a streaming list."""
-        if self.type is not EventType.BOOKMARK:
-            return False
-        annotations = (self.object.get("metadata") or {}).get("annotations") or {}
-        return annotations.get(INITIAL_EVENTS_END) == "true"
-
-
-class JSONStreamDecoder:
-    """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
-
-    The complete lines of a piece are parsed in one call, as one JSON array (the parser then
-    shares dict-key strings among them, as it does within a list page: a third less memory for
-    objects kept, at the same speed); if they do not form one (blank lines, values spread over
-    lines, garbage), values are parsed one by one. A value cut by a chunk boundary waits for the
-    next ``feed``. Parsing is not even tried while
-    no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
-    and a failed attempt costs a parse (the server ends each event with a newline, so this only
-    delays, in streams without newlines, an object followed by a partial one). A value that fails
-    to parse while a newline follows the failure point is malformed (an incomplete value never
-    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``.
-    """
-
-    def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._pending = ""
-        self._scan = json.JSONDecoder().raw_decode
-
-    def feed(self, data: bytes) -> Iterator[Any]:
-        """The values completed by ``data``, in order (a generator)."""
-        text = self._utf8.decode(data)
-        if self._pending:
-            text = self._pending + text
-        scan = self._scan
-        pos, end = 0, len(text)
-        try:
-            cut = text.rfind("\n")
-            if cut > 0 and text.find("\n", 0, cut) != -1:  # several lines: try them as one array
-                lines = self._lines(text[:cut])
-                if lines is not None:
-                    pos = cut + 1
-                    yield from lines
-            while True:
-                while pos < end and text[pos] in _WHITESPACE:
-                    pos += 1
-                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                    break
-                try:
-                    value, pos = scan(text, pos)
-                except json.JSONDecodeError as exc:
-                    if text.find("\n", exc.pos) != -1:
-                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
-                    break
-                yield value
-        finally:
-            self._pending = text[pos:] if pos < end else ""
-
-    def _lines(self, text: str) -> list[Any] | None:
-        """The values of newline-separated lines, parsed as one array; None if they are not that."""
-        try:
-            values, end = self._scan("[" + text.replace("\n", ",") + "]")
-        except json.JSONDecodeError:
-            return None
-        return values if end == len(text) + 2 else None
-
-    @property
-    def incomplete(self) -> bool:
-        """True when part of a value (or of a UTF-8 character) is buffered."""
-        return bool(self._pending) or bool(self._utf8.getstate()[0])
-
-
-def decode_event(document: Any) -> WatchEvent:
-    """The WatchEvent of one decoded stream value; WatchError when it is not one."""
-    try:
-        kind = _EVENT_TYPES[document["type"]]
-        obj = document["object"]
-    except (KeyError, TypeError):
-        raise WatchError(f"not a watch event: {str(document)[:200]!r}") from None
-    if type(obj) is not dict:
-        raise WatchError(f"watch event {kind.value} carries no object: {str(document)[:200]!r}")
-    return WatchEvent(kind, ApiObject(obj))
 
 
 @dataclass(frozen=True)
@@ -187,8 +72,8 @@ class Watch:
 
     The first request is sent on the first ``next()``. ``resource_version`` is the resume point:
     the resourceVersion of the last event or bookmark (not advanced by the initial events of a
-    streaming list until their end bookmark). With ``list_first`` (a function giving the list page
-    after a continue token) the watch first yields ADDED for every listed object, then watches
+    streaming list until their end bookmark). With ``list_first`` (a function giving the pages of
+    a list) the watch first yields ADDED for every listed object, then watches
     from the list's resourceVersion. With ``resume``, a connection silent for
     ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
@@ -196,18 +81,16 @@ class Watch:
     def __init__(self, resource: ResourceClient, request: Request, *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
-                 list_first: Callable[[str | None], ApiList] | None = None,
+                 list_first: Callable[[], Iterator[ApiList]] | None = None,
                  idle_timeout: float | None = IDLE_TIMEOUT) -> None:
         self.resource = resource
-        self.resource_version = resource_version
+        self._point = ResumePoint(resource_version, send_initial_events)
         self._list_first = list_first
         self._transport = resource.client.transport
+        self._request = request
         self._path = request.path
-        self._params = {k: v for k, v in request.params.items() if k not in calls.WATCH_RESUME_PARAMS}
         self._timeout_seconds = timeout_seconds
         self._resume = resume
-        self._initial_pending = send_initial_events
-        self._initial_delivered = False
         self._backoff = backoff
         self._idle_timeout = idle_timeout if resume else None
         self._stopped = threading.Event()
@@ -215,6 +98,15 @@ class Watch:
         self._lock = threading.Lock()
         self._response: Stream | None = None
         self._events = self._run()
+
+    @property
+    def resource_version(self) -> str | None:
+        """The resume point: where the next connection starts."""
+        return self._point.resource_version
+
+    @resource_version.setter
+    def resource_version(self, value: str | None) -> None:
+        self._point.resource_version = value
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped.is_set() else "running"
@@ -251,18 +143,17 @@ class Watch:
 
     # ---- the connection loop -----------------------------------------------------------
 
-    def _initial_list(self, list_page: Callable[[str | None], ApiList]) -> Iterator[WatchEvent]:
+    def _initial_list(self, list_pages: Callable[[], Iterator[ApiList]]) -> Iterator[WatchEvent]:
         """ADDED for every object of a paged list; the resume point becomes the list's resourceVersion."""
-        token: str | None = None
-        while not self._stopped.is_set():
-            page = list_page(token)
-            if token is None:
-                self.resource_version = page.resource_version
+        pages, first = list_pages(), True
+        while not self._stopped.is_set():  # no further page is asked for after stop()
+            page = next(pages, None)
+            if page is None:
+                return
+            if first:
+                self.resource_version, first = page.resource_version, False
             for item in page.items:
                 yield WatchEvent(EventType.ADDED, item)
-            token = page.continue_token or None
-            if token is None:
-                return
 
     def _run(self) -> Generator[WatchEvent, None, None]:
         if self._list_first is not None:
@@ -280,24 +171,20 @@ class Watch:
             except _Dropped as exc:
                 if self._stopped.is_set():
                     return
-                if not (self._resume and self._resumable()):
+                if not (self._resume and self._point.resumable):
                     raise TransportError(f"watch {self._path}: connection lost ({exc})",
                                          url=self._transport.url(self._path)) from None
                 log.info("watch %s: connection lost (%s); resuming from %s", self._path, exc, self.resource_version)
             except _RECONNECTABLE as exc:
                 if self._stopped.is_set():
                     return
-                if not self._resume or not self._resumable():
+                if not self._resume or not self._point.resumable:
                     raise
                 log.warning("watch %s: %s; resuming from %s", self._path, exc, self.resource_version)
             healthy = delivered > 0 or time.monotonic() - started >= HEALTHY_SECONDS
             failures = 0 if healthy else failures + 1
             if failures:
                 self._stopped.wait(self._backoff.delay(failures))
-
-    def _resumable(self) -> bool:
-        """False once initial events of a streaming list were delivered but their end was not."""
-        return not (self._initial_pending and self._initial_delivered)
 
     def _stream(self) -> Iterator[WatchEvent]:
         """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
@@ -309,7 +196,7 @@ class Watch:
             for chunk in response.chunks(READ_CHUNK):
                 for document in decoder.feed(chunk):
                     event = decode_event(document)
-                    self._advance(event)
+                    self._point.advance(event, self._transport.url(self._path))
                     yield event
         except Exception as exc:
             if self._stopped.is_set():
@@ -322,33 +209,12 @@ class Watch:
         if decoder.incomplete and not self._stopped.is_set():
             raise _Dropped("the stream ended inside an event")
 
-    def _advance(self, event: WatchEvent) -> None:
-        """Raise ERROR events; move the resume point past the event."""
-        if event.type is EventType.ERROR:
-            raise api_error_from_status(dict(event.object), method="WATCH", url=self._transport.url(self._path))
-        if self._initial_pending:
-            if event.is_initial_events_end:
-                self._initial_pending = False
-            else:
-                self._initial_delivered = True
-                return
-        version = (event.object.get("metadata") or {}).get("resourceVersion")
-        if version:
-            self.resource_version = version
-
     def _connect(self) -> Stream | None:
-        params = dict(self._params)
-        if self.resource_version is not None:
-            params["resourceVersion"] = self.resource_version
-        if self._initial_pending:
-            params["sendInitialEvents"] = "true"
-            params["resourceVersionMatch"] = "NotOlderThan"
         timeout_seconds = self._timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if self._resume else None)
-        if timeout_seconds:
-            params["timeoutSeconds"] = timeout_seconds
+        request = self._point.request(self._request, timeout_seconds)
         timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
         with self._connecting:
-            response = self._transport.stream(Request("GET", self._path, params, stream=True), rate_limited=False,
+            response = self._transport.stream(request, rate_limited=False,
                                               timeout=timeout,  # type: ignore[arg-type]
                                               retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
@@ -381,13 +247,12 @@ def _describe(exc: BaseException) -> str:
 
 def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool,
            label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
-           start: str | None) -> Callable[[str | None], ApiList]:
-    """The list page after a continue token (None: the first page, at ``start``), for a watch that lists first."""
-    def page(token: str | None) -> ApiList:
-        return resource.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                  field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, continue_token=token,
-                                  resource_version=None if token else start)
-    return page
+           start: str | None) -> Callable[[], Iterator[ApiList]]:
+    """The pages of the list (the first at ``start``) of a watch that lists first."""
+    def pages() -> Iterator[ApiList]:
+        return resource.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                   field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, resource_version=start)
+    return pages
 
 
 def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,

@@ -96,6 +96,18 @@ WATCH_RESUME_PARAMS = frozenset({"resourceVersion", "resourceVersionMatch", "sen
 watch sets them anew on each connection."""
 
 
+def next_page(request: Request, page: ApiList) -> Request | None:
+    """The pager: the request for the list page after ``page`` (its continue token, without the
+    first page's resourceVersion and resourceVersionMatch, which the server refuses with one), or
+    None after the last page. Every paginated loop of dynkube goes through here."""
+    token = page.continue_token
+    if not token:
+        return None
+    params = {k: v for k, v in request.params.items() if k not in ("resourceVersion", "resourceVersionMatch")}
+    params["continue"] = token
+    return Request(request.method, request.path, params, request.headers, request.body, request.stream)
+
+
 def watch(resource: Resource, namespace: str | None = None, *, default_namespace: str | None = None,
           all_namespaces: bool = False, label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,

@@ -256,3 +256,22 @@ def test_an_answer_that_is_not_an_object_names_the_url_without_its_query() -> No
         calls.list_page(CONFIGMAPS, "ns1").parse(answer([1, 2]))
     assert caught.value.url == "https://server/api/v1/namespaces/ns1/configmaps"
     assert "is JSON but not an object (a list)" in str(caught.value)
+
+
+def page(continue_token: str = "") -> ApiList:
+    return ApiList({"kind": "ConfigMapList", "metadata": {"continue": continue_token, "resourceVersion": "9"},
+                    "items": []})
+
+
+def test_the_pager_asks_for_the_next_page_with_the_token_and_without_the_first_pages_version() -> None:
+    first = calls.list_page(CONFIGMAPS, "ns1", label_selector="a=b", limit=2, resource_version="5",
+                            resource_version_match="NotOlderThan", as_table=True).request
+    assert calls.next_page(first, page("t1")) == Request(
+        "GET", P, {"labelSelector": "a=b", "limit": 2, "continue": "t1"}, {"Accept": TABLE_ACCEPT})
+    second = calls.next_page(first, page("t1"))
+    assert second is not None and calls.next_page(second, page("t2")) == Request(
+        "GET", P, {"labelSelector": "a=b", "limit": 2, "continue": "t2"}, {"Accept": TABLE_ACCEPT})
+
+
+def test_the_pager_stops_after_the_last_page() -> None:
+    assert calls.next_page(calls.list_page(CONFIGMAPS, "ns1").request, page("")) is None
