@@ -8,6 +8,7 @@ are those of requests and httpx (``status_code``, ``headers``, ``content``), so 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,10 @@ class Response:
     def text(self) -> str:
         """The body as text (UTF-8; undecodable bytes replaced)."""
         return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError when it is not)."""
+        return json.loads(self.content)
 
 
 def display_url(url: str) -> str:

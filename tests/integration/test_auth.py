@@ -594,7 +594,7 @@ def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
         barrier.wait()
         try:
             answer = client.transport.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
-            results[index] = json.loads(answer.content)["status"]["userInfo"]["username"]
+            results[index] = answer.json()["status"]["userInfo"]["username"]
         except dynkube.DynkubeError as err:
             results[index] = type(err).__name__
 
