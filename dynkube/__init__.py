@@ -22,7 +22,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
-from .transport import RetryPolicy
+from .core.exchange import RetryPolicy
 
 if TYPE_CHECKING:
     from .helpers import retry_on_conflict, wait_for

@@ -21,7 +21,8 @@ from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
 from .resources import Resource, ResourceMap
-from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
+from .core.exchange import RetryPolicy
+from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport
 
 if TYPE_CHECKING:
     from .manifests import ApplyResult

@@ -2,9 +2,10 @@
 deadlines and redirects within the server's origin only.
 
 ``Transport.send(Request) -> Response`` (and ``Transport.stream`` for watches) is the only code that
-touches ``requests``: everything above it speaks ``dynkube.core.http`` values. Retries are decided in
-one function, ``retry_delay``; an error answer becomes its typed exception in one,
-``dynkube.core.status.error_for``. Every request has a total deadline,
+touches ``requests``: everything above it speaks ``dynkube.core.http`` values. What to do next in a
+request (reserve a token, send, refresh credentials, wait, give up) is decided by the sans-I/O
+exchange, ``dynkube.core.exchange.attempts``; this module obeys it. An error answer becomes its
+typed exception in one function, ``dynkube.core.status.error_for``. Every request has a total deadline,
 enforced by one watchdog thread that shuts the socket down (a per-read timeout alone lets a server
 that trickles bytes hold a request forever); ``CancelScope`` lets another thread end requests the
 same way.
@@ -17,7 +18,6 @@ import heapq
 import itertools
 import logging
 import os
-import random
 import socket
 import ssl
 import sys
@@ -26,7 +26,6 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -38,6 +37,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from . import errors
 from ._version import __version__
 from .config import Config
+from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry names were taught from here
+from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
+from .core.exchange import RetryPolicy as RetryPolicy
+from .core.exchange import retry_delay as retry_delay
 from .core.http import Headers, Request, Response, display_url
 from .core.status import error_for, json_object, parse_warning_header
 from .objects import encode_json
@@ -48,7 +51,6 @@ USER_AGENT = f"dynkube/{__version__}"
 DEFAULT_QPS = 50.0
 DEFAULT_BURST = 300
 DEFAULT_TIMEOUT = (10.0, 60.0)
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 IDLE_CONNECTION_SECONDS = 90.0  # a pooled connection idle longer is not reused (client-go's IdleConnTimeout)
 KEEPALIVE = (30, 10, 3)  # TCP keepalive: first probe after 30 s idle, then every 10 s, dead after 3 unanswered
@@ -60,20 +62,6 @@ Timeout = float | tuple[float, float | None] | None
 a read of None waits forever (streams)."""
 
 
-class RetryPolicy(NamedTuple):
-    """How hard to retry: attempts in all (first included), backoff base and cap, total time budget.
-
-    The defaults spread the attempts over the budget: the waits are at least 0.25, 0.5, 1, 2, 4 s
-    and then 5 s each, so an apiserver that is away for up to about half a minute is bridged.
-    """
-
-    max_attempts: int = 10
-    backoff_base: float = 0.5
-    backoff_cap: float = 10.0
-    total_seconds: float = 60.0
-
-
-NO_RETRIES = RetryPolicy(max_attempts=1)
 MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
 
 
@@ -102,58 +90,19 @@ def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
                                   f"not {retry!r}")
 
 
-def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
-                policy: RetryPolicy, *, never_sent: bool = False, stale: bool = False) -> float | None:
-    """Seconds to wait before retrying, or None not to retry.
-
-    ``status`` is None for a connection error; ``never_sent`` says the request body never left;
-    ``stale`` says the connection that failed was a reused keep-alive one (asked once per request):
-    an idempotent request is then sent again at once on a fresh connection, whatever the policy.
-    429 is retried for every verb (the server rejected it before doing anything); connection
-    errors, 503, 500 and 504 only for reads, or for writes that were never sent.
-    """
-    read = method.upper() in IDEMPOTENT_METHODS
-    if stale and status is None and read:
-        return 0.0
-    if attempt + 1 >= policy.max_attempts:
-        return None
-    if status is None:
-        retryable = read or never_sent
-    elif status == 429:
-        retryable = True
-    else:
-        retryable = read and status in (500, 503, 504)
-    if not retryable:
-        return None
-    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** attempt)
-    backoff = ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never less than half
-    retry_after = _retry_after_seconds(headers)
-    return max(backoff, retry_after) if retry_after is not None else backoff
-
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.strip().isdigit() else None
-
-
 class TokenBucket:
-    """client-go's token bucket: ``burst`` tokens, refilled at ``qps`` per second; thread-safe."""
+    """client-go's token bucket (``TokenReservations``), thread-safe, sleeping for its tokens."""
 
     def __init__(self, qps: float, burst: int) -> None:
+        self._reservations = TokenReservations(qps, burst, time.monotonic())
         self.qps = qps
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._last = time.monotonic()
+        self.burst = self._reservations.burst
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
         """Take one token, sleeping until one is available; returns the seconds waited."""
         with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
-            self._last = now
-            self._tokens -= 1
-            wait = -self._tokens / self.qps if self._tokens < 0 else 0.0
+            wait = self._reservations.reserve(time.monotonic())
         if wait:
             time.sleep(wait)
         return wait
@@ -656,7 +605,7 @@ class Transport:
                rate_limited: bool = True) -> Stream:
         """Send one request as ``send`` does, but return its answer as soon as the headers are in:
         the body is read as it arrives (the caller must close the stream)."""
-        return Stream(self._run(replace(request, stream=True), timeout, retry, rate_limited))
+        return Stream(self._run(request._replace(stream=True), timeout, retry, rate_limited))
 
     def request(self, method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
                 body: Any = None, data: bytes | None = None, content_type: str | None = None,
@@ -682,47 +631,61 @@ class Transport:
 
     def _exchange(self, exchange: _Exchange, request: Request, limits: _Limits, policy: RetryPolicy,
                   rate_limited: bool) -> requests.Response:
-        """The attempts of one request, until an answer to return or an error to raise."""
+        """Obey the exchange's commands for one request, until an answer to return or an error to raise."""
         method, path = request.method, request.path
         started = time.monotonic()
-        deadline = started + limits.overall
-        refreshed = stale_retried = False
-        attempt = 0
-        while True:
+        flow = attempts(method, policy, started + limits.overall, time.monotonic, rate_limited=rate_limited)
+        response: requests.Response | None = None
+        failure: requests.exceptions.RequestException | None = None
+        outcome: Answered | NoAnswer | bool | None = None
+        try:
+            while True:
+                command = flow.send(outcome)
+                outcome = None
+                if isinstance(command, Wait):
+                    if response is not None:
+                        response.close()
+                    log.info("retrying %s %s in %.2fs after %s", method, path, command.seconds, command.after)
+                    exchange.interrupted.wait(command.seconds)
+                elif command is REFRESH:
+                    if response is not None:
+                        response.close()
+                    outcome = self._refresh_credentials()
+                elif exchange.interrupted.is_set():
+                    raise errors.TransportError(f"{method} {self.url(path)}: cancelled", url=self.url(path))
+                elif command is RESERVE:
+                    if self._limiter:
+                        self._limiter.acquire()
+                elif isinstance(command, Send):
+                    if command.fresh and failure is not None:
+                        exchange.fresh = True
+                        log.info("retrying %s %s on a fresh connection: the kept-alive one failed (%s)", method,
+                                 path, failure.__class__.__name__)
+                    response, failure, outcome = self._attempt(exchange, request, limits, started + limits.overall)
+        except StopIteration as stop:
+            verdict = stop.value
+        if response is not None and verdict is Verdict.ANSWER:
+            return response
+        if response is not None:
+            raise error_for(_response(response), method, self.url(path))
+        assert failure is not None
+        raise self._no_answer(exchange, method, path, failure, started) from None
+
+    def _attempt(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> tuple[
+            requests.Response | None, requests.exceptions.RequestException | None, Answered | NoAnswer]:
+        """One attempt: the answer, or the failure (a certificate the server's name or CA does not
+        match is raised at once: a configuration problem that asking again cannot help)."""
+        try:
+            response = self._send(exchange, request, limits, deadline)
+        except requests.exceptions.RequestException as exc:
+            if problem := _certificate_problem(exc):
+                raise self._certificate_error(request.method, request.path, problem) from None
             if exchange.interrupted.is_set():
-                raise errors.TransportError(f"{method} {self.url(path)}: cancelled", url=self.url(path))
-            if self._limiter and rate_limited:
-                self._limiter.acquire()
-            try:
-                response = self._send(exchange, request, limits, deadline)
-            except requests.exceptions.RequestException as exc:
-                if problem := _certificate_problem(exc):  # a configuration problem: asking again cannot help
-                    raise self._certificate_error(method, path, problem) from None
-                stale = exchange.reused and not exchange.expired and not stale_retried
-                delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc), stale=stale)
-                if exchange.interrupted.is_set() or delay is None or _past(deadline, delay):
-                    raise self._no_answer(exchange, method, path, exc, started) from None
-                if stale and delay == 0:
-                    stale_retried = exchange.fresh = True
-                    log.info("retrying %s %s on a fresh connection: the kept-alive one failed (%s)", method, path,
-                             exc.__class__.__name__)
-                    continue
-                log.info("retrying %s %s in %.2fs after %s", method, path, delay, exc.__class__.__name__)
-            else:
-                self._surface_warnings(response)
-                if response.status_code < 400 or response.status_code == 304:
-                    return response
-                if response.status_code == 401 and not refreshed and self._refresh_credentials():
-                    refreshed = True
-                    response.close()
-                    continue
-                delay = retry_delay(method, response.status_code, response.headers, attempt, policy)
-                if delay is None or _past(deadline, delay):
-                    raise error_for(_response(response), method, self.url(path))
-                log.info("retrying %s %s in %.2fs after HTTP %d", method, path, delay, response.status_code)
-                response.close()
-            exchange.interrupted.wait(delay)
-            attempt += 1
+                raise self._no_answer(exchange, request.method, request.path, exc, time.monotonic()) from None
+            return None, exc, NoAnswer(exc.__class__.__name__, never_sent=_never_sent(exc), reused=exchange.reused,
+                                       expired=exchange.expired)
+        self._surface_warnings(response)
+        return response, None, Answered(response.status_code, response.headers)
 
     def _send(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> requests.Response:
         """One attempt, ended by the watchdog at its deadline (for a stream: until the headers)."""
@@ -948,10 +911,6 @@ def _clamped(limits: _Limits, deadline: float, now: float) -> tuple[float, float
     left = max(0.001, deadline - now)
     return (min(limits.connect, left) if limits.connect is not None else left,
             min(limits.read, left) if limits.read is not None else left)
-
-
-def _past(deadline: float, delay: float) -> bool:
-    return time.monotonic() + delay > deadline
 
 
 class _CertificateProblem(NamedTuple):

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 
 from .core import calls
 from .core.calls import DEFAULT_PAGE_SIZE
+from .core.exchange import NO_RETRIES, backoff
 from .core.http import Request
 from .core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from .errors import InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError
 from .objects import ApiList
-from .transport import NO_RETRIES, CancelScope, Stream
+from .transport import CancelScope, Stream
 
 if TYPE_CHECKING:
     from .client import ResourceClient
@@ -46,14 +47,15 @@ HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts a
 
 @dataclass(frozen=True)
 class Backoff:
-    """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, jittered ±50%."""
+    """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, with the retries'
+    jitter (between half and all of it: ``dynkube.core.exchange.backoff``)."""
 
     initial: float = 0.8
     cap: float = 30.0
 
     def delay(self, failures: int) -> float:
         """Seconds to wait after ``failures`` (>= 1) consecutive failed attempts."""
-        return min(self.cap, self.initial * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
+        return backoff(self.initial, self.cap, failures - 1)
 
 
 DEFAULT_BACKOFF = Backoff()

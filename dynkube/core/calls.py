@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..errors import InvalidInput
 from ..objects import ApiList, ApiObject, encode_json
@@ -30,8 +29,7 @@ TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Call(Generic[T]):
+class Call(NamedTuple, Generic[T]):
     """A verb's request and the reader of its (2xx) answer."""
 
     request: Request

@@ -3,15 +3,16 @@
 A ``Request`` is everything that goes on the wire but the server's address and the credentials
 (added by the transport); a ``Response`` is a complete answer, body read. Their attribute names
 are those of requests and httpx (``status_code``, ``headers``, ``content``), so code that read a
-``requests.Response`` reads a ``Response`` the same way.
+``requests.Response`` reads a ``Response`` the same way. NamedTuples, not dataclasses: importing
+``dataclasses`` costs ~10 ms of ``import dynkube`` (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -36,31 +37,28 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self._items.values())!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Request(NamedTuple):
     """One API request: ``path`` is server-relative (``/api/v1/namespaces/a/pods``), ``params`` the
     query, ``body`` the encoded bytes (its type in ``headers["Content-Type"]``); ``stream`` says the
     answer is read as it arrives (watches) rather than whole."""
 
     method: str
     path: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = NOTHING
+    headers: Mapping[str, str] = NOTHING
     body: bytes | None = None
     stream: bool = False
 
-    def with_params(self, **params: Any) -> Request:
-        """This request with query parameters added or replaced."""
-        return Request(self.method, self.path, {**self.params, **params}, self.headers, self.body, self.stream)
 
-
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     """A complete answer: status, headers, the whole body; ``url`` is the URL that answered,
     ``history`` the URLs that redirected to it."""
 
     status_code: int
-    headers: Headers = field(default_factory=Headers)
+    headers: Mapping[str, str] = Headers()
     content: bytes = b""
     reason: str = ""
     url: str = ""
