@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .core import calls
 from .core.calls import DEFAULT_PAGE_SIZE
@@ -27,10 +27,8 @@ from .core.http import Request
 from .core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from .errors import InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError
 from .objects import ApiList
-from .transport import CancelScope, Stream
-
-if TYPE_CHECKING:
-    from .client import ResourceClient
+from .resources import Resource
+from .transport import CancelScope, Stream, Transport
 
 __all__ = ["Backoff", "DEFAULT_BACKOFF", "EventType", "IDLE_TIMEOUT", "JSONStreamDecoder", "Watch", "WatchEvent",
            "decode_event", "watch"]  # the decoder and the event values live in dynkube.core.watchstream
@@ -68,6 +66,32 @@ class _Dropped(Exception):
 _RECONNECTABLE = (TransportError, TooManyRequests, ServerError, ServerTimeout)
 
 
+class WatchedClient(Protocol):
+    """What a watch needs of a ``dynkube.Client``."""
+
+    @property
+    def transport(self) -> Transport: ...
+
+    @property
+    def namespace(self) -> str | None: ...
+
+
+class Watched(Protocol):
+    """What a watch needs of the resource it watches, a ``dynkube.client.ResourceClient`` (declared
+    here: the client is the layer above this one)."""
+
+    @property
+    def resource(self) -> Resource: ...
+
+    @property
+    def client(self) -> WatchedClient: ...
+
+    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
+                   label_selector: str | Mapping[str, str] | None = None,
+                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
+                   resource_version: str | None = None) -> Iterator[ApiList]: ...
+
+
 class Watch:
     """A running watch: iterate it for ``WatchEvent``s. ``stop()`` (from any thread) or leaving a
     ``with`` block ends the iteration promptly by shutting the connection down.
@@ -80,7 +104,7 @@ class Watch:
     ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
 
-    def __init__(self, resource: ResourceClient, request: Request, *,
+    def __init__(self, resource: Watched, request: Request, *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
                  list_first: Callable[[], Iterator[ApiList]] | None = None,
@@ -247,7 +271,7 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
-def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool,
+def _pages(resource: Watched, namespace: str | None, all_namespaces: bool,
            label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
            start: str | None) -> Callable[[], Iterator[ApiList]]:
     """The pages of the list (the first at ``start``) of a watch that lists first."""
@@ -257,7 +281,7 @@ def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool
     return pages
 
 
-def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
+def watch(resource: Watched, namespace: str | None = None, *, all_namespaces: bool = False,
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,

@@ -1,5 +1,6 @@
 """dynkube.core is sans-I/O and sits below the shells: it imports no HTTP library, nothing that
-sleeps or starts threads, and no dynkube module above it (not even lazily or for typing)."""
+sleeps or starts threads, and no dynkube module above it (not even lazily or for typing); the
+layers of the whole package are checked in test_layers.py."""
 
 from __future__ import annotations
 
@@ -43,11 +44,3 @@ def test_core_imports_no_io_and_nothing_above_it() -> None:
             if top == "dynkube":
                 assert name.startswith("dynkube.core") or name in BELOW_CORE, f"{path.name} imports {name}"
 
-
-def test_the_modules_below_core_do_not_import_upward() -> None:
-    root = CORE.parent
-    for module in BELOW_CORE:
-        path = root / f"{module.split('.')[1]}.py"
-        for name in imported(path, "dynkube"):
-            if name.startswith("dynkube"):
-                assert name in BELOW_CORE, f"{path.name} imports {name}"
