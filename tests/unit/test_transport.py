@@ -9,7 +9,7 @@ import pytest
 
 from dynkube import errors
 from dynkube.config import Config
-from dynkube.core.http import Response
+from dynkube.core.http import Request, Response
 from dynkube.core.status import parse_warning_header, status_from_response
 from dynkube.transport import CancelScope, RetryPolicy, TokenBucket, Transport, retry_delay
 
@@ -150,3 +150,10 @@ def test_a_cancel_scope_ends_retry_waits_and_later_requests() -> None:
         transport.request("GET", "/api")
     with pytest.raises(errors.TransportError, match="Connection refused|refused"):  # outside the scope: sent
         Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1)).request("GET", "/api")
+
+
+def test_a_streamed_request_is_refused_by_send_before_any_request() -> None:
+    transport = Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(errors.InvalidInput, match="use Transport.stream"):
+        transport.send(Request("GET", "/api/v1/pods", {"watch": "true"}, stream=True))
+    assert transport._session is None  # nothing was sent: no session was even built
