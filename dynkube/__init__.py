@@ -11,7 +11,7 @@ Watch, informer, manifest and helper names are loaded on first use (PEP 562), so
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
+from .client import Client, ResourceClient
 from .config import Config
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
                      Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
@@ -21,8 +21,9 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
                      RolloutError, DrainError)
 from .objects import ApiList, ApiObject
+from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
-from .transport import RetryPolicy
+from .core.exchange import RetryPolicy
 
 if TYPE_CHECKING:
     from .descriptions import Description, describe

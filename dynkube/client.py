@@ -1,75 +1,34 @@
 """The dynamic client: one Client per cluster and user, one ResourceClient per resource, every verb.
 
-``Client.resource(name)`` resolves through discovery; the verbs build their URLs from the resolved
-``Resource`` and send them through the transport. Query parameter names are mapped from Python
-names in one place (``_write_params`` / ``_list_params``).
+``Client.resource(name)`` resolves through discovery; each verb builds its call with
+``dynkube.core.calls`` (the request, checked, and the reader of its answer), executes it through
+the transport, and returns what the call's reader made of the answer.
 """
 
 from __future__ import annotations
 
 import builtins
-import enum
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
+from .core import calls
+from .core.calls import DEFAULT_FIELD_MANAGER, DEFAULT_PAGE_SIZE, Call, describe
+from .core.http import Request
 from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject, encode_json
+from .objects import ApiList, ApiObject
+from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
 from .resources import Resource, ResourceMap
-from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
+from .core.exchange import RetryPolicy
+from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport
 
 if TYPE_CHECKING:
     from .manifests import ApplyResult
     from .watch import Watch
 
-DEFAULT_FIELD_MANAGER = "dynkube"
-DEFAULT_PAGE_SIZE = 500  # client-go's pager
-
-
-class PatchType(enum.StrEnum):
-    """The four patch content types the API server accepts."""
-
-    JSON = "application/json-patch+json"
-    MERGE = "application/merge-patch+json"
-    STRATEGIC = "application/strategic-merge-patch+json"
-    APPLY = "application/apply-patch+yaml"
-
-
-class FieldValidation(enum.StrEnum):
-    """Server-side field validation of writes (kubectl --validate)."""
-
-    STRICT = "Strict"
-    WARN = "Warn"
-    IGNORE = "Ignore"
-
-
-class PropagationPolicy(enum.StrEnum):
-    """What happens to dependents on delete (kubectl --cascade)."""
-
-    BACKGROUND = "Background"
-    FOREGROUND = "Foreground"
-    ORPHAN = "Orphan"
-
-
-_PATCH_ALIASES = {"json": PatchType.JSON, "merge": PatchType.MERGE, "strategic": PatchType.STRATEGIC,
-                  "apply": PatchType.APPLY}
-
-
-def _enum(cls: type[enum.Enum], value: Any, what: str, aliases: Mapping[str, Any] | None = None) -> Any:
-    """Convert a user's string (any case, alias or wire value) to ``cls`` once, at the public edge."""
-    if value is None or isinstance(value, cls):
-        return value
-    if isinstance(value, str):
-        if aliases and value.lower() in aliases:
-            return aliases[value.lower()]
-        for member in cls:
-            if value.lower() in (member.name.lower(), str(member.value).lower()):
-                return member
-    choices = ", ".join(m.name.lower() for m in cls)
-    raise InvalidInput(f"unknown {what} {value!r}; expected one of: {choices}")
-
+T = TypeVar("T")
 
 class Client:
     """A dynamic client for one cluster as one user.
@@ -131,7 +90,7 @@ class Client:
         """The resource of an object, from its ``apiVersion`` and ``kind``."""
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not api_version or not kind:
-            raise InvalidInput(f"object {_describe(obj)} needs both apiVersion and kind")
+            raise InvalidInput(f"object {describe(obj)} needs both apiVersion and kind")
         return self.resource(str(api_version), str(kind))
 
     def api_resources(self, *, cached: bool = False, **criteria: Any) -> list[Resource]:
@@ -196,7 +155,7 @@ class Client:
             raise InvalidInput(f"cannot validate a {type(obj).__name__}: expected an object with apiVersion and kind")
         missing = [key for key in ("apiVersion", "kind") if not obj.get(key)]
         if missing:
-            raise InvalidInput(f"cannot validate {_describe(obj)}: it has no {' and no '.join(missing)}")
+            raise InvalidInput(f"cannot validate {describe(obj)}: it has no {' and no '.join(missing)}")
         try:
             resource = self.resource_for(obj).resource
         except ResourceNotFound:
@@ -212,7 +171,7 @@ class Client:
                 problem = f"the server serves no kind {kind!r} in {api_version}; " + (
                     f"did you mean {', '.join(close)}?" if close else f"it serves {', '.join(kinds[:8])}"
                     + (", ..." if len(kinds) > 8 else ""))
-            raise ResourceNotFound(f"cannot validate {_describe(obj)}: {problem}", name=kind,
+            raise ResourceNotFound(f"cannot validate {describe(obj)}: {problem}", name=kind,
                                    candidates=close) from None
         return self.schemas.validate(obj, resource.group, resource.version, resource.kind, strict=strict)
 
@@ -265,11 +224,6 @@ def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
     return default_config(context=context)
 
 
-def _describe(obj: Mapping[str, Any]) -> str:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    return f"{obj.get('kind') or '?'} {metadata.get('name') or '?'!r}"
-
-
 class ResourceClient:
     """Every verb on one resource. ``namespace=None`` means the client's default namespace for
     namespaced resources; cluster-scoped resources take no namespace."""
@@ -301,10 +255,10 @@ class ResourceClient:
         not print tables answers with the object itself. ``metadata_only=True`` asks for its
         ``meta.k8s.io/v1`` PartialObjectMetadata: ``metadata`` only, no spec, status or data.
         """
-        path = self._path(namespace, name, subresource, "get")
-        params = {"resourceVersion": resource_version} if resource_version is not None else None
-        headers = _accept(as_table, metadata_only, METADATA_ACCEPT)
-        return self._json("GET", path, params=params, headers=headers, timeout=timeout)
+        return self._execute(calls.get(self.resource, name, namespace, default_namespace=self.client.namespace,
+                                       subresource=subresource, resource_version=resource_version,
+                                       as_table=as_table, metadata_only=metadata_only),
+                             timeout=timeout)
 
     def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
               label_selector: str | Mapping[str, str] | None = None,
@@ -340,17 +294,34 @@ class ResourceClient:
         A continue token that expires mid-way (410) raises ``dynkube.errors.Gone``: start again.
         ``metadata_only=True``: each object is a PartialObjectMetadata (see ``list_page``).
         """
-        token: str | None = None
-        while True:
-            page = self.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                  field_selector=field_selector, limit=limit, continue_token=token,
-                                  resource_version=None if token else resource_version,
-                                  resource_version_match=None if token else resource_version_match,
-                                  metadata_only=metadata_only, timeout=timeout)
+        for page in self.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                    field_selector=field_selector, limit=limit, resource_version=resource_version,
+                                    resource_version_match=resource_version_match, metadata_only=metadata_only,
+                                    timeout=timeout):
             yield from page.items
-            token = page.continue_token
-            if not token:
-                return
+
+    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
+                   label_selector: str | Mapping[str, str] | None = None,
+                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
+                   resource_version: str | None = None, resource_version_match: str | None = None,
+                   as_table: bool = False, metadata_only: bool = False,
+                   timeout: Timeout = None) -> Iterator[ApiList]:
+        """Iterate over the pages of a list (as ``list_page`` returns them), one LIST request each,
+        lazily, following the continue tokens; ``resource_version`` applies to the first page.
+        Bad arguments raise at once, before any request."""
+        call = calls.list_page(self.resource, namespace, default_namespace=self.client.namespace,
+                               all_namespaces=all_namespaces, label_selector=label_selector,
+                               field_selector=field_selector, limit=limit, resource_version=resource_version,
+                               resource_version_match=resource_version_match, as_table=as_table,
+                               metadata_only=metadata_only)
+        return self._pages(call, timeout)
+
+    def _pages(self, call: Call[ApiList], timeout: Timeout) -> Iterator[ApiList]:
+        request: Request | None = call.request
+        while request is not None:
+            page = self._execute(Call(request, call.parse), timeout=timeout)
+            yield page
+            request = calls.next_page(request, page)
 
     def list_page(self, namespace: str | None = None, *, all_namespaces: bool = False,
                   label_selector: str | Mapping[str, str] | None = None,
@@ -366,14 +337,12 @@ class ResourceClient:
         each item is ``apiVersion: meta.k8s.io/v1, kind: PartialObjectMetadata`` with ``metadata``
         alone, so names, labels, owners and resourceVersions arrive without any spec, status or data.
         """
-        path = self._collection_path(namespace, all_namespaces, "list")
-        params = _list_params(label_selector, field_selector, limit, continue_token, resource_version,
-                              resource_version_match)
-        headers = _accept(as_table, metadata_only, METADATA_LIST_ACCEPT)
-        document = self._send("GET", path, params=params, headers=headers, timeout=timeout)
-        if as_table:
-            return TableList(document)
-        return ApiList(document)
+        call = calls.list_page(self.resource, namespace, default_namespace=self.client.namespace,
+                               all_namespaces=all_namespaces, label_selector=label_selector,
+                               field_selector=field_selector, limit=limit, continue_token=continue_token,
+                               resource_version=resource_version, resource_version_match=resource_version_match,
+                               as_table=as_table, metadata_only=metadata_only)
+        return self._execute(call, timeout=timeout)
 
     # ---- writing -----------------------------------------------------------------------
 
@@ -384,13 +353,11 @@ class ResourceClient:
 
         ``validate=True`` checks the object against the server's schema first (see ``Client.validate``).
         """
-        body = _check_body(body) if subresource else self._typed(_check_body(body))
+        body = calls.write_body(self.resource, body, subresource)
         self._validate_first(body, validate and not subresource, field_validation)
-        namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, name, subresource, "create") if subresource else \
-            self._collection_path(namespace, False, "create")
-        params = _write_params(dry_run, field_manager, field_validation)
-        return self._json("POST", path, params=params, body=body, what=f"the body of {_describe(body)}")
+        return self._execute(calls.create(self.resource, body, namespace, default_namespace=self.client.namespace,
+                                          subresource=subresource, name=name, dry_run=dry_run,
+                                          field_manager=field_manager, field_validation=field_validation))
 
     def replace(self, body: Mapping[str, Any], namespace: str | None = None, *, name: str | None = None,
                 subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
@@ -398,13 +365,11 @@ class ResourceClient:
         """PUT the whole object (named by ``metadata.name`` unless ``name`` is given); the server checks
         ``metadata.resourceVersion`` when it is set (a stale one raises ``Conflict``).
         ``validate=True`` checks the schema first."""
-        body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
+        body = calls.write_body(self.resource, body, subresource)
         self._validate_first(body, validate and not subresource, field_validation)
-        name = name or _name_of(body)
-        namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, name, subresource, "update")
-        return self._json("PUT", path, params=_write_params(dry_run, field_manager, field_validation), body=body,
-                          what=f"the body of {_describe(body)}")
+        return self._execute(calls.replace(self.resource, body, namespace, default_namespace=self.client.namespace,
+                                           name=name, subresource=subresource, dry_run=dry_run,
+                                           field_manager=field_manager, field_validation=field_validation))
 
     def patch(self, name: str, patch: Mapping[str, Any] | builtins.list[Any], namespace: str | None = None, *,
               patch_type: str | PatchType | None = None, subresource: str | None = None, dry_run: bool = False,
@@ -412,18 +377,10 @@ class ResourceClient:
               force: bool = False) -> ApiObject:
         """PATCH an object: merge patch for a dict, JSON patch for a list, unless ``patch_type``
         says otherwise (``"strategic"`` works on built-in kinds only; ``"apply"`` = server-side apply)."""
-        kind = _enum(PatchType, patch_type, "patch type", _PATCH_ALIASES) or \
-            (PatchType.JSON if isinstance(patch, list) else PatchType.MERGE)
-        if not isinstance(patch, (Mapping, list)):
-            raise InvalidInput(f"patch for {self.plural} {name!r} must be a dict or a list, not {type(patch).__name__}")
-        if force and kind is not PatchType.APPLY:
-            raise InvalidInput("force=True is only allowed with server-side apply")
-        if kind is PatchType.APPLY and not field_manager:
-            field_manager = DEFAULT_FIELD_MANAGER
-        path = self._path(namespace, name, subresource, "patch")
-        params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=patch, content_type=kind.value,
-                          what=f"the patch for {self.plural} {name!r}")
+        return self._execute(calls.patch(self.resource, name, patch, namespace,
+                                         default_namespace=self.client.namespace, patch_type=patch_type,
+                                         subresource=subresource, dry_run=dry_run, field_manager=field_manager,
+                                         field_validation=field_validation, force=force))
 
     def apply(self, body: Mapping[str, Any], namespace: str | None = None, *,
               field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False, subresource: str | None = None,
@@ -434,18 +391,11 @@ class ResourceClient:
         Conflicts with other managers raise ``Conflict`` (its ``causes`` name them) unless ``force=True``.
         ``validate=True`` checks the object against the server's schema first.
         """
-        body = self._typed(_check_body(body)) if subresource is None else _check_body(body)
-        missing = [key for key in ("apiVersion", "kind") if not body.get(key)]
-        if missing:  # only with a subresource, whose kind (Scale...) cannot be guessed
-            raise InvalidInput(f"server-side apply of {_describe(body)} to {subresource} needs {missing[0]!r}")
-        if "managedFields" in (body.get("metadata") or {}):
-            body = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "managedFields"}}
+        body = calls.apply_body(self.resource, body, subresource)
         self._validate_first(body, validate and not subresource, field_validation)
-        namespace = self._namespace_of(body, namespace)
-        path = self._path(namespace, _name_of(body), subresource, "patch")
-        params = _write_params(dry_run, field_manager, field_validation, force=force)
-        return self._json("PATCH", path, params=params, body=body, content_type=PatchType.APPLY.value,
-                          what=f"the body of {_describe(body)}")
+        return self._execute(calls.apply(self.resource, body, namespace, default_namespace=self.client.namespace,
+                                         field_manager=field_manager, force=force, subresource=subresource,
+                                         dry_run=dry_run, field_validation=field_validation))
 
     def delete(self, name: str, namespace: str | None = None, *,
                propagation_policy: str | PropagationPolicy | None = None, grace_period_seconds: int | None = None,
@@ -454,9 +404,10 @@ class ResourceClient:
 
         ``preconditions`` may hold ``uid`` and/or ``resourceVersion``; a mismatch raises ``Conflict``.
         """
-        path = self._path(namespace, name, None, "delete")
-        body = _delete_options(propagation_policy, grace_period_seconds, preconditions, dry_run)
-        return self._json("DELETE", path, body=body)
+        return self._execute(calls.delete(self.resource, name, namespace, default_namespace=self.client.namespace,
+                                          propagation_policy=propagation_policy,
+                                          grace_period_seconds=grace_period_seconds, preconditions=preconditions,
+                                          dry_run=dry_run))
 
     def delete_collection(self, namespace: str | None = None, *, all_namespaces: bool = False,
                           label_selector: str | Mapping[str, str] | None = None,
@@ -464,10 +415,10 @@ class ResourceClient:
                           propagation_policy: str | PropagationPolicy | None = None,
                           grace_period_seconds: int | None = None, dry_run: bool = False) -> ApiObject:
         """DELETE every object matching the selectors (needs the ``deletecollection`` verb)."""
-        path = self._collection_path(namespace, all_namespaces, "deletecollection")
-        params = _list_params(label_selector, field_selector, None, None, None, None)
-        body = _delete_options(propagation_policy, grace_period_seconds, None, dry_run)
-        return self._json("DELETE", path, params=params, body=body)
+        return self._execute(calls.delete_collection(
+            self.resource, namespace, default_namespace=self.client.namespace, all_namespaces=all_namespaces,
+            label_selector=label_selector, field_selector=field_selector, propagation_policy=propagation_policy,
+            grace_period_seconds=grace_period_seconds, dry_run=dry_run))
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -475,193 +426,25 @@ class ResourceClient:
         """Client-side schema validation before sending (strict when field_validation is Strict)."""
         if not validate:
             return
-        strict = _enum(FieldValidation, field_validation, "field validation") is FieldValidation.STRICT
+        strict = to_enum(FieldValidation, field_validation, "field validation") is FieldValidation.STRICT
         issues = self.client.schemas.validate(body, self.group, self.version, self.kind, strict=strict)
         if issues:
-            raise ValidationFailed(f"{_describe(body)} is not valid: " + "; ".join(map(str, issues[:10]))
+            raise ValidationFailed(f"{describe(body)} is not valid: " + "; ".join(map(str, issues[:10]))
                                    + (f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""), issues=issues)
 
-    def _typed(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The body with ``apiVersion`` and ``kind`` filled in from the resource when missing
-        (custom resources require them); a different kind is an error before sending."""
-        kind = body.get("kind")
-        if kind and kind != self.kind:
-            raise InvalidInput(f"object {_describe(body)} is a {kind}, but this is the {self.kind} resource "
-                               f"({self.resource.group_resource})")
-        if kind and body.get("apiVersion"):
-            return body
-        return {"apiVersion": self.api_version, "kind": self.kind, **body}
-
-    def _json(self, method: str, path: str, *, body: Any = None, what: str = "the request body",
-              content_type: str = "application/json", **kwargs: Any) -> ApiObject:
-        """Send one request (``body`` encoded here, so a non-JSON one is refused naming ``what``)."""
-        data = None if body is None else encode_json(body, what)
-        return ApiObject(self._send(method, path, data=data, content_type=content_type if data else None,
-                                    **kwargs))
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """Send one verb's request (every verb but watch comes through here); its answer's JSON object.
+    def _execute(self, call: Call[T], *, timeout: Timeout = None) -> T:
+        """Send a call's request (every verb but watch comes through here); what its reader makes
+        of the answer.
 
         A 404 without an API Status naming an object means no handler serves the URL: the resource
         was removed since discovery was cached (e.g. its CRD deleted). Discovery is then refreshed:
         if the resource is still served the request is sent once more, else ResourceNotFound names it.
         """
         try:
-            return self._transport.request_json(method, path, **kwargs)
+            response = self._transport.send(call.request, timeout=timeout)
         except NotFound as exc:
             if exc.details:
                 raise  # the object (or its namespace) does not exist
             self.resource = self.client.discovery.recheck(self.resource)
-        return self._transport.request_json(method, path, **kwargs)
-
-    def _require_verb(self, verb: str, subresource: str | None = None) -> None:
-        if subresource:
-            sub = self.resource.subresource(subresource)
-            verbs = sub.verbs
-        else:
-            verbs = self.resource.verbs
-        if verbs and verb not in verbs:
-            what = f"{self.resource.group_resource}/{subresource}" if subresource else self.resource.group_resource
-            raise InvalidInput(f"{what} does not support {verb!r} (it supports: {', '.join(sorted(verbs))})")
-
-    def _namespace(self, namespace: str | None) -> str | None:
-        """The namespace segment to use: explicit, else the client's default; None when cluster-scoped."""
-        if not self.resource.namespaced:
-            if namespace:
-                raise InvalidInput(f"{self.resource.group_resource} is cluster-scoped; do not give a namespace "
-                                   f"(got {namespace!r})")
-            return None
-        namespace = namespace or self.client.namespace
-        if not namespace:
-            raise InvalidInput(f"{self.resource.group_resource} is namespaced and no namespace was given")
-        return namespace
-
-    def _namespace_of(self, body: Mapping[str, Any], namespace: str | None) -> str | None:
-        in_body = (body.get("metadata") or {}).get("namespace")
-        if namespace and in_body and namespace != in_body:
-            raise InvalidInput(f"the namespace of {_describe(body)} ({in_body!r}) does not match the namespace "
-                               f"given ({namespace!r})")
-        if in_body and not self.resource.namespaced:
-            raise InvalidInput(f"{_describe(body)} is cluster-scoped but its metadata has namespace {in_body!r}")
-        return self._namespace(namespace or in_body)
-
-    def _path(self, namespace: str | None, name: str | None, subresource: str | None, verb: str) -> str:
-        """The path of one object (or its subresource); a missing name is refused, never taken
-        to mean the collection (``delete_collection`` is the only verb on many objects)."""
-        self._require_verb(verb, subresource)
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"{verb} of {self.resource.group_resource} needs the object's name "
-                               f"(a non-empty string), not {name!r}")
-        return self.resource.path(self._namespace(namespace), name, subresource)
-
-    def _collection_path(self, namespace: str | None, all_namespaces: bool, verb: str) -> str:
-        self._require_verb(verb)
-        if all_namespaces:
-            if namespace:
-                raise InvalidInput("give either namespace or all_namespaces=True, not both")
-            return self.resource.path(None)
-        return self.resource.path(self._namespace(namespace))
-
-
-TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
-                "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")
-
-
-# Only PartialObjectMetadata is acceptable: a server that cannot send it answers 406, never the full object.
-METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-
-
-def _accept(as_table: bool, metadata_only: bool, metadata_accept: str) -> dict[str, str] | None:
-    """The Accept header of a read: a Table, metadata only, or (None) the object itself."""
-    if as_table and metadata_only:
-        raise InvalidInput("give as_table=True or metadata_only=True, not both")
-    if as_table:
-        return {"Accept": TABLE_ACCEPT}
-    return {"Accept": metadata_accept} if metadata_only else None
-
-
-class TableList(ApiList):
-    """A list answered as a meta.k8s.io Table: ``columns`` and ``rows`` as the server printed them."""
-
-    __slots__ = ("columns", "rows")
-
-    def __init__(self, document: dict[str, Any]) -> None:
-        super().__init__({k: v for k, v in document.items() if k != "items"})
-        self.columns: list[dict[str, Any]] = document.get("columnDefinitions") or []
-        self.rows: list[dict[str, Any]] = document.get("rows") or []
-
-
-def _selector(value: str | Mapping[str, str] | None, what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={v}" for k, v in value.items())
-    raise InvalidInput(f"{what} must be a string or a dict, not {type(value).__name__}")
-
-
-def _list_params(label_selector: Any, field_selector: Any, limit: int | None, continue_token: str | None,
-                 resource_version: str | None, resource_version_match: str | None) -> dict[str, Any]:
-    if resource_version is not None and not isinstance(resource_version, str):
-        raise InvalidInput(f"resource_version must be a string, not {type(resource_version).__name__}")
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise InvalidInput(f"limit must be a non-negative integer, not {limit!r}")
-    params = {"labelSelector": _selector(label_selector, "label_selector"),
-              "fieldSelector": _selector(field_selector, "field_selector"),
-              "limit": limit or None, "continue": continue_token, "resourceVersion": resource_version,
-              "resourceVersionMatch": resource_version_match}
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def _write_params(dry_run: bool, field_manager: str | None, field_validation: Any, *,
-                  force: bool = False) -> dict[str, Any]:
-    validation = _enum(FieldValidation, field_validation, "field validation")
-    params: dict[str, Any] = {}
-    if dry_run:
-        params["dryRun"] = "All"
-    if field_manager:
-        params["fieldManager"] = field_manager
-    if validation:
-        params["fieldValidation"] = validation.value
-    if force:
-        params["force"] = "true"
-    return params
-
-
-def _delete_options(propagation_policy: Any, grace_period_seconds: int | None,
-                    preconditions: Mapping[str, str] | None, dry_run: bool) -> dict[str, Any]:
-    policy = _enum(PropagationPolicy, propagation_policy, "propagation policy")
-    options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
-    if policy:
-        options["propagationPolicy"] = policy.value
-    if grace_period_seconds is not None:
-        if type(grace_period_seconds) is not int:
-            raise InvalidInput(f"grace_period_seconds must be an integer, not {grace_period_seconds!r}")
-        options["gracePeriodSeconds"] = grace_period_seconds
-    if preconditions is not None and not isinstance(preconditions, Mapping):
-        raise InvalidInput(f"preconditions must be a dict with uid and/or resourceVersion, not "
-                           f"{type(preconditions).__name__}")
-    if preconditions:
-        unknown = set(preconditions) - {"uid", "resourceVersion"}
-        if unknown:
-            raise InvalidInput(f"unknown delete precondition(s) {sorted(unknown)}; expected uid, resourceVersion")
-        options["preconditions"] = dict(preconditions)
-    if dry_run:
-        options["dryRun"] = ["All"]
-    return options
-
-
-def _check_body(body: Any) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping):
-        raise InvalidInput(f"the object must be a dict, not {type(body).__name__}")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise InvalidInput(f"metadata of {_describe(body)} must be a dict")
-    return body
-
-
-def _name_of(body: Mapping[str, Any]) -> str:
-    name = (body.get("metadata") or {}).get("name")
-    if not name or not isinstance(name, str):
-        raise InvalidInput(f"{_describe(body)} has no metadata.name")
-    return name
+            response = self._transport.send(call.request, timeout=timeout)
+        return call.parse(response)

@@ -9,7 +9,6 @@ nothing else fetches /api or /apis.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,15 +17,15 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
+from .core.discovery import (group_list_request, is_aggregated_content_type, legacy_paths, legacy_request,
+                             parse_answer, parse_cached)
+from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, NotFound, ResourceNotFound, TransportError
-from .resources import Resource, ResourceMap, Subresource
+from .resources import Resource, ResourceMap
 from .transport import Transport
 
 log = logging.getLogger(__name__)
 
-AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
-                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
-                     "application/json")
 DEFAULT_DISK_TTL = 6 * 3600.0  # kubectl's
 DEFAULT_MEMORY_TTL = 600.0
 MIN_REFRESH_INTERVAL = 1.0
@@ -226,34 +225,25 @@ class Discovery:
         """The legacy document at ``path``; asked again when the first answer was aggregated."""
         if not _is_aggregated(answer):
             return answer["body"]
-        response = self._get(path, {"Accept": "application/json"})
-        return _parse_json(response.content, self.transport.url(path), response.headers.get("Content-Type", ""))
+        return parse_answer(self._get(legacy_request(path)), self.transport.url(path))
 
     def _get_aggregated(self, path: str, etag: str | None, stored: dict[str, Any] | None,
                         key: str) -> tuple[dict[str, Any], str | None]:
-        headers = {"Accept": AGGREGATED_ACCEPT if self._aggregated else "application/json"}
-        if etag:
-            headers["If-None-Match"] = etag
         try:
-            response = self._get(path, headers)
+            response = self._get(group_list_request(path, aggregated=self._aggregated, etag=etag))
         except NotFound:
             if path == "/api":  # aggregated API servers may not serve /api at all
                 return {"aggregated": True, "body": {"kind": "APIGroupDiscoveryList", "items": []}}, None
             raise
         if response.status_code == 304 and stored:
             return {"aggregated": True, "body": stored[key], "not_modified": True}, etag
-        content_type = response.headers.get("Content-Type", "")
-        body = _parse_json(response.content, self.transport.url(path), content_type)
-        return {"aggregated": is_aggregated_content_type(content_type), "body": body}, response.headers.get("ETag")
+        body = parse_answer(response, self.transport.url(path))
+        aggregated = is_aggregated_content_type(response.headers.get("Content-Type", ""))
+        return {"aggregated": aggregated, "body": body}, response.headers.get("ETag")
 
     def _fetch_legacy(self, core: dict[str, Any], groups: dict[str, Any]) -> dict[str, Any]:
         """Legacy discovery: the group lists we already have, then every group-version concurrently."""
-        core_versions = _expect_list(core, "versions", "/api")
-        group_list = _expect_list(groups, "groups", "/apis")
-        paths = [f"/api/{v}" for v in core_versions]
-        for group in group_list:
-            for version in _expect_list(group, "versions", "/apis"):
-                paths.append(f"/apis/{version['groupVersion']}")
+        paths = legacy_paths(core, groups)
         from concurrent.futures import ThreadPoolExecutor  # only old servers need it: not at import time
 
         resources: dict[str, Any] = {}
@@ -270,14 +260,13 @@ class Discovery:
 
     def _try_get_json(self, path: str) -> Any:
         try:
-            response = self._get(path, {"Accept": "application/json"})
-            return _parse_json(response.content, self.transport.url(path), response.headers.get("Content-Type", ""))
+            return parse_answer(self._get(legacy_request(path)), self.transport.url(path))
         except (ApiError, TransportError, DiscoveryError) as exc:
             return exc
 
-    def _get(self, path: str, headers: dict[str, str]) -> Any:
+    def _get(self, request: Request) -> Response:
         self.stats["requests"] += 1
-        response = self.transport.request("GET", path, headers=headers)
+        response = self.transport.send(request)
         if response.status_code == 304:
             self.stats["not_modified"] += 1
         return response
@@ -289,50 +278,7 @@ def clear_memory_cache() -> None:
         _memory().clear()
 
 
-# ---- parsing ---------------------------------------------------------------------------------
-
-def is_aggregated_content_type(content_type: str) -> bool:
-    """True for ``application/json;g=apidiscovery.k8s.io;v=v2[beta1];as=APIGroupDiscoveryList`` in any order."""
-    media, *params = [p.strip() for p in content_type.split(";")]
-    values = dict(p.split("=", 1) for p in params if "=" in p)
-    return (media.lower() == "application/json" and values.get("g") == "apidiscovery.k8s.io"
-            and values.get("v") in ("v2", "v2beta1") and values.get("as") == "APIGroupDiscoveryList")
-
-
-def _is_aggregated(answer: dict[str, Any]) -> bool:
-    return bool(answer["aggregated"])
-
-
-def _parse_json(content: bytes, url: str, content_type: str) -> dict[str, Any]:
-    try:
-        body = json.loads(content)
-    except ValueError:
-        raise DiscoveryError(f"discovery answer from {url} is not JSON (Content-Type {content_type or 'missing'!r}, "
-                             f"starts with {content[:80]!r})", url=url) from None
-    if not isinstance(body, dict):
-        raise DiscoveryError(f"discovery answer from {url} is JSON but not an object "
-                             f"(starts with {content[:80]!r})", url=url)
-    return body
-
-
-def _expect_list(document: Any, key: str, where: str) -> list[Any]:
-    value = document.get(key) if isinstance(document, dict) else None
-    if not isinstance(value, list):
-        raise DiscoveryError(f"discovery document from {where} has no list {key!r}", url=where)
-    return value
-
-
-def parse_cached(document: dict[str, Any]) -> ResourceMap:
-    """The ResourceMap of a cache document (aggregated or legacy form); DiscoveryError on a wrong shape."""
-    try:
-        if document.get("kind") == "aggregated":
-            return parse_aggregated([document["api"], document["apis"]])
-        if document.get("kind") == "legacy":
-            return parse_legacy(document["api"], document["apis"], document["resources"], document.get("failed", {}))
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise DiscoveryError(f"discovery document has an unexpected shape ({exc.__class__.__name__}: {exc})") from None
-    raise DiscoveryError("discovery document of unknown kind")
-
+# ---- the disk cache's documents -------------------------------------------------------------
 
 def cache_document_problem(document: Any) -> str | None:
     """Why a disk cache document cannot be used as it is, or None.
@@ -363,78 +309,5 @@ def cache_document_problem(document: Any) -> str | None:
     return None
 
 
-def parse_aggregated(lists: list[dict[str, Any]]) -> ResourceMap:
-    """ResourceMap from APIGroupDiscoveryList documents (/api first, then /apis).
-
-    Versions are in preference order; a ``Stale`` version is dropped and reported as failed;
-    resources and subresources without a responseKind are skipped (as client-go does).
-    """
-    resources: list[Resource] = []
-    preferred: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    for document in lists:
-        for group in _expect_list(document, "items", "aggregated discovery"):
-            name = group.get("metadata", {}).get("name", "")
-            for version in group.get("versions") or []:
-                gv = f"{name}/{version['version']}" if name else version["version"]
-                if version.get("freshness") == "Stale":
-                    failed[gv] = "stale: the aggregated API server has not answered discovery"
-                    continue
-                is_preferred = preferred.setdefault(name, version["version"]) == version["version"]
-                resources.extend(_aggregated_resource(r, name, version["version"], is_preferred)
-                                 for r in version.get("resources") or [] if (r.get("responseKind") or {}).get("kind"))
-    return ResourceMap(resources, preferred, failed)
-
-
-def _aggregated_resource(entry: dict[str, Any], group: str, version: str, preferred: bool) -> Resource:
-    kind = entry["responseKind"]["kind"]
-    subresources = tuple(
-        Subresource(name=s["subresource"], kind=s["responseKind"]["kind"],
-                    group=s["responseKind"].get("group") or group, version=s["responseKind"].get("version") or version,
-                    verbs=frozenset(s.get("verbs") or ()))
-        for s in entry.get("subresources") or [] if (s.get("responseKind") or {}).get("kind"))
-    return Resource(group=group, version=version, kind=kind, plural=entry["resource"],
-                    singular=entry.get("singularResource") or kind.lower(),
-                    namespaced=entry.get("scope") == "Namespaced", verbs=frozenset(entry.get("verbs") or ()),
-                    short_names=tuple(entry.get("shortNames") or ()), categories=tuple(entry.get("categories") or ()),
-                    subresources=subresources, preferred=preferred)
-
-
-def parse_legacy(core: dict[str, Any], groups: dict[str, Any], lists: dict[str, dict[str, Any]],
-                 failed: dict[str, str]) -> ResourceMap:
-    """ResourceMap from /api (APIVersions), /apis (APIGroupList) and APIResourceList documents by group-version."""
-    resources: list[Resource] = []
-    preferred: dict[str, str] = {}
-    order: list[tuple[str, str, bool]] = []
-    core_versions = _expect_list(core, "versions", "/api")
-    for i, version in enumerate(core_versions):
-        order.append(("", version, i == 0))
-    if core_versions:
-        preferred[""] = core_versions[0]
-    for group in _expect_list(groups, "groups", "/apis"):
-        preferred_version = (group.get("preferredVersion") or {}).get("version")
-        preferred[group["name"]] = preferred_version
-        ordered = sorted(group["versions"], key=lambda v: v["version"] != preferred_version)
-        order.extend((group["name"], v["version"], v["version"] == preferred_version) for v in ordered)
-    for group, version, is_preferred in order:
-        gv = f"{group}/{version}" if group else version
-        if gv in lists:
-            resources.extend(_legacy_resources(lists[gv], group, version, is_preferred))
-    return ResourceMap(resources, preferred, dict(failed))
-
-
-def _legacy_resources(document: dict[str, Any], group: str, version: str, preferred: bool) -> list[Resource]:
-    entries = _expect_list(document, "resources", f"{group}/{version}")
-    subs: dict[str, list[Subresource]] = {}
-    for e in entries:
-        if "/" in e["name"]:
-            parent, sub = e["name"].split("/", 1)
-            subs.setdefault(parent, []).append(Subresource(
-                name=sub, kind=e.get("kind", ""), group=e.get("group") or group, version=e.get("version") or version,
-                verbs=frozenset(e.get("verbs") or ())))
-    return [Resource(group=group, version=version, kind=e["kind"], plural=e["name"],
-                     singular=e.get("singularName") or e["kind"].lower(), namespaced=bool(e.get("namespaced")),
-                     verbs=frozenset(e.get("verbs") or ()), short_names=tuple(e.get("shortNames") or ()),
-                     categories=tuple(e.get("categories") or ()), subresources=tuple(subs.get(e["name"], ())),
-                     preferred=preferred)
-            for e in entries if "/" not in e["name"]]
+def _is_aggregated(answer: dict[str, Any]) -> bool:
+    return bool(answer["aggregated"])

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .client import _list_params
+from .core import calls
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
 from .transport import CancelScope
@@ -256,7 +256,7 @@ class Informer:
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
                  idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
-        resource._require_verb("list")
+        calls.require_verb(resource.resource, "list")
         watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
               field_selector=field_selector, timeout_seconds=timeout_seconds,
               idle_timeout=idle_timeout)  # validates; sends nothing
@@ -465,15 +465,12 @@ class Informer:
 
     def _list_pages(self, limit: int | None) -> tuple[str, dict[str, ApiObject]]:
         objects: dict[str, ApiObject] = {}
-        token, version = None, ""
-        while True:
-            page = self.resource.list_page(**self._selection, limit=limit, continue_token=token)
+        version = ""
+        for page in self.resource.list_pages(**self._selection, limit=limit):
             version = version or page.resource_version
             for obj in page.items:
                 objects[object_key(obj)] = obj
-            token = page.continue_token
-            if not token:
-                return version, objects
+        return version, objects
 
     # ---- applying changes -------------------------------------------------------------------
 
@@ -577,8 +574,8 @@ class SharedInformerFactory:
         """The shared informer for this selection (created on first request; started at once if the
         factory already was)."""
         rc = self.client.resource(resource) if isinstance(resource, str) else resource
-        scope = None if all_namespaces else rc._namespace(namespace)
-        selectors = tuple(sorted(_list_params(label_selector, field_selector, None, None, None, None).items()))
+        scope = None if all_namespaces else calls.namespace_for(rc.resource, namespace, rc.client.namespace)
+        selectors = tuple(sorted(calls.list_params(label_selector, field_selector, None, None, None, None).items()))
         key = (rc.resource, all_namespaces, scope, selectors)
         with self._lock:
             informer = self._informers.get(key)

@@ -30,6 +30,7 @@ from cachetools import LRUCache
 
 from . import errors
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
+from .core.http import Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ _HEX = re.compile(r"^[0-9A-Fa-f]{16,256}$")
 class Transport(Protocol):
     """What SchemaStore needs from dynkube.transport.Transport."""
 
-    def request(self, method: str, path: str, *, params: Any = None,
-                headers: Mapping[str, str] | None = None) -> Any: ...
+    def send(self, request: Request) -> Response: ...
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -1438,10 +1438,10 @@ class SchemaStore:
         self._state.fetched_at = time.monotonic()
         return self._state.index
 
-    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Response:
         if self._transport is None:
             raise errors.SchemaUnavailable(f"this store holds given documents only; it cannot fetch {path}")
-        return self._transport.request("GET", path, params=params, headers={"Accept": "application/json"})
+        return self._transport.send(Request("GET", path, params or {}, {"Accept": "application/json"}))
 
     def _load(self, key: str, entry: _Entry) -> dict[str, Any]:
         disk_key = _disk_key(key, entry.hash)
@@ -1467,7 +1467,7 @@ class SchemaStore:
                 f"the OpenAPI v3 document for {key} is gone ({entry.url} returned 404); "
                 "its group-version may have just been removed") from None
         doc = parse_document(response.content, entry.url)
-        return doc, bool(getattr(response, "history", None))
+        return doc, bool(response.history)
 
 
 def parse_index(body: bytes) -> dict[str, _Entry]:

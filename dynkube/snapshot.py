@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import requests
-from requests.structures import CaseInsensitiveDict
-
 from .client import Client
 from .config import Config
-from .discovery import AGGREGATED_ACCEPT, Discovery
+from .core.discovery import AGGREGATED_ACCEPT
+from .core.http import Headers, Request, Response
+from .discovery import Discovery
 from .errors import DynkubeError, InvalidInput, NotFound
 from .schema import INDEX_PATH, parse_index
 
@@ -101,7 +100,7 @@ def _document(client: Client, key: str, url: str) -> dict[str, Any] | None:
         time.sleep(0.1)
 
 
-def _record(response: requests.Response) -> dict[str, Any]:
+def _record(response: Response) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except ValueError:
@@ -165,20 +164,25 @@ class SnapshotTransport:
     def close(self) -> None:
         """Nothing to close."""
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """The recorded answer to GET ``path`` (query and headers do not matter)."""
-        if method.upper() != "GET":
-            raise SnapshotError(f"the snapshot {self.source} is read-only: cannot {method.upper()} {path}")
+    def send(self, request: Request, **kwargs: Any) -> Response:
+        """The recorded answer to GET ``request.path`` (query and headers do not matter)."""
+        method, path = request.method.upper(), request.path
+        if method != "GET":
+            raise SnapshotError(f"the snapshot {self.source} is read-only: cannot {method} {path}")
         answer = self._answers.get(path.split("?", 1)[0])
         if answer is None:
             raise SnapshotError(f"the snapshot {self.source} holds no objects (cannot GET {path}): it is a read-only "
                                 "record of discovery, OpenAPI schemas and the server version")
-        response = requests.Response()
-        response.status_code = 200
-        response.url = self.url(path)
-        response.headers = CaseInsensitiveDict({"Content-Type": str(answer.get("contentType"))})
-        response._content = json.dumps(answer.get("body")).encode()
-        return response
+        return Response(200, Headers({"Content-Type": str(answer.get("contentType"))}),
+                        json.dumps(answer.get("body")).encode(), "OK", self.url(path))
+
+    def stream(self, request: Request, **kwargs: Any) -> Any:
+        """Watches need a server: SnapshotError."""
+        raise SnapshotError(f"the snapshot {self.source} cannot watch (GET {request.path}): it holds no objects")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        """``send`` of a GET ``path``."""
+        return self.send(Request(method, path))
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         body = json.loads(self.request(method, path, **kwargs).content)

@@ -1,8 +1,11 @@
 """Transport: one requests.Session per client, with TLS, credentials, rate limiting, retries,
-deadlines, redirects within the server's origin only, and Status-to-exception mapping.
+deadlines and redirects within the server's origin only.
 
-Nothing outside this module touches ``requests``. Retries are decided in one function,
-``retry_delay``; errors are built in one, ``raise_for_status``. Every request has a total deadline,
+``Transport.send(Request) -> Response`` (and ``Transport.stream`` for watches) is the only code that
+touches ``requests``: everything above it speaks ``dynkube.core.http`` values. What to do next in a
+request (reserve a token, send, refresh credentials, wait, give up) is decided by the sans-I/O
+exchange, ``dynkube.core.exchange.attempts``; this module obeys it. An error answer becomes its
+typed exception in one function, ``dynkube.core.status.error_for``. Every request has a total deadline,
 enforced by one watchdog thread that shuts the socket down (a per-read timeout alone lets a server
 that trickles bytes hold a request forever); ``CancelScope`` lets another thread end requests the
 same way.
@@ -13,11 +16,8 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import json as jsonlib
 import logging
 import os
-import random
-import re
 import socket
 import ssl
 import sys
@@ -37,6 +37,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from . import errors
 from ._version import __version__
 from .config import Config
+from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry names were taught from here
+from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
+from .core.exchange import RetryPolicy as RetryPolicy
+from .core.exchange import retry_delay as retry_delay
+from .core.http import Headers, Request, Response, display_url
+from .core.status import error_for, json_object, parse_warning_header
 from .objects import encode_json
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,6 @@ USER_AGENT = f"dynkube/{__version__}"
 DEFAULT_QPS = 50.0
 DEFAULT_BURST = 300
 DEFAULT_TIMEOUT = (10.0, 60.0)
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 IDLE_CONNECTION_SECONDS = 90.0  # a pooled connection idle longer is not reused (client-go's IdleConnTimeout)
 KEEPALIVE = (30, 10, 3)  # TCP keepalive: first probe after 30 s idle, then every 10 s, dead after 3 unanswered
@@ -57,20 +62,6 @@ Timeout = float | tuple[float, float | None] | None
 a read of None waits forever (streams)."""
 
 
-class RetryPolicy(NamedTuple):
-    """How hard to retry: attempts in all (first included), backoff base and cap, total time budget.
-
-    The defaults spread the attempts over the budget: the waits are at least 0.25, 0.5, 1, 2, 4 s
-    and then 5 s each, so an apiserver that is away for up to about half a minute is bridged.
-    """
-
-    max_attempts: int = 10
-    backoff_base: float = 0.5
-    backoff_cap: float = 10.0
-    total_seconds: float = 60.0
-
-
-NO_RETRIES = RetryPolicy(max_attempts=1)
 MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
 
 
@@ -99,58 +90,19 @@ def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
                                   f"not {retry!r}")
 
 
-def retry_delay(method: str, status: int | None, headers: Mapping[str, str], attempt: int,
-                policy: RetryPolicy, *, never_sent: bool = False, stale: bool = False) -> float | None:
-    """Seconds to wait before retrying, or None not to retry.
-
-    ``status`` is None for a connection error; ``never_sent`` says the request body never left;
-    ``stale`` says the connection that failed was a reused keep-alive one (asked once per request):
-    an idempotent request is then sent again at once on a fresh connection, whatever the policy.
-    429 is retried for every verb (the server rejected it before doing anything); connection
-    errors, 503, 500 and 504 only for reads, or for writes that were never sent.
-    """
-    read = method.upper() in IDEMPOTENT_METHODS
-    if stale and status is None and read:
-        return 0.0
-    if attempt + 1 >= policy.max_attempts:
-        return None
-    if status is None:
-        retryable = read or never_sent
-    elif status == 429:
-        retryable = True
-    else:
-        retryable = read and status in (500, 503, 504)
-    if not retryable:
-        return None
-    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** attempt)
-    backoff = ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never less than half
-    retry_after = _retry_after_seconds(headers)
-    return max(backoff, retry_after) if retry_after is not None else backoff
-
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.strip().isdigit() else None
-
-
 class TokenBucket:
-    """client-go's token bucket: ``burst`` tokens, refilled at ``qps`` per second; thread-safe."""
+    """client-go's token bucket (``TokenReservations``), thread-safe, sleeping for its tokens."""
 
     def __init__(self, qps: float, burst: int) -> None:
+        self._reservations = TokenReservations(qps, burst, time.monotonic())
         self.qps = qps
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._last = time.monotonic()
+        self.burst = self._reservations.burst
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
         """Take one token, sleeping until one is available; returns the seconds waited."""
         with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
-            self._last = now
-            self._tokens -= 1
-            wait = -self._tokens / self.qps if self._tokens < 0 else 0.0
+            wait = self._reservations.reserve(time.monotonic())
         if wait:
             time.sleep(wait)
         return wait
@@ -192,20 +144,14 @@ def _check_redirect(response: requests.Response, target: str) -> None:
     if _origin(target) == _origin(response.url):
         return
     response.close()
-    url, shown = response.url, _display_url(target)
+    url, shown = response.url, display_url(target)
     if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
         why = "from https to plain http; dynkube never downgrades"
     else:
         why = "to another origin; dynkube follows redirects only within the server's scheme, host and port"
     raise errors.RedirectRefused(
-        f"{response.request.method} {_display_url(url)}: the server answered {response.status_code} redirecting "
+        f"{response.request.method} {display_url(url)}: the server answered {response.status_code} redirecting "
         f"to {shown}, {why} (the credentials and the request body would go along)", url=url, location=shown)
-
-
-def _display_url(url: str) -> str:
-    """The URL without user info, query or fragment, which may hold secrets."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
 
 
 class _HTTPSConnection(urllib3.connection.HTTPSConnection):
@@ -640,82 +586,110 @@ class Transport:
         """The absolute URL of a server-relative path (any path prefix of the server is kept)."""
         return self.base_url + path
 
+    def send(self, request: Request, *, timeout: Timeout = None, retry: RetryPolicy | None = None,
+             rate_limited: bool = True) -> Response:
+        """Send one request (with retries) and return its 2xx or 304 answer, body read.
+
+        ``timeout`` overrides the transport's for this request, ``retry`` its policy; watches pass
+        ``rate_limited=False``. A streamed request (``request.stream``) goes through ``stream``.
+        """
+        if request.stream:
+            raise errors.InvalidInput(f"{request.method} {request.path} is a streamed request: use Transport.stream")
+        raw = self._run(request, timeout, retry, rate_limited)
+        try:
+            return _response(raw)
+        finally:
+            raw.close()
+
+    def stream(self, request: Request, *, timeout: Timeout = None, retry: RetryPolicy | None = None,
+               rate_limited: bool = True) -> Stream:
+        """Send one request as ``send`` does, but return its answer as soon as the headers are in:
+        the body is read as it arrives (the caller must close the stream)."""
+        return Stream(self._run(request._replace(stream=True), timeout, retry, rate_limited))
+
     def request(self, method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
                 body: Any = None, data: bytes | None = None, content_type: str | None = None,
-                timeout: Timeout = None, stream: bool = False, retry: RetryPolicy | None = None,
-                rate_limited: bool = True) -> requests.Response:
-        """Send one request (with retries) and return a 2xx or 304 response.
-
-        ``body`` is JSON-encoded; ``data`` is sent as is. ``stream=True`` leaves the body unread
-        (the caller must close the response). Watches pass ``rate_limited=False``.
-        """
-        method = method.upper()
-        if timeout is not None:
-            check_timeout(timeout)
-        if body is not None:
-            data = encode_json(body, f"the body of {method} {path}")
-            content_type = content_type or "application/json"
-        send_headers = dict(headers or {})
-        if content_type:
-            send_headers["Content-Type"] = content_type
-        policy = retry or self.retry
-        limits = _limits(timeout if timeout is not None else self.timeout, policy)
-        with _exchange() as exchange:
-            return self._exchange(exchange, method, path, params, send_headers, data, limits, stream, policy,
-                                  rate_limited)
-
-    def _exchange(self, exchange: _Exchange, method: str, path: str, params: Any, headers: dict[str, str],
-                  data: bytes | None, limits: _Limits, stream: bool, policy: RetryPolicy,
-                  rate_limited: bool) -> requests.Response:
-        """The attempts of one request, until an answer to return or an error to raise."""
-        started = time.monotonic()
-        deadline = started + limits.overall
-        refreshed = stale_retried = False
-        attempt = 0
-        while True:
-            if exchange.interrupted.is_set():
-                raise errors.TransportError(f"{method} {self.url(path)}: cancelled", url=self.url(path))
-            if self._limiter and rate_limited:
-                self._limiter.acquire()
-            try:
-                response = self._send(exchange, method, path, params, headers, data, limits, deadline, stream)
-            except requests.exceptions.RequestException as exc:
-                if problem := _certificate_problem(exc):  # a configuration problem: asking again cannot help
-                    raise self._certificate_error(method, path, problem) from None
-                stale = exchange.reused and not exchange.expired and not stale_retried
-                delay = retry_delay(method, None, {}, attempt, policy, never_sent=_never_sent(exc), stale=stale)
-                if exchange.interrupted.is_set() or delay is None or _past(deadline, delay):
-                    raise self._no_answer(exchange, method, path, exc, started) from None
-                if stale and delay == 0:
-                    stale_retried = exchange.fresh = True
-                    log.info("retrying %s %s on a fresh connection: the kept-alive one failed (%s)", method, path,
-                             exc.__class__.__name__)
-                    continue
-                log.info("retrying %s %s in %.2fs after %s", method, path, delay, exc.__class__.__name__)
-            else:
-                self._surface_warnings(response)
-                if response.status_code < 400 or response.status_code == 304:
-                    return response
-                if response.status_code == 401 and not refreshed and self._refresh_credentials():
-                    refreshed = True
-                    response.close()
-                    continue
-                delay = retry_delay(method, response.status_code, response.headers, attempt, policy)
-                if delay is None or _past(deadline, delay):
-                    raise_for_status(response, method, self.url(path))
-                log.info("retrying %s %s in %.2fs after HTTP %d", method, path, delay, response.status_code)
-                response.close()
-            exchange.interrupted.wait(delay)
-            attempt += 1
+                timeout: Timeout = None, retry: RetryPolicy | None = None, rate_limited: bool = True) -> Response:
+        """``send`` of a request built from its parts: ``body`` is JSON-encoded, ``data`` sent as is."""
+        return self.send(build_request(method, path, params=params, headers=headers, body=body, data=data,
+                                       content_type=content_type), timeout=timeout, retry=retry,
+                         rate_limited=rate_limited)
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """``request`` for an answer that must be a JSON object, as every verb's is; anything else
         raises MalformedResponse naming the URL and the answer's first bytes."""
         return json_object(self.request(method, path, **kwargs), method.upper(), self.url(path))
 
-    def _send(self, exchange: _Exchange, method: str, path: str, params: Any, headers: dict[str, str],
-              data: bytes | None, limits: _Limits, deadline: float, stream: bool) -> requests.Response:
+    def _run(self, request: Request, timeout: Timeout, retry: RetryPolicy | None,
+             rate_limited: bool) -> requests.Response:
+        if timeout is not None:
+            check_timeout(timeout)
+        policy = retry or self.retry
+        limits = _limits(timeout if timeout is not None else self.timeout, policy)
+        with _exchange() as exchange:
+            return self._exchange(exchange, request, limits, policy, rate_limited)
+
+    def _exchange(self, exchange: _Exchange, request: Request, limits: _Limits, policy: RetryPolicy,
+                  rate_limited: bool) -> requests.Response:
+        """Obey the exchange's commands for one request, until an answer to return or an error to raise."""
+        method, path = request.method, request.path
+        started = time.monotonic()
+        flow = attempts(method, policy, started + limits.overall, time.monotonic, rate_limited=rate_limited)
+        response: requests.Response | None = None
+        failure: requests.exceptions.RequestException | None = None
+        outcome: Answered | NoAnswer | bool | None = None
+        try:
+            while True:
+                command = flow.send(outcome)
+                outcome = None
+                if isinstance(command, Wait):
+                    if response is not None:
+                        response.close()
+                    log.info("retrying %s %s in %.2fs after %s", method, path, command.seconds, command.after)
+                    exchange.interrupted.wait(command.seconds)
+                elif command is REFRESH:
+                    if response is not None:
+                        response.close()
+                    outcome = self._refresh_credentials()
+                elif exchange.interrupted.is_set():
+                    raise errors.TransportError(f"{method} {self.url(path)}: cancelled", url=self.url(path))
+                elif command is RESERVE:
+                    if self._limiter:
+                        self._limiter.acquire()
+                elif isinstance(command, Send):
+                    if command.fresh and failure is not None:
+                        exchange.fresh = True
+                        log.info("retrying %s %s on a fresh connection: the kept-alive one failed (%s)", method,
+                                 path, failure.__class__.__name__)
+                    response, failure, outcome = self._attempt(exchange, request, limits, started + limits.overall)
+        except StopIteration as stop:
+            verdict = stop.value
+        if response is not None and verdict is Verdict.ANSWER:
+            return response
+        if response is not None:
+            raise error_for(_response(response), method, self.url(path))
+        assert failure is not None
+        raise self._no_answer(exchange, method, path, failure, started) from None
+
+    def _attempt(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> tuple[
+            requests.Response | None, requests.exceptions.RequestException | None, Answered | NoAnswer]:
+        """One attempt: the answer, or the failure (a certificate the server's name or CA does not
+        match is raised at once: a configuration problem that asking again cannot help)."""
+        try:
+            response = self._send(exchange, request, limits, deadline)
+        except requests.exceptions.RequestException as exc:
+            if problem := _certificate_problem(exc):
+                raise self._certificate_error(request.method, request.path, problem) from None
+            if exchange.interrupted.is_set():
+                raise self._no_answer(exchange, request.method, request.path, exc, time.monotonic()) from None
+            return None, exc, NoAnswer(exc.__class__.__name__, never_sent=_never_sent(exc), reused=exchange.reused,
+                                       expired=exchange.expired)
+        self._surface_warnings(response)
+        return response, None, Answered(response.status_code, response.headers)
+
+    def _send(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> requests.Response:
         """One attempt, ended by the watchdog at its deadline (for a stream: until the headers)."""
+        headers = dict(request.headers)
         if self._secure:  # headers first, then the certificate: see Credentials
             headers = {**self.config.credentials.headers(), **headers}
         session = self.session
@@ -728,12 +702,13 @@ class Transport:
         _WATCHDOG.arm(attempt_deadline, exchange, exchange.begin())
         _local.exchange = exchange
         try:
-            response = session.request(method, self.url(path), params=params, headers=headers, data=data,
-                                       timeout=_clamped(limits, attempt_deadline, started), stream=stream)
+            response = session.request(request.method, self.url(request.path), params=request.params or None,
+                                       headers=headers, data=request.body,
+                                       timeout=_clamped(limits, attempt_deadline, started), stream=request.stream)
         finally:
             _local.exchange = None
             exchange.end()
-        log.debug("%s %s -> %d in %.1f ms", method, response.url, response.status_code,
+        log.debug("%s %s -> %d in %.1f ms", request.method, response.url, response.status_code,
                   (time.monotonic() - started) * 1000)
         return response
 
@@ -799,6 +774,60 @@ class Transport:
                 warnings.warn(text, errors.ServerWarning, stacklevel=_caller_outside_dynkube())
 
 
+def build_request(method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
+                  body: Any = None, data: bytes | None = None, content_type: str | None = None) -> Request:
+    """A Request from its parts: ``body`` JSON-encoded (Content-Type application/json unless
+    ``content_type`` says otherwise), ``data`` sent as is."""
+    method = method.upper()
+    if body is not None:
+        data = encode_json(body, f"the body of {method} {path}")
+        content_type = content_type or "application/json"
+    send_headers = dict(headers or {})
+    if content_type:
+        send_headers["Content-Type"] = content_type
+    return Request(method, path, dict(params or {}), send_headers, data)
+
+
+def _response(raw: requests.Response) -> Response:
+    """The Response value of a requests answer (its body read)."""
+    return Response(raw.status_code, Headers(raw.headers), raw.content, raw.reason or "", raw.url or "",
+                    tuple(r.url for r in raw.history))
+
+
+class Stream:
+    """A streamed answer (a watch's): status and headers now, the body as it arrives.
+
+    Reading raises ``OSError`` when the connection breaks. ``abort()`` may be called from another
+    thread: it shuts the connection down, so a read blocked there returns at once.
+    """
+
+    def __init__(self, raw: requests.Response) -> None:
+        self._raw = raw
+        self.status_code = raw.status_code
+        self.headers = Headers(raw.headers)
+        self.url = raw.url or ""
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The body as it arrives, in pieces of at most ``size`` bytes (each HTTP chunk as it comes)."""
+        return self._raw.iter_content(size)
+
+    def close(self) -> None:
+        """Release the connection (it is not reused if the body was not read to its end)."""
+        self._raw.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the answer's connection is closed or released."""
+        return bool(self._raw.raw.closed)
+
+    def abort(self) -> None:
+        """Shut the connection down so a read blocked in another thread returns; then close."""
+        sock = getattr(getattr(self._raw.raw, "_connection", None), "sock", None)
+        if sock is not None:
+            _shut([sock])
+        self._raw.close()
+
+
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -859,63 +888,6 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
 
 
-_WARNING = re.compile(r'299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
-
-
-def parse_warning_header(value: str) -> list[str]:
-    """The texts of RFC 7234 ``299`` warnings (what kube-apiserver sends), unescaped."""
-    return [re.sub(r"\\(.)", r"\1", m.group(1)) for m in _WARNING.finditer(value)]
-
-
-def json_object(response: requests.Response, method: str, url: str) -> dict[str, Any]:
-    """The JSON object a success answer holds; MalformedResponse (URL, Content-Type, first bytes) for
-    anything else: an HTML page of a proxy, truncated JSON, ``null``, a list."""
-    content = response.content
-    try:
-        body = jsonlib.loads(content)
-    except ValueError:  # UnicodeDecodeError included
-        problem = "is not JSON"
-    else:
-        if isinstance(body, dict):
-            return body
-        problem = f"is JSON but not an object (a {_json_type(body)})"
-    content_type = response.headers.get("Content-Type") or "missing"
-    raise errors.MalformedResponse(
-        f"{method} {_display_url(url)}: the server's {response.status_code} answer {problem} "
-        f"(Content-Type {content_type!r}, starts with {content[:80]!r})", url=url, body_start=content[:80])
-
-
-def _json_type(value: Any) -> str:
-    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
-
-
-def raise_for_status(response: requests.Response, method: str, url: str) -> None:
-    """Raise the typed ApiError for a >= 400 response, from its Status body or synthesized."""
-    raise errors.api_error_from_status(status_from_response(response), method=method, url=url)
-
-
-def status_from_response(response: requests.Response) -> dict[str, Any]:
-    """The Status dict of an error response; a plain-text or HTML body gives a synthesized one."""
-    text = response.text
-    try:
-        status = jsonlib.loads(text)
-    except ValueError:
-        status = None
-    if isinstance(status, dict) and status.get("kind") == "Status":
-        status.setdefault("code", response.status_code)
-        return status
-    snippet = " ".join(text.split())[:200] or response.reason or "no body"
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": response.status_code,
-            "reason": _REASON_BY_CODE.get(response.status_code, response.reason or ""),
-            "message": f"the server answered {response.status_code}: {snippet}"}
-
-
-_REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-                   405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
-                   413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
-                   500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
-
-
 class _Limits(NamedTuple):
     """The time bounds of one request, from its Timeout and RetryPolicy (seconds; None: unbounded)."""
 
@@ -939,10 +911,6 @@ def _clamped(limits: _Limits, deadline: float, now: float) -> tuple[float, float
     left = max(0.001, deadline - now)
     return (min(limits.connect, left) if limits.connect is not None else left,
             min(limits.read, left) if limits.read is not None else left)
-
-
-def _past(deadline: float, delay: float) -> bool:
-    return time.monotonic() + delay > deadline
 
 
 class _CertificateProblem(NamedTuple):

@@ -12,164 +12,48 @@ A resuming watch given no resourceVersion lists first (ADDED for each listed obj
 
 from __future__ import annotations
 
-import codecs
-import enum
-import json
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Protocol
 
-from .client import DEFAULT_PAGE_SIZE, METADATA_ACCEPT, _list_params
-from .errors import (InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError, WatchError,
-                     api_error_from_status)
-from .objects import ApiList, ApiObject
-from .transport import NO_RETRIES, CancelScope
+from .core import calls
+from .core.calls import DEFAULT_PAGE_SIZE
+from .core.exchange import NO_RETRIES, backoff
+from .core.http import Request
+from .core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
+from .errors import InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError
+from .objects import ApiList
+from .resources import Resource
+from .transport import CancelScope, Stream, Transport
 
-if TYPE_CHECKING:
-    import requests
-
-    from .client import ResourceClient
+__all__ = ["Backoff", "DEFAULT_BACKOFF", "EventType", "IDLE_TIMEOUT", "JSONStreamDecoder", "Watch", "WatchEvent",
+           "decode_event", "watch"]  # the decoder and the event values live in dynkube.core.watchstream
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 20  # bytes asked per read; chunked responses still yield each HTTP chunk as it comes
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 RESUME_TIMEOUT_SECONDS = (300, 600)  # per-connection timeoutSeconds when resuming (client-go's reflector)
 READ_TIMEOUT_MARGIN = 30.0  # seconds of silence past timeoutSeconds before the connection counts as dead
 BOOKMARK_INTERVAL = 60.0  # the server sends a resuming watch a bookmark about once a minute, even when quiet
 IDLE_TIMEOUT = 1.5 * BOOKMARK_INTERVAL  # silence after which a resuming watch's connection counts as dead
 HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts as a failure (backoff)
-_WHITESPACE = " \t\r\n"
-
-
-class EventType(enum.StrEnum):
-    """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-    BOOKMARK = "BOOKMARK"
-    ERROR = "ERROR"
-
-
-_EVENT_TYPES = {t.value: t for t in EventType}
-
-
-class WatchEvent(NamedTuple):
-    """One change. ``object`` is the new state (the last state for DELETED); a BOOKMARK's object
-    holds only ``kind``, ``apiVersion`` and ``metadata.resourceVersion`` (and annotations).
-
-    A NamedTuple rather than a dataclass: it is built once per event on the hot path.
-    """
-
-    type: EventType
-    object: ApiObject
-
-    @property
-    def resource_version(self) -> str:
-        """The object's ``metadata.resourceVersion`` ("" when absent)."""
-        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
-
-    @property
-    def is_initial_events_end(self) -> bool:
-        """True for the bookmark that ends the initial events of a streaming list."""
-        if self.type is not EventType.BOOKMARK:
-            return False
-        annotations = (self.object.get("metadata") or {}).get("annotations") or {}
-        return annotations.get(INITIAL_EVENTS_END) == "true"
-
-
-class JSONStreamDecoder:
-    """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
-
-    The complete lines of a piece are parsed in one call, as one JSON array (the parser then
-    shares dict-key strings among them, as it does within a list page: a third less memory for
-    objects kept, at the same speed); if they do not form one (blank lines, values spread over
-    lines, garbage), values are parsed one by one. A value cut by a chunk boundary waits for the
-    next ``feed``. Parsing is not even tried while
-    no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
-    and a failed attempt costs a parse (the server ends each event with a newline, so this only
-    delays, in streams without newlines, an object followed by a partial one). A value that fails
-    to parse while a newline follows the failure point is malformed (an incomplete value never
-    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``.
-    """
-
-    def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._pending = ""
-        self._scan = json.JSONDecoder().raw_decode
-
-    def feed(self, data: bytes) -> Iterator[Any]:
-        """The values completed by ``data``, in order (a generator)."""
-        text = self._utf8.decode(data)
-        if self._pending:
-            text = self._pending + text
-        scan = self._scan
-        pos, end = 0, len(text)
-        try:
-            cut = text.rfind("\n")
-            if cut > 0 and text.find("\n", 0, cut) != -1:  # several lines: try them as one array
-                lines = self._lines(text[:cut])
-                if lines is not None:
-                    pos = cut + 1
-                    yield from lines
-            while True:
-                while pos < end and text[pos] in _WHITESPACE:
-                    pos += 1
-                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                    break
-                try:
-                    value, pos = scan(text, pos)
-                except json.JSONDecodeError as exc:
-                    if text.find("\n", exc.pos) != -1:
-                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
-                    break
-                yield value
-        finally:
-            self._pending = text[pos:] if pos < end else ""
-
-    def _lines(self, text: str) -> list[Any] | None:
-        """The values of newline-separated lines, parsed as one array; None if they are not that."""
-        try:
-            values, end = self._scan("[" + text.replace("\n", ",") + "]")
-        except json.JSONDecodeError:
-            return None
-        return values if end == len(text) + 2 else None
-
-    @property
-    def incomplete(self) -> bool:
-        """True when part of a value (or of a UTF-8 character) is buffered."""
-        return bool(self._pending) or bool(self._utf8.getstate()[0])
-
-
-def decode_event(document: Any) -> WatchEvent:
-    """The WatchEvent of one decoded stream value; WatchError when it is not one."""
-    try:
-        kind = _EVENT_TYPES[document["type"]]
-        obj = document["object"]
-    except (KeyError, TypeError):
-        raise WatchError(f"not a watch event: {str(document)[:200]!r}") from None
-    if type(obj) is not dict:
-        raise WatchError(f"watch event {kind.value} carries no object: {str(document)[:200]!r}")
-    return WatchEvent(kind, ApiObject(obj))
 
 
 @dataclass(frozen=True)
 class Backoff:
-    """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, jittered ±50%."""
+    """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, with the retries'
+    jitter (between half and all of it: ``dynkube.core.exchange.backoff``)."""
 
     initial: float = 0.8
     cap: float = 30.0
 
     def delay(self, failures: int) -> float:
         """Seconds to wait after ``failures`` (>= 1) consecutive failed attempts."""
-        return min(self.cap, self.initial * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
+        return backoff(self.initial, self.cap, failures - 1)
 
 
 DEFAULT_BACKOFF = Backoff()
@@ -182,42 +66,73 @@ class _Dropped(Exception):
 _RECONNECTABLE = (TransportError, TooManyRequests, ServerError, ServerTimeout)
 
 
+class WatchedClient(Protocol):
+    """What a watch needs of a ``dynkube.Client``."""
+
+    @property
+    def transport(self) -> Transport: ...
+
+    @property
+    def namespace(self) -> str | None: ...
+
+
+class Watched(Protocol):
+    """What a watch needs of the resource it watches, a ``dynkube.client.ResourceClient`` (declared
+    here: the client is the layer above this one)."""
+
+    @property
+    def resource(self) -> Resource: ...
+
+    @property
+    def client(self) -> WatchedClient: ...
+
+    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
+                   label_selector: str | Mapping[str, str] | None = None,
+                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
+                   resource_version: str | None = None, metadata_only: bool = False) -> Iterator[ApiList]: ...
+
+
 class Watch:
     """A running watch: iterate it for ``WatchEvent``s. ``stop()`` (from any thread) or leaving a
     ``with`` block ends the iteration promptly by shutting the connection down.
 
     The first request is sent on the first ``next()``. ``resource_version`` is the resume point:
     the resourceVersion of the last event or bookmark (not advanced by the initial events of a
-    streaming list until their end bookmark). With ``list_first`` (a function giving the list page
-    after a continue token) the watch first yields ADDED for every listed object, then watches
+    streaming list until their end bookmark). With ``list_first`` (a function giving the pages of
+    a list) the watch first yields ADDED for every listed object, then watches
     from the list's resourceVersion. With ``resume``, a connection silent for
     ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
 
-    def __init__(self, resource: ResourceClient, path: str, params: Mapping[str, Any], *,
+    def __init__(self, resource: Watched, request: Request, *,
                  resource_version: str | None, timeout_seconds: int | None, resume: bool,
                  send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
-                 list_first: Callable[[str | None], ApiList] | None = None,
-                 idle_timeout: float | None = IDLE_TIMEOUT,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 list_first: Callable[[], Iterator[ApiList]] | None = None,
+                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
         self.resource = resource
-        self._headers = dict(headers) if headers else None
-        self.resource_version = resource_version
+        self._point = ResumePoint(resource_version, send_initial_events)
         self._list_first = list_first
         self._transport = resource.client.transport
-        self._path = path
-        self._params = dict(params)
+        self._request = request
+        self._path = request.path
         self._timeout_seconds = timeout_seconds
         self._resume = resume
-        self._initial_pending = send_initial_events
-        self._initial_delivered = False
         self._backoff = backoff
         self._idle_timeout = idle_timeout if resume else None
         self._stopped = threading.Event()
         self._connecting = CancelScope()  # ends a connection attempt when stop() is called
         self._lock = threading.Lock()
-        self._response: requests.Response | None = None
+        self._response: Stream | None = None
         self._events = self._run()
+
+    @property
+    def resource_version(self) -> str | None:
+        """The resume point: where the next connection starts."""
+        return self._point.resource_version
+
+    @resource_version.setter
+    def resource_version(self, value: str | None) -> None:
+        self._point.resource_version = value
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped.is_set() else "running"
@@ -250,22 +165,21 @@ class Watch:
         with self._lock:
             response = self._response
         if response is not None:
-            _abort(response)
+            response.abort()
 
     # ---- the connection loop -----------------------------------------------------------
 
-    def _initial_list(self, list_page: Callable[[str | None], ApiList]) -> Iterator[WatchEvent]:
+    def _initial_list(self, list_pages: Callable[[], Iterator[ApiList]]) -> Iterator[WatchEvent]:
         """ADDED for every object of a paged list; the resume point becomes the list's resourceVersion."""
-        token: str | None = None
-        while not self._stopped.is_set():
-            page = list_page(token)
-            if token is None:
-                self.resource_version = page.resource_version
+        pages, first = list_pages(), True
+        while not self._stopped.is_set():  # no further page is asked for after stop()
+            page = next(pages, None)
+            if page is None:
+                return
+            if first:
+                self.resource_version, first = page.resource_version, False
             for item in page.items:
                 yield WatchEvent(EventType.ADDED, item)
-            token = page.continue_token or None
-            if token is None:
-                return
 
     def _run(self) -> Generator[WatchEvent, None, None]:
         if self._list_first is not None:
@@ -283,24 +197,20 @@ class Watch:
             except _Dropped as exc:
                 if self._stopped.is_set():
                     return
-                if not (self._resume and self._resumable()):
+                if not (self._resume and self._point.resumable):
                     raise TransportError(f"watch {self._path}: connection lost ({exc})",
                                          url=self._transport.url(self._path)) from None
                 log.info("watch %s: connection lost (%s); resuming from %s", self._path, exc, self.resource_version)
             except _RECONNECTABLE as exc:
                 if self._stopped.is_set():
                     return
-                if not self._resume or not self._resumable():
+                if not self._resume or not self._point.resumable:
                     raise
                 log.warning("watch %s: %s; resuming from %s", self._path, exc, self.resource_version)
             healthy = delivered > 0 or time.monotonic() - started >= HEALTHY_SECONDS
             failures = 0 if healthy else failures + 1
             if failures:
                 self._stopped.wait(self._backoff.delay(failures))
-
-    def _resumable(self) -> bool:
-        """False once initial events of a streaming list were delivered but their end was not."""
-        return not (self._initial_pending and self._initial_delivered)
 
     def _stream(self) -> Iterator[WatchEvent]:
         """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
@@ -309,10 +219,10 @@ class Watch:
             return
         decoder = JSONStreamDecoder()
         try:
-            for chunk in response.iter_content(READ_CHUNK):
+            for chunk in response.chunks(READ_CHUNK):
                 for document in decoder.feed(chunk):
                     event = decode_event(document)
-                    self._advance(event)
+                    self._point.advance(event, self._transport.url(self._path))
                     yield event
         except Exception as exc:
             if self._stopped.is_set():
@@ -325,36 +235,14 @@ class Watch:
         if decoder.incomplete and not self._stopped.is_set():
             raise _Dropped("the stream ended inside an event")
 
-    def _advance(self, event: WatchEvent) -> None:
-        """Raise ERROR events; move the resume point past the event."""
-        if event.type is EventType.ERROR:
-            raise api_error_from_status(dict(event.object), method="WATCH", url=self._transport.url(self._path))
-        if self._initial_pending:
-            if event.is_initial_events_end:
-                self._initial_pending = False
-            else:
-                self._initial_delivered = True
-                return
-        version = (event.object.get("metadata") or {}).get("resourceVersion")
-        if version:
-            self.resource_version = version
-
-    def _connect(self) -> requests.Response | None:
-        params = dict(self._params)
-        if self.resource_version is not None:
-            params["resourceVersion"] = self.resource_version
-        if self._initial_pending:
-            params["sendInitialEvents"] = "true"
-            params["resourceVersionMatch"] = "NotOlderThan"
+    def _connect(self) -> Stream | None:
         timeout_seconds = self._timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if self._resume else None)
-        if timeout_seconds:
-            params["timeoutSeconds"] = timeout_seconds
+        request = self._point.request(self._request, timeout_seconds)
         timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
         with self._connecting:
-            response = self._transport.request("GET", self._path, params=params, headers=self._headers, stream=True,
-                                               rate_limited=False,
-                                               timeout=timeout,  # type: ignore[arg-type]
-                                               retry=NO_RETRIES if self._resume else None)  # resuming retries itself
+            response = self._transport.stream(request, rate_limited=False,
+                                              timeout=timeout,  # type: ignore[arg-type]
+                                              retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
             if not self._stopped.is_set():
                 self._response = response
@@ -373,39 +261,28 @@ class Watch:
         timeout = self._transport.timeout
         return timeout[0] if isinstance(timeout, tuple) else timeout
 
-    def _release(self, response: requests.Response) -> None:
+    def _release(self, response: Stream) -> None:
         with self._lock:
             self._response = None
         response.close()
-
-
-def _abort(response: requests.Response) -> None:
-    """Shut the socket of a streaming response down so a read blocked in another thread returns."""
-    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's shutdown, also for TLS sockets
-        except OSError:
-            pass
-    response.close()
 
 
 def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
-def _pages(resource: ResourceClient, namespace: str | None, all_namespaces: bool,
+def _pages(resource: Watched, namespace: str | None, all_namespaces: bool,
            label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
-           start: str | None, metadata_only: bool) -> Callable[[str | None], ApiList]:
-    """The list page after a continue token (None: the first page, at ``start``), for a watch that lists first."""
-    def page(token: str | None) -> ApiList:
-        return resource.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                  field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, continue_token=token,
-                                  resource_version=None if token else start, metadata_only=metadata_only)
-    return page
+           start: str | None, metadata_only: bool) -> Callable[[], Iterator[ApiList]]:
+    """The pages of the list (the first at ``start``) of a watch that lists first."""
+    def pages() -> Iterator[ApiList]:
+        return resource.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                   field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, resource_version=start,
+                                   metadata_only=metadata_only)
+    return pages
 
 
-def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
+def watch(resource: Watched, namespace: str | None = None, *, all_namespaces: bool = False,
           label_selector: str | Mapping[str, str] | None = None,
           field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
           timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
@@ -415,28 +292,22 @@ def watch(resource: ResourceClient, namespace: str | None = None, *, all_namespa
     reconnects that fail; with ``resume``, a connection silent for ``idle_timeout`` seconds counts
     as dead (None: never); ``metadata_only`` makes every event's object a PartialObjectMetadata.
     Validates everything before any request."""
-    path = resource._collection_path(namespace, all_namespaces, "watch")
-    params = _list_params(label_selector, field_selector, None, None, resource_version, None)
-    params.pop("resourceVersion", None)
-    if timeout_seconds is not None and (type(timeout_seconds) is not int or timeout_seconds <= 0):
-        raise InvalidInput(f"timeout_seconds must be a positive integer, not {timeout_seconds!r}")
+    request = calls.watch(resource.resource, namespace, default_namespace=resource.client.namespace,
+                          all_namespaces=all_namespaces, label_selector=label_selector,
+                          field_selector=field_selector, resource_version=resource_version,
+                          timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks,
+                          send_initial_events=send_initial_events, metadata_only=metadata_only)
     if idle_timeout is not None and (isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float))
                                      or idle_timeout <= 0):
         raise InvalidInput(f"idle_timeout must be a positive number of seconds or None, not {idle_timeout!r}")
-    if send_initial_events and not allow_bookmarks:
-        raise InvalidInput("send_initial_events=True needs allow_bookmarks=True (the end of the initial "
-                           "events is a bookmark)")
     list_first = None
     if resume and not send_initial_events and resource_version in (None, "", "0"):
         # the synthetic ADDED events of a watch without a version cannot be resumed from: list, then watch
-        resource._collection_path(namespace, all_namespaces, "list")
+        calls.collection_path(resource.resource, namespace, all_namespaces, "list",
+                              default_namespace=resource.client.namespace)
         list_first = _pages(resource, namespace, all_namespaces, label_selector, field_selector,
                             resource_version or None, metadata_only)
         resource_version = None
-    params["watch"] = "true"
-    if allow_bookmarks:
-        params["allowWatchBookmarks"] = "true"
-    return Watch(resource, path, params, resource_version=resource_version or None,
+    return Watch(resource, request, resource_version=resource_version or None,
                  timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
-                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout,
-                 headers={"Accept": METADATA_ACCEPT} if metadata_only else None)
+                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dynkube  # noqa: E402
-from dynkube.discovery import AGGREGATED_ACCEPT  # noqa: E402
+from dynkube.core.discovery import AGGREGATED_ACCEPT  # noqa: E402
 from dynkube.errors import ApiError  # noqa: E402
 
 OUT = ROOT / "fixtures"

@@ -211,17 +211,12 @@ def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, 
                 failed = True
         one = objects[0] if len(objects) == 1 else None  # a watch of one object starts at its version
         return objects, failed, (one.get("metadata") or {}).get("resourceVersion") if one else None
-    token, version = None, None
+    version = None
     try:
-        while True:
-            page = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
-                                field_selector=ctx.args.field_selector, limit=ctx.args.chunk_size or None,
-                                continue_token=token)
+        for page in rc.list_pages(namespace, all_namespaces=all_namespaces, label_selector=ctx.args.selector,
+                                  field_selector=ctx.args.field_selector, limit=ctx.args.chunk_size or None):
             version = version or page.resource_version
             objects.extend(page.items)
-            token = page.continue_token
-            if not token:
-                break
     except dynkube.ApiError as exc:
         ctx.error(describe_error(exc))
         failed = True
@@ -341,19 +336,14 @@ def object_table(answer: dict[str, Any]) -> Table:
 def _table_pages(ctx: Context, rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,
                  label_selector: str | None, field_selector: str | None) -> Table:
     table = Table([], [])
-    token = None
-    while True:
-        page = rc.list_page(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                            field_selector=field_selector, limit=ctx.args.chunk_size or None, continue_token=token,
-                            as_table=True)
+    for page in rc.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                              field_selector=field_selector, limit=ctx.args.chunk_size or None, as_table=True):
         if page.kind != "Table":
             return _fallback_table(rc, namespace, all_namespaces, label_selector, field_selector)
         table.columns = table.columns or page.columns
         table.rows.extend(page.rows)
         table.resource_version = table.resource_version or page.resource_version
-        token = page.continue_token
-        if not token:
-            return table
+    return table
 
 
 def _fallback_table(rc: dynkube.ResourceClient, namespace: str | None, all_namespaces: bool,

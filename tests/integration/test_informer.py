@@ -46,7 +46,9 @@ def test_store_follows_the_server_and_handlers_see_each_change(configmaps: dynku
         created = configmaps.create(labelled("later"), namespace=namespace)
         updated = configmaps.patch("later", {"data": {"k": "v"}}, namespace=namespace)
         configmaps.delete("later", namespace=namespace)
-        wait_for(lambda: converged(informer, recorder, configmaps, namespace), what="the informer to catch up")
+        deleted = ("delete", f"{namespace}/later", None, False)  # the end state equals the start: wait for the event
+        wait_for(lambda: deleted in recorder.entries() and converged(informer, recorder, configmaps, namespace),
+                 what="the informer to catch up")
     assert informer.uses_watch_list is watch_list
     later = [entry for entry in recorder.entries() if entry[1] == f"{namespace}/later"]
     assert later == [("add", f"{namespace}/later", created.metadata.resourceVersion, False),

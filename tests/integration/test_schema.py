@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import dynkube
+from dynkube.core.http import Request
 from dynkube.schema import SchemaStore
 
 DRY_RUN_NAMESPACE = "default"  # dry-run writes are never stored; the namespace only has to exist
@@ -369,13 +370,13 @@ def requests_made(client: dynkube.Client, monkeypatch: pytest.MonkeyPatch) -> li
 
 def record_requests(client: dynkube.Client, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
-    send = client.transport.request
+    send = client.transport.send
 
-    def counting(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append((method, path))
-        return send(method, path, *args, **kwargs)
+    def counting(request: Request, *args: Any, **kwargs: Any) -> Any:
+        calls.append((request.method, request.path))
+        return send(request, *args, **kwargs)
 
-    monkeypatch.setattr(client.transport, "request", counting)
+    monkeypatch.setattr(client.transport, "send", counting)
     return calls
 
 

@@ -191,7 +191,7 @@ def test_leaving_the_with_block_closes_the_connection(client: dynkube.Client, na
     with cms.watch(namespace) as watch:
         next(watch)
         response = watch._response
-    assert response is not None and response.raw.closed
+    assert response is not None and response.closed
     assert list(watch) == []
 
 

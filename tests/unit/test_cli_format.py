@@ -16,7 +16,7 @@ from dynkube.cli.get import Table, TableOptions, fallback_table, table_grid
 from dynkube.cli.printing import (as_list, cell_text, colour_enabled, dump_json, dump_yaml, format_labels,
                                   format_table, human_age, human_duration, object_name, paint, qualified_kind,
                                   without_managed_fields)
-from dynkube.discovery import parse_aggregated
+from dynkube.core.discovery import parse_aggregated
 from dynkube.resources import ResourceMap
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dynkube import errors
-from dynkube.discovery import cache_document_problem, is_aggregated_content_type, parse_aggregated, parse_legacy
+from dynkube.core.discovery import is_aggregated_content_type, parse_aggregated, parse_legacy
+from dynkube.discovery import cache_document_problem
 from dynkube.resources import ResourceMap
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dynkube.discovery import parse_aggregated, parse_legacy
+from dynkube.core.discovery import parse_aggregated, parse_legacy
 from dynkube.errors import AmbiguousResource, InvalidInput, ResourceNotFound
 from dynkube.resources import Resource, ResourceMap
 

@@ -11,12 +11,12 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import yaml
 
 from dynkube import errors
+from dynkube.core.http import Request, Response
 from dynkube.schema import SchemaStore, crd_documents
 
 UPSTREAM = Path(__file__).resolve().parents[2] / "fixtures" / "upstream"
@@ -86,7 +86,7 @@ def sha512_hex(body: bytes) -> str:
 class RecordedTransport:
     """Stands in for dynkube.transport.Transport: answers from recorded bodies, records each request.
 
-    Not a mock of ``requests`` and not an HTTP server: it implements the transport's ``request``
+    Not a mock of ``requests`` and not an HTTP server: it implements the transport's ``send``
     interface over bytes, raising NotFound for unknown paths as the real transport does for a 404.
     """
 
@@ -109,13 +109,14 @@ class RecordedTransport:
             self.bodies[f"/openapi/v3/{gv}"] = body
         self.bodies["/openapi/v3"] = json.dumps({"paths": paths}).encode()
 
-    def request(self, method: str, path: str, *, params: Any = None, headers: Any = None) -> SimpleNamespace:
+    def send(self, request: Request) -> Response:
+        path, params = request.path, dict(request.params) or None
         self.calls.append((path, params))
         if path not in self.bodies:
             raise errors.NotFound({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"},
-                                  method=method, url=path)
-        history = ["301"] if path in self.redirected else []
-        return SimpleNamespace(status_code=200, content=self.bodies[path], history=history)
+                                  method=request.method, url=path)
+        history = ("https://server" + path,) if path in self.redirected else ()
+        return Response(200, content=self.bodies[path], history=history)
 
     @property
     def paths(self) -> list[str]:

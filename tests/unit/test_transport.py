@@ -6,12 +6,12 @@ import threading
 import time
 
 import pytest
-import requests
 
 from dynkube import errors
 from dynkube.config import Config
-from dynkube.transport import (CancelScope, RetryPolicy, TokenBucket, Transport, parse_warning_header, retry_delay,
-                               status_from_response)
+from dynkube.core.http import Request, Response
+from dynkube.core.status import parse_warning_header, status_from_response
+from dynkube.transport import CancelScope, RetryPolicy, TokenBucket, Transport, retry_delay
 
 from ..support.credentials import StaticToken
 
@@ -83,12 +83,8 @@ def test_token_bucket_is_shared_safely_between_threads() -> None:
     assert time.monotonic() - started >= 0.35  # 39 tokens at 100/s
 
 
-def _response(code: int, body: bytes, reason: str = "") -> requests.Response:
-    response = requests.Response()
-    response.status_code = code
-    response._content = body
-    response.reason = reason
-    return response
+def _response(code: int, body: bytes, reason: str = "") -> Response:
+    return Response(code, content=body, reason=reason)
 
 
 def test_status_body_becomes_typed_error() -> None:
@@ -154,3 +150,10 @@ def test_a_cancel_scope_ends_retry_waits_and_later_requests() -> None:
         transport.request("GET", "/api")
     with pytest.raises(errors.TransportError, match="Connection refused|refused"):  # outside the scope: sent
         Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1)).request("GET", "/api")
+
+
+def test_a_streamed_request_is_refused_by_send_before_any_request() -> None:
+    transport = Transport(Config(server="https://127.0.0.1:1"), retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(errors.InvalidInput, match="use Transport.stream"):
+        transport.send(Request("GET", "/api/v1/pods", {"watch": "true"}, stream=True))
+    assert transport._session is None  # nothing was sent: no session was even built

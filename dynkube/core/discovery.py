@@ -1,0 +1,162 @@
+"""Discovery without I/O: which requests learn what a server serves, and what their answers mean.
+
+``group_list_request`` asks /api or /apis for aggregated discovery (revalidated by ETag);
+``legacy_paths`` are the per-group-version documents of the legacy fallback; the parsers turn
+answers into a ``ResourceMap``. ``dynkube.discovery`` sends the requests and keeps the caches.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import DiscoveryError
+from ..resources import Resource, ResourceMap, Subresource
+from .http import Request, Response
+
+AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                     "application/json")
+LEGACY_ACCEPT = "application/json"
+
+
+def group_list_request(path: str, *, aggregated: bool = True, etag: str | None = None) -> Request:
+    """GET /api or /apis: aggregated discovery asked for first (legacy JSON as the fallback the
+    server may choose, or the only one with ``aggregated=False``), revalidated with ``etag``."""
+    headers = {"Accept": AGGREGATED_ACCEPT if aggregated else LEGACY_ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    return Request("GET", path, headers=headers)
+
+
+def legacy_request(path: str) -> Request:
+    """GET one legacy discovery document (/api, /apis, or a group-version's APIResourceList)."""
+    return Request("GET", path, headers={"Accept": LEGACY_ACCEPT})
+
+
+def legacy_paths(core: dict[str, Any], groups: dict[str, Any]) -> list[str]:
+    """The group-version documents legacy discovery fetches, from /api (APIVersions) and /apis (APIGroupList)."""
+    paths = [f"/api/{v}" for v in expect_list(core, "versions", "/api")]
+    for group in expect_list(groups, "groups", "/apis"):
+        for version in expect_list(group, "versions", "/apis"):
+            paths.append(f"/apis/{version['groupVersion']}")
+    return paths
+
+
+def is_aggregated_content_type(content_type: str) -> bool:
+    """True for ``application/json;g=apidiscovery.k8s.io;v=v2[beta1];as=APIGroupDiscoveryList`` in any order."""
+    media, *params = [p.strip() for p in content_type.split(";")]
+    values = dict(p.split("=", 1) for p in params if "=" in p)
+    return (media.lower() == "application/json" and values.get("g") == "apidiscovery.k8s.io"
+            and values.get("v") in ("v2", "v2beta1") and values.get("as") == "APIGroupDiscoveryList")
+
+
+def parse_answer(response: Response, url: str) -> dict[str, Any]:
+    """The JSON object of a discovery answer; DiscoveryError naming ``url`` for anything else."""
+    content, content_type = response.content, response.headers.get("Content-Type", "")
+    try:
+        body = json.loads(content)
+    except ValueError:
+        raise DiscoveryError(f"discovery answer from {url} is not JSON (Content-Type {content_type or 'missing'!r}, "
+                             f"starts with {content[:80]!r})", url=url) from None
+    if not isinstance(body, dict):
+        raise DiscoveryError(f"discovery answer from {url} is JSON but not an object "
+                             f"(starts with {content[:80]!r})", url=url)
+    return body
+
+
+def expect_list(document: Any, key: str, where: str) -> list[Any]:
+    """``document[key]``, which must be a list; DiscoveryError naming ``where`` otherwise."""
+    value = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(value, list):
+        raise DiscoveryError(f"discovery document from {where} has no list {key!r}", url=where)
+    return value
+
+
+def parse_cached(document: dict[str, Any]) -> ResourceMap:
+    """The ResourceMap of a cache document (aggregated or legacy form); DiscoveryError on a wrong shape."""
+    try:
+        if document.get("kind") == "aggregated":
+            return parse_aggregated([document["api"], document["apis"]])
+        if document.get("kind") == "legacy":
+            return parse_legacy(document["api"], document["apis"], document["resources"], document.get("failed", {}))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise DiscoveryError(f"discovery document has an unexpected shape ({exc.__class__.__name__}: {exc})") from None
+    raise DiscoveryError("discovery document of unknown kind")
+
+
+def parse_aggregated(lists: list[dict[str, Any]]) -> ResourceMap:
+    """ResourceMap from APIGroupDiscoveryList documents (/api first, then /apis).
+
+    Versions are in preference order; a ``Stale`` version is dropped and reported as failed;
+    resources and subresources without a responseKind are skipped (as client-go does).
+    """
+    resources: list[Resource] = []
+    preferred: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for document in lists:
+        for group in expect_list(document, "items", "aggregated discovery"):
+            name = group.get("metadata", {}).get("name", "")
+            for version in group.get("versions") or []:
+                gv = f"{name}/{version['version']}" if name else version["version"]
+                if version.get("freshness") == "Stale":
+                    failed[gv] = "stale: the aggregated API server has not answered discovery"
+                    continue
+                is_preferred = preferred.setdefault(name, version["version"]) == version["version"]
+                resources.extend(_aggregated_resource(r, name, version["version"], is_preferred)
+                                 for r in version.get("resources") or [] if (r.get("responseKind") or {}).get("kind"))
+    return ResourceMap(resources, preferred, failed)
+
+
+def _aggregated_resource(entry: dict[str, Any], group: str, version: str, preferred: bool) -> Resource:
+    kind = entry["responseKind"]["kind"]
+    subresources = tuple(
+        Subresource(name=s["subresource"], kind=s["responseKind"]["kind"],
+                    group=s["responseKind"].get("group") or group, version=s["responseKind"].get("version") or version,
+                    verbs=frozenset(s.get("verbs") or ()))
+        for s in entry.get("subresources") or [] if (s.get("responseKind") or {}).get("kind"))
+    return Resource(group=group, version=version, kind=kind, plural=entry["resource"],
+                    singular=entry.get("singularResource") or kind.lower(),
+                    namespaced=entry.get("scope") == "Namespaced", verbs=frozenset(entry.get("verbs") or ()),
+                    short_names=tuple(entry.get("shortNames") or ()), categories=tuple(entry.get("categories") or ()),
+                    subresources=subresources, preferred=preferred)
+
+
+def parse_legacy(core: dict[str, Any], groups: dict[str, Any], lists: dict[str, dict[str, Any]],
+                 failed: dict[str, str]) -> ResourceMap:
+    """ResourceMap from /api (APIVersions), /apis (APIGroupList) and APIResourceList documents by group-version."""
+    resources: list[Resource] = []
+    preferred: dict[str, str] = {}
+    order: list[tuple[str, str, bool]] = []
+    core_versions = expect_list(core, "versions", "/api")
+    for i, version in enumerate(core_versions):
+        order.append(("", version, i == 0))
+    if core_versions:
+        preferred[""] = core_versions[0]
+    for group in expect_list(groups, "groups", "/apis"):
+        preferred_version = (group.get("preferredVersion") or {}).get("version")
+        preferred[group["name"]] = preferred_version
+        ordered = sorted(group["versions"], key=lambda v: v["version"] != preferred_version)
+        order.extend((group["name"], v["version"], v["version"] == preferred_version) for v in ordered)
+    for group, version, is_preferred in order:
+        gv = f"{group}/{version}" if group else version
+        if gv in lists:
+            resources.extend(_legacy_resources(lists[gv], group, version, is_preferred))
+    return ResourceMap(resources, preferred, dict(failed))
+
+
+def _legacy_resources(document: dict[str, Any], group: str, version: str, preferred: bool) -> list[Resource]:
+    entries = expect_list(document, "resources", f"{group}/{version}")
+    subs: dict[str, list[Subresource]] = {}
+    for e in entries:
+        if "/" in e["name"]:
+            parent, sub = e["name"].split("/", 1)
+            subs.setdefault(parent, []).append(Subresource(
+                name=sub, kind=e.get("kind", ""), group=e.get("group") or group, version=e.get("version") or version,
+                verbs=frozenset(e.get("verbs") or ())))
+    return [Resource(group=group, version=version, kind=e["kind"], plural=e["name"],
+                     singular=e.get("singularName") or e["kind"].lower(), namespaced=bool(e.get("namespaced")),
+                     verbs=frozenset(e.get("verbs") or ()), short_names=tuple(e.get("shortNames") or ()),
+                     categories=tuple(e.get("categories") or ()), subresources=tuple(subs.get(e["name"], ())),
+                     preferred=preferred)
+            for e in entries if "/" not in e["name"]]

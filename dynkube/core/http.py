@@ -1,0 +1,80 @@
+"""Request and Response: the values every layer above the transport speaks.
+
+A ``Request`` is everything that goes on the wire but the server's address and the credentials
+(added by the transport); a ``Response`` is a complete answer, body read. Their attribute names
+are those of requests and httpx (``status_code``, ``headers``, ``content``), so code that read a
+``requests.Response`` reads a ``Response`` the same way. NamedTuples, not dataclasses: importing
+``dataclasses`` costs ~10 ms of ``import dynkube`` (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+
+class Headers(Mapping[str, str]):
+    """HTTP headers: a read-only mapping whose keys compare case-insensitively, as HTTP's do."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items = {k.lower(): (k, v) for k, v in (items or {}).items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self._items.values())!r})"
+
+
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Request(NamedTuple):
+    """One API request: ``path`` is server-relative (``/api/v1/namespaces/a/pods``), ``params`` the
+    query, ``body`` the encoded bytes (its type in ``headers["Content-Type"]``); ``stream`` says the
+    answer is read as it arrives (watches) rather than whole."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] = NOTHING
+    headers: Mapping[str, str] = NOTHING
+    body: bytes | None = None
+    stream: bool = False
+
+
+class Response(NamedTuple):
+    """A complete answer: status, headers, the whole body; ``url`` is the URL that answered,
+    ``history`` the URLs that redirected to it."""
+
+    status_code: int
+    headers: Mapping[str, str] = Headers()
+    content: bytes = b""
+    reason: str = ""
+    url: str = ""
+    history: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8; undecodable bytes replaced)."""
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError when it is not)."""
+        return json.loads(self.content)
+
+
+def display_url(url: str) -> str:
+    """The URL without user info, query or fragment, which may hold secrets."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()

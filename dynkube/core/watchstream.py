@@ -1,0 +1,182 @@
+"""A watch's stream, decoded, and where the watch stands: pure, fed bytes and events.
+
+``JSONStreamDecoder`` turns the bytes of a watch answer into values as they arrive;
+``decode_event`` makes a ``WatchEvent`` of each; ``ResumePoint`` follows the events to know where
+the next connection starts (the resourceVersion of the last event or bookmark; the end of a
+streaming list's initial events) and builds that connection's request.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import json
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from ..errors import WatchError, api_error_from_status
+from ..objects import ApiObject
+from .calls import WATCH_RESUME_PARAMS
+from .http import Request
+
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+_WHITESPACE = " \t\r\n"
+
+
+class EventType(enum.StrEnum):
+    """The type of a watch event. ``ERROR`` events are raised as exceptions, never yielded."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
+class WatchEvent(NamedTuple):
+    """One change. ``object`` is the new state (the last state for DELETED); a BOOKMARK's object
+    holds only ``kind``, ``apiVersion`` and ``metadata.resourceVersion`` (and annotations).
+
+    A NamedTuple rather than a dataclass: it is built once per event on the hot path.
+    """
+
+    type: EventType
+    object: ApiObject
+
+    @property
+    def resource_version(self) -> str:
+        """The object's ``metadata.resourceVersion`` ("" when absent)."""
+        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
+
+    @property
+    def is_initial_events_end(self) -> bool:
+        """True for the bookmark that ends the initial events of a streaming list."""
+        if self.type is not EventType.BOOKMARK:
+            return False
+        annotations = (self.object.get("metadata") or {}).get("annotations") or {}
+        return annotations.get(INITIAL_EVENTS_END) == "true"
+
+
+class JSONStreamDecoder:
+    """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
+
+    The complete lines of a piece are parsed in one call, as one JSON array (the parser then
+    shares dict-key strings among them, as it does within a list page: a third less memory for
+    objects kept, at the same speed); if they do not form one (blank lines, values spread over
+    lines, garbage), values are parsed one by one. A value cut by a chunk boundary waits for the
+    next ``feed``. Parsing is not even tried while
+    no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
+    and a failed attempt costs a parse (the server ends each event with a newline, so this only
+    delays, in streams without newlines, an object followed by a partial one). A value that fails
+    to parse while a newline follows the failure point is malformed (an incomplete value never
+    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._pending = ""
+        self._scan = json.JSONDecoder().raw_decode
+
+    def feed(self, data: bytes) -> Iterator[Any]:
+        """The values completed by ``data``, in order (a generator)."""
+        text = self._utf8.decode(data)
+        if self._pending:
+            text = self._pending + text
+        scan = self._scan
+        pos, end = 0, len(text)
+        try:
+            cut = text.rfind("\n")
+            if cut > 0 and text.find("\n", 0, cut) != -1:  # several lines: try them as one array
+                lines = self._lines(text[:cut])
+                if lines is not None:
+                    pos = cut + 1
+                    yield from lines
+            while True:
+                while pos < end and text[pos] in _WHITESPACE:
+                    pos += 1
+                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+                    break
+                try:
+                    value, pos = scan(text, pos)
+                except json.JSONDecodeError as exc:
+                    if text.find("\n", exc.pos) != -1:
+                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
+                    break
+                yield value
+        finally:
+            self._pending = text[pos:] if pos < end else ""
+
+    def _lines(self, text: str) -> list[Any] | None:
+        """The values of newline-separated lines, parsed as one array; None if they are not that."""
+        try:
+            values, end = self._scan("[" + text.replace("\n", ",") + "]")
+        except json.JSONDecodeError:
+            return None
+        return values if end == len(text) + 2 else None
+
+    @property
+    def incomplete(self) -> bool:
+        """True when part of a value (or of a UTF-8 character) is buffered."""
+        return bool(self._pending) or bool(self._utf8.getstate()[0])
+
+
+def decode_event(document: Any) -> WatchEvent:
+    """The WatchEvent of one decoded stream value; WatchError when it is not one."""
+    try:
+        kind = _EVENT_TYPES[document["type"]]
+        obj = document["object"]
+    except (KeyError, TypeError):
+        raise WatchError(f"not a watch event: {str(document)[:200]!r}") from None
+    if type(obj) is not dict:
+        raise WatchError(f"watch event {kind.value} carries no object: {str(document)[:200]!r}")
+    return WatchEvent(kind, ApiObject(obj))
+
+
+class ResumePoint:
+    """Where a watch stands. ``resource_version`` is the resume point: that of the last event or
+    bookmark, not advanced by the initial events of a streaming list until their end bookmark."""
+
+    __slots__ = ("resource_version", "initial_pending", "initial_delivered")
+
+    def __init__(self, resource_version: str | None, send_initial_events: bool) -> None:
+        self.resource_version = resource_version
+        self.initial_pending = send_initial_events  # a streaming list whose end bookmark has not come
+        self.initial_delivered = False  # some of its initial events were handed out
+
+    @property
+    def resumable(self) -> bool:
+        """False once initial events of a streaming list were delivered but their end was not:
+        a new connection would send them again."""
+        return not (self.initial_pending and self.initial_delivered)
+
+    def advance(self, event: WatchEvent, url: str) -> None:
+        """Raise an ERROR event as its typed ApiError; move the resume point past the event."""
+        if event.type is EventType.ERROR:
+            raise api_error_from_status(dict(event.object), method="WATCH", url=url)
+        if self.initial_pending:
+            if event.is_initial_events_end:
+                self.initial_pending = False
+            else:
+                self.initial_delivered = True
+                return
+        version = (event.object.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self.resource_version = version
+
+    def request(self, watch: Request, timeout_seconds: int | None) -> Request:
+        """The request of the next connection of ``watch`` (as ``calls.watch`` built it): from the
+        resume point, asking for the initial events while they have not ended, ``timeout_seconds``
+        long (None: the server's default)."""
+        params = {k: v for k, v in watch.params.items() if k not in WATCH_RESUME_PARAMS}
+        if self.resource_version is not None:
+            params["resourceVersion"] = self.resource_version
+        if self.initial_pending:
+            params["sendInitialEvents"] = "true"
+            params["resourceVersionMatch"] = "NotOlderThan"
+        if timeout_seconds:
+            params["timeoutSeconds"] = timeout_seconds
+        return Request(watch.method, watch.path, params, watch.headers, watch.body, stream=True)
