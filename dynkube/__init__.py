@@ -26,6 +26,7 @@ from .transport import RetryPolicy
 if TYPE_CHECKING:
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
+    from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
     from .watch import EventType, Watch, WatchEvent
 
@@ -34,6 +35,7 @@ _LAZY = {
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
+    "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
 }
 
@@ -54,7 +56,7 @@ __all__ = [
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
-    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
+    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
     "ApiError",

@@ -246,6 +246,29 @@ def check_arguments(*, kubeconfig: Any = None, context: Any = None, namespace: A
             raise InvalidInput(f"{what} must be a string, not {type(value).__name__}")
 
 
+def kubeconfig_paths(kubeconfig: str | os.PathLike[str] | None = None) -> tuple[list[str], bool]:
+    """Every kubeconfig path kubectl would consider, existing or not, in precedence order, and whether it
+    is one explicit file: ``kubeconfig`` > the files listed in ``$KUBECONFIG`` > ``~/.kube/config``."""
+    check_arguments(kubeconfig=kubeconfig)
+    if kubeconfig is not None and os.fspath(kubeconfig):
+        return [os.path.abspath(os.fspath(kubeconfig))], True
+    listed = os.environ.get("KUBECONFIG", "")
+    names = dict.fromkeys(os.path.abspath(name) for name in listed.split(os.pathsep) if name)
+    if names:
+        return list(names), False
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")], False
+
+
+def read_kubeconfig(path: str) -> dict[str, Any]:
+    """One kubeconfig file as a mapping, checked as loading checks it (sections are lists of named
+    entries, current-context a string); an empty file is an empty mapping."""
+    doc = _read_yaml(path)
+    _top_level_str(doc, "current-context", path)
+    for kind in ("cluster", "user", "context"):
+        _entries(doc, kind, path)
+    return doc
+
+
 # --- finding and merging kubeconfig files ------------------------------------------------------
 
 

@@ -52,12 +52,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _CommandParser(_Parser):
-    """A command's parser: options and names may be interleaved (``get cm -n web cfg``), as with kubectl."""
+    """A command's parser: options and names may be interleaved (``get cm -n web cfg``), as with kubectl.
+    A command with subcommands (``config``) leaves that to the subcommand's parser."""
 
     _intermixing = False
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        if self._intermixing:  # parse_known_intermixed_args calls back into this method
+        if self._intermixing or self._subparsers is not None:  # intermixed parsing calls back into this
             return super().parse_known_args(args, namespace)
         self._intermixing = True
         try:
@@ -282,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
+
+    from . import kubeconfig
+
+    kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
 
 
