@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
+    from .raw import Answer
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
@@ -35,7 +36,7 @@ _LAZY = {
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
-    "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit",
+    "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
 }
 
@@ -56,7 +57,7 @@ __all__ = [
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
-    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo",
+    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo", "Answer",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
     "ApiError",

@@ -155,6 +155,27 @@ class Client:
         """The server's /version document."""
         return ApiObject(self.transport.request_json("GET", "/version"))
 
+    def request(self, method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
+                body: Any = None, content_type: str | None = None, accept: Any = "json",
+                timeout: Timeout = None) -> Any:
+        """Send any request to a path of the server (``/readyz``, ``/metrics``, a proxy path) over this
+        client's transport: its TLS, credentials, rate limit, retries and typed errors.
+
+        ``body``: a dict or list is sent as JSON, bytes or str as they are (``content_type`` defaults to
+        JSON or YAML by their first character). ``accept`` is the form of the answer (``dynkube.raw.Answer``):
+        "json" (the parsed value), "text", "bytes", or "lines" (an iterator of lines as they arrive;
+        close it, or read it to the end, to release the connection).
+        """
+        from . import raw
+
+        method = raw.check_request(method, path, headers)
+        form = raw.answer_form(accept)
+        send = dict(headers or {})
+        send.setdefault("Accept", "application/json" if form is raw.Answer.JSON else raw.ACCEPT_ANY)
+        response = self.transport.request(method, path, params=params, headers=send, timeout=timeout,
+                                          stream=form is raw.Answer.LINES, **raw.body_arguments(body, content_type))
+        return raw.read_answer(response, form, method, self.transport.url(path))
+
     # ---- manifests, schemas ------------------------------------------------------------
 
     def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:

@@ -174,7 +174,7 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, get
+    from . import commands, get, raw
 
     parser = _Parser(prog="dynkube", description="Explore and manage any Kubernetes cluster, any kind.")
     parser.add_argument("--version", action="version", version=f"dynkube {dynkube.__version__}")
@@ -210,12 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client", action="store_true", help="client version only (no server request)")
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
 
-    p = command("get", get.get, "Show objects of any kind.",
+    p = command("get", raw.unless_raw(get.get), "Show objects of any kind.",
                 "examples:\n  dynkube get pods\n  dynkube get deploy,svc -n web -o wide\n"
                 "  dynkube get all -A\n  dynkube get gizmos g1 -o yaml\n"
                 "  dynkube get cm -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'\n"
                 "  dynkube get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName\n"
-                "  dynkube get configmaps --watch")
+                "  dynkube get configmaps --watch\n  dynkube get --raw '/readyz?verbose'")
+    raw.add_raw_option(p)
     p.add_argument("targets", nargs="*", metavar="RESOURCE[,RESOURCE...] [NAME...] | TYPE/NAME...")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web,tier!=db")
@@ -248,9 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="true: check each object against the server's schema before sending; "
                         "strict (default)/warn/ignore: the server's field validation")
 
-    p = command("delete", commands.delete, "Delete objects by type and name, selector, or manifests.",
+    p = command("delete", raw.unless_raw(commands.delete), "Delete objects by type and name, selector, or manifests.",
                 "examples:\n  dynkube delete configmap cfg1 cfg2\n  dynkube delete -f stack.yaml\n"
-                "  dynkube delete deploy web --cascade=foreground --wait=false")
+                "  dynkube delete deploy web --cascade=foreground --wait=false\n"
+                "  dynkube delete --raw /api/v1/namespaces/web/configmaps/cfg1")
+    raw.add_raw_option(p)
     p.add_argument("targets", nargs="*", metavar="RESOURCE [NAME...] | TYPE/NAME...")
     _add_file_options(p, required=False)
     p.set_defaults(mutates=True)
@@ -284,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
 
-    from . import kubeconfig
+    from . import create, kubeconfig
 
+    create.register(command)
     kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
 
