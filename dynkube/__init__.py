@@ -24,6 +24,7 @@ from .resources import Resource, ResourceMap, Subresource
 from .transport import RetryPolicy
 
 if TYPE_CHECKING:
+    from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
+    "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
+    "RulesReview": "access",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
@@ -57,6 +60,7 @@ __all__ = [
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",
+    "whoami", "can_i", "rules", "Identity", "AccessDecision", "RulesReview",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo", "Answer",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",

@@ -287,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
 
-    from . import create, kubeconfig
+    from . import auth, create, kubeconfig
 
+    auth.register(command, _add_global_options, _CommandParser)
     create.register(command)
     kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
