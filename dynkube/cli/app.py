@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import auth, create, kubeconfig
 
     auth.register(command, _add_global_options, _CommandParser)
-    create.register(command)
+    create.register(command, _add_global_options, _CommandParser)
     kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
 

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from dynkube import access
+import dynkube
 
 from .app import CommandFailed, Context, UsageError
 from .printing import dump_json, dump_yaml, format_table
@@ -45,7 +45,7 @@ def _no_subcommand(ctx: Context) -> int:
 
 
 def whoami(ctx: Context) -> int:
-    identity = access.whoami(ctx.client)
+    identity = dynkube.whoami(ctx.client)
     if ctx.args.output:
         ctx.out.write(dump_json(identity.review) if ctx.args.output == "json" else dump_yaml(identity.review))
         return 0
@@ -70,7 +70,7 @@ def can_i(ctx: Context) -> int:
         raise UsageError("--no-headers cannot be set without --list specified")
     if not args.verb or not args.target:
         raise UsageError("you must specify two arguments: VERB TYPE[/NAME] (or VERB URL), or --list")
-    decision = access.can_i(ctx.client, args.verb, args.target, args.name, namespace=ctx.args.namespace,
+    decision = dynkube.can_i(ctx.client, args.verb, args.target, args.name, namespace=ctx.args.namespace,
                             all_namespaces=args.all_namespaces, subresource=args.subresource)
     if not args.quiet:
         ctx.print("yes" if decision.allowed else "".join(
@@ -82,7 +82,7 @@ def can_i(ctx: Context) -> int:
 
 
 def _list(ctx: Context) -> int:
-    review = access.rules(ctx.client, ctx.args.namespace)
+    review = dynkube.rules(ctx.client, ctx.args.namespace)
     if review.incomplete:
         ctx.error(f"warning: the list may be incomplete: {review.evaluation_error}")
     rows = [[_resource_group(rule.get("resources") or [], rule.get("apiGroups") or []),
@@ -94,7 +94,7 @@ def _list(ctx: Context) -> int:
     return 0
 
 
-def rule_rows(review: access.RulesReview) -> list[dict[str, list[str]]]:
+def rule_rows(review: dynkube.RulesReview) -> list[dict[str, list[str]]]:
     """kubectl's rows of ``can-i --list``: each rule broken down to one group, resource, verb (and name),
     rules that then differ only by verb joined again, in the order of their Go text (verbs first)."""
     pieces: list[dict[str, list[str]]] = []

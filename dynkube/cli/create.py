@@ -14,10 +14,16 @@ from .raw import add_raw_option, unless_raw
 from .sources import read_manifests
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``create`` (``command`` is app.build_parser's helper)."""
-    p = command("create", unless_raw(create), "Create objects from manifests (POST; existing ones are errors).",
+def register(command: Callable[..., argparse.ArgumentParser],
+             add_global_options: Callable[[argparse.ArgumentParser, bool], None],
+             parser_class: type[argparse.ArgumentParser]) -> None:
+    """Add ``create`` and its subcommands (``command`` is app.build_parser's helper)."""
+    p = command("create", unless_raw(create), "Create objects from manifests or of a few common kinds (POST; "
+                "existing ones are errors).",
                 "examples:\n  dynkube create -f stack.yaml\n  dynkube create -f cm.yaml --dry-run=server -o yaml\n"
+                "  dynkube create configmap web --from-literal=mode=fast --from-file=conf/\n"
+                "  dynkube create secret generic db --from-env-file=db.env\n"
+                "  dynkube create token builder --duration=10m\n"
                 "  dynkube create --raw /api/v1/namespaces -f ns.json")
     p.set_defaults(mutates=True)
     p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|URL|-",
@@ -25,6 +31,9 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("-R", "--recursive", action="store_true", help="walk directories recursively")
     add_output_options(p)
     add_raw_option(p)
+    from . import generators
+
+    generators.register(p, add_global_options, parser_class, add_output_options)
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -37,8 +46,14 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 
 def create(ctx: Context) -> int:
     args = ctx.args
+    build = getattr(args, "build", None)
+    if build is not None:
+        if args.filename:
+            raise UsageError(f"create {args.kind} takes no -f")
+        return _generated(ctx, build(ctx))
     if not args.filename:
-        raise UsageError("must specify -f FILE|DIR|URL|- with the objects to create")
+        raise UsageError("must specify -f FILE|DIR|URL|- with the objects to create, or a KIND "
+                         "(namespace, configmap, secret, serviceaccount, token)")
     failed = total = 0
     for source in args.filename:
         for where, body, problem in read_manifests(source, args.recursive):
@@ -88,3 +103,21 @@ def show(ctx: Context, obj: dict[str, Any]) -> None:
         suffix = {"server": " (server dry run)", "client": " (dry run)"}.get(dry_run or "", "")
         ctx.print(name if output == "name" else f"{name} created{suffix}")
     ctx.out.flush()
+
+
+def _generated(ctx: Context, body: dict[str, Any]) -> int:
+    """Send (or, with --dry-run=client, show) an object built by a create subcommand."""
+    if body["kind"] != "TokenRequest":
+        if not send(ctx, body):
+            raise CommandFailed
+        return 0
+    if ctx.args.dry_run == "client":
+        show(ctx, body)
+        return 0
+    answer = ctx.client.resource("serviceaccounts").create(body, ctx.args.namespace, subresource="token",
+                                                          name=ctx.args.name, dry_run=ctx.args.dry_run == "server")
+    if ctx.args.output:
+        show(ctx, dict(answer))
+    else:
+        ctx.print(str((answer.get("status") or {}).get("token") or ""))
+    return 0
