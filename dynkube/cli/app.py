@@ -287,11 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --count: count in every namespace (the default unless -n is given)")
     _add_cached_option(p)
 
-    from . import auth, completion, create, edit, kubeconfig
+    from . import auth, completion, create, edit, kubeconfig, replace
 
     auth.register(command, _add_global_options, _CommandParser)
     completion.register(command, sub)
     edit.register(command)
+    replace.register(command)
     create.register(command, _add_global_options, _CommandParser)
     kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
