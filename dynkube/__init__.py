@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import Client, FieldValidation, PatchType, PropagationPolicy, ResourceClient
-from .config import Config
+from .config import Config, Overrides
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
                      Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
                      InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
@@ -56,7 +56,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
+    "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation", "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",

@@ -84,8 +84,13 @@ class Context:
             options: dict[str, Any] = {}
             if self.args.request_timeout:  # else the library's (connect, read) defaults
                 options["timeout"] = self.args.request_timeout
-            self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
-                                          namespace=self.args.namespace, **options)
+            overrides = connection_overrides(self.args)
+            if overrides is None:
+                self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
+                                              namespace=self.args.namespace, **options)
+            else:
+                self._client = dynkube.Client(overridden_config(self.args, overrides), namespace=self.args.namespace,
+                                              **options)
         return self._client
 
     @property
@@ -104,6 +109,39 @@ class Context:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def connection_overrides(args: argparse.Namespace) -> dynkube.Overrides | None:
+    """kubectl's global connection flags as Overrides, or None when none is given."""
+    overrides = dynkube.Overrides(
+        server=args.server, cluster=args.cluster, user=args.user, token=args.token,
+        certificate_authority=args.certificate_authority, client_certificate=args.client_certificate,
+        client_key=args.client_key, insecure_skip_tls_verify=args.insecure_skip_tls_verify,
+        tls_server_name=args.tls_server_name, impersonate=args.impersonate, impersonate_uid=args.impersonate_uid,
+        impersonate_groups=tuple(args.impersonate_groups or ()))
+    if len(overrides.impersonate_groups) > 1:
+        raise UsageError("more than one --as-group is not supported yet (dynkube sends one Impersonate-Group header "
+                         "line; see docs/configuration.md)")
+    return overrides if overrides != dynkube.Overrides() else None
+
+
+def overridden_config(args: argparse.Namespace, overrides: dynkube.Overrides) -> dynkube.Config:
+    """The kubeconfig's context with the flags over it; with --server and no kubeconfig at all, the flags alone."""
+    from dynkube import config
+
+    if args.kubeconfig:
+        return config.load_kubeconfig(args.kubeconfig, context=args.context, overrides=overrides)
+    try:
+        return config.default_config(context=args.context, overrides=overrides)
+    except dynkube.ConfigError:
+        if not overrides.server or args.context or overrides.cluster or overrides.user:
+            raise
+    if overrides.impersonate or overrides.impersonate_groups or overrides.impersonate_uid:
+        raise dynkube.InvalidInput("--as, --as-group and --as-uid need a kubeconfig user entry to add them to")
+    return dynkube.Config.from_url(overrides.server, token=overrides.token, ca=overrides.certificate_authority,
+                                   insecure_skip_tls_verify=overrides.insecure_skip_tls_verify,
+                                   client_certificate=overrides.client_certificate, client_key=overrides.client_key,
+                                   tls_server_name=overrides.tls_server_name)
 
 
 def one_line(text: str) -> str:
@@ -171,6 +209,23 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
     group.add_argument("--debug", action="store_true", default=default(False),
                        help="show tracebacks of errors")
+    flags = parser.add_argument_group("connection options (over the kubeconfig's context, as kubectl's)")
+    for flag, dest, metavar, text in (
+            ("--server", "server", "URL", "the API server's address"),
+            ("--cluster", "cluster", "NAME", "the kubeconfig cluster entry to use"),
+            ("--user", "user", "NAME", "the kubeconfig user entry to use"),
+            ("--token", "token", "TOKEN", "bearer token (never logged or shown)"),
+            ("--certificate-authority", "certificate_authority", "FILE", "CA certificate file"),
+            ("--client-certificate", "client_certificate", "FILE", "client certificate file"),
+            ("--client-key", "client_key", "FILE", "client key file"),
+            ("--tls-server-name", "tls_server_name", "NAME", "server name to verify the certificate against"),
+            ("--as", "impersonate", "USER", "impersonate this user"),
+            ("--as-uid", "impersonate_uid", "UID", "impersonate this uid")):
+        flags.add_argument(flag, dest=dest, metavar=metavar, default=default(None), help=text)
+    flags.add_argument("--as-group", dest="impersonate_groups", action="append", metavar="GROUP",
+                       default=default(None), help="impersonate this group")
+    flags.add_argument("--insecure-skip-tls-verify", action="store_true", default=default(False),
+                       help="do not verify the server's certificate (insecure)")
 
 
 def build_parser() -> argparse.ArgumentParser:
