@@ -277,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web,tier!=db")
     p.add_argument("--field-selector", metavar="SELECTOR", help="field selector, e.g. status.phase=Running")
     p.add_argument("-o", "--output", metavar="FORMAT",
-                   help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=SPEC")
+                   help="json|yaml|name|wide|jsonpath=TEMPLATE|jsonpath-as-json=PATH|jsonpath-file=FILE|"
+                        "custom-columns=SPEC|custom-columns-file=FILE")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
     p.add_argument("--watch-only", action="store_true", help="print changes only, without listing first")
     p.add_argument("--no-headers", action="store_true", help="omit table headers")
@@ -286,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a column per label key (comma-separated)")
     p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
     p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+    p.add_argument("--sort-by", metavar="JSONPATH", help="sort by this field, e.g. .metadata.creationTimestamp")
+    p.add_argument("--show-kind", action="store_true", help="prefix names with their kind, even for one kind")
+    p.add_argument("--ignore-not-found", action="store_true", help="named objects that do not exist are no error")
+    p.add_argument("--output-watch-events", action="store_true",
+                   help="with --watch: print each change's type (ADDED, MODIFIED, DELETED)")
+    p.add_argument("--server-print", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="false: NAME and AGE columns from the objects instead of the server's table")
+    p.add_argument("--subresource", choices=("status", "scale"), help="show this subresource of the named objects")
     _add_file_options(p, required=False)
 
     p = command("apply", commands.apply, "Create or update objects from manifests (server-side apply).",
