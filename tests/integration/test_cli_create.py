@@ -172,3 +172,20 @@ def test_bad_generator_input_is_one_line_and_sends_nothing(cli: Callable[..., Ru
     run = cli("--kubeconfig", "/nonexistent/kubeconfig", "create", *argv)  # nothing may be sent (or loaded)
     assert run.code in (1, 2)
     assert one_error_line(run).startswith("error: ") and "kubeconfig" not in run.err
+
+
+def test_documents_that_are_no_valid_object_are_reported_and_the_others_created(
+        cli: Callable[..., Run], namespace: str, tmp_path: Path, client: dynkube.Client) -> None:
+    manifest = tmp_path / "mixed.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\n---\n"
+                        "metadata: {name: kindless}\n---\n"
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [not, a, name]}\n---\n"
+                        "key: [unclosed\n")
+    run = cli("create", "-n", namespace, "-f", str(manifest))
+    assert run.code == 1
+    assert run.out == "configmap/good created\n"
+    errors = run.err.splitlines()
+    assert len(errors) == 3 and all(e.startswith(("error: ", "Error from server")) for e in errors), run.err
+    assert all(f"{manifest} document" in e for e in errors)
+    assert "Traceback" not in run.err
+    assert client.resource("configmaps").get("good", namespace).metadata.name == "good"
