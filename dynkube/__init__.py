@@ -56,7 +56,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation", "PropagationPolicy",
+    "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
+    "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "Watch", "WatchEvent", "EventType",

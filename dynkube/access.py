@@ -74,7 +74,8 @@ def can_i(client: Client, verb: str, resource: str, name: str | None = None, *, 
             raise InvalidInput(f"give the name once: {resource!r} already names {in_name!r}")
         group, plural = _group_resource(client, type_name)
         attributes = {"namespace": "" if all_namespaces else (namespace or client.namespace), "verb": verb,
-                      "group": group, "resource": plural, "subresource": subresource or "", "name": in_name or name or ""}
+                      "group": group, "resource": plural, "subresource": subresource or "",
+                      "name": in_name or name or ""}
         attributes = {k: v for k, v in attributes.items() if v}
         spec = {"resourceAttributes": attributes}
     review = client.resource("selfsubjectaccessreviews.authorization.k8s.io").create({"spec": spec})

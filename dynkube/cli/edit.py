@@ -34,7 +34,8 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.set_defaults(mutates=True)
     p.add_argument("targets", nargs="+", metavar="TYPE NAME | TYPE/NAME")
     p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="edit as yaml (default) or json")
-    p.add_argument("--field-manager", default="dynkube-edit", metavar="NAME", help="field manager (default dynkube-edit)")
+    p.add_argument("--field-manager", default="dynkube-edit", metavar="NAME",
+                   help="field manager (default dynkube-edit)")
 
 
 def _target(ctx: Context) -> tuple[dynkube.ResourceClient, str]:

@@ -26,7 +26,8 @@ def test_replace_puts_the_manifest_like_kubectl(cli: Callable[..., Run], kubectl
     assert kubectl("replace", "-n", namespace, "-f", str(manifest(tmp_path, "theirs", "new"))) == \
         "configmap/theirs replaced\n"
     for name in ("ours", "theirs"):  # the whole object replaced: the label is gone
-        assert (cms.get(name, namespace)["data"], cms.get(name, namespace).metadata.get("labels")) == ({"k": "new"}, None)
+        replaced = cms.get(name, namespace)
+        assert (replaced["data"], replaced.metadata.get("labels")) == ({"k": "new"}, None)
 
 
 def test_a_stale_resource_version_is_a_conflict(cli: Callable[..., Run], client: dynkube.Client, namespace: str,
@@ -34,7 +35,8 @@ def test_a_stale_resource_version_is_a_conflict(cli: Callable[..., Run], client:
     cms = client.resource("configmaps")
     stale = cms.create({"metadata": {"name": "cm"}, "data": {"k": "v"}}, namespace).metadata.resourceVersion
     cms.patch("cm", {"data": {"k": "changed"}}, namespace)
-    run = cli("replace", "-n", namespace, "-f", str(manifest(tmp_path, "cm", "mine", f"  resourceVersion: '{stale}'\n")))
+    path = manifest(tmp_path, "cm", "mine", f"  resourceVersion: '{stale}'\n")
+    run = cli("replace", "-n", namespace, "-f", str(path))
     assert run.code == 1
     assert one_error_line(run).startswith("Error from server (Conflict): error when replacing ")
     assert cms.get("cm", namespace)["data"] == {"k": "changed"}

@@ -45,7 +45,8 @@ def test_a_namespace_is_added_after_a_nested_last_field(tmp_path: Path) -> None:
 def test_a_flow_mapping_gets_the_field_inside_its_braces(tmp_path: Path) -> None:
     path = write(tmp_path / "config", BASE + "contexts:\n- {name: x, context: {cluster: c1}}  # flow\n")
     KubeconfigFiles.load(path).set_context("x", namespace="web", user="u1")
-    assert path.read_text() == BASE + "contexts:\n- {name: x, context: {cluster: c1, user: u1, namespace: web}}  # flow\n"
+    expected = "contexts:\n- {name: x, context: {cluster: c1, user: u1, namespace: web}}  # flow\n"
+    assert path.read_text() == BASE + expected
 
 
 def test_a_quoted_value_is_replaced_quoted(tmp_path: Path) -> None:
