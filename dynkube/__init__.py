@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .client import Client, ResourceClient
-from .config import Config
+from .config import Config, Overrides
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
                      Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
                      InvalidInput, MalformedResponse, ManifestError, MethodNotAllowed, NotFound, RedirectRefused,
@@ -26,19 +26,25 @@ from .resources import Resource, ResourceMap, Subresource
 from .core.exchange import RetryPolicy
 
 if TYPE_CHECKING:
+    from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
     from .descriptions import Description, describe
     from .events import Event, events_for, list_events, watch_events
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
+    from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
+    from .raw import Answer
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
     "describe": "descriptions", "Description": "descriptions", "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
+    "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
+    "RulesReview": "access",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
     "is_manifest_url": "manifests",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
+    "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
 }
 
@@ -55,12 +61,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "__version__", "Client", "ResourceClient", "Config", "PatchType", "FieldValidation", "PropagationPolicy",
+    "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
+    "PropagationPolicy",
     "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
     "watch_events", "Watch", "WatchEvent", "EventType",
-    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown",
+    "whoami", "can_i", "rules", "Identity", "AccessDecision", "RulesReview",
+    "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo", "Answer",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
     "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
     "ApiError",

@@ -22,7 +22,7 @@ from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
 from .resources import Resource, ResourceMap
 from .core.exchange import RetryPolicy
-from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport
+from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
 
 if TYPE_CHECKING:
     from .manifests import ApplyResult
@@ -121,6 +121,28 @@ class Client:
     def version(self) -> ApiObject:
         """The server's /version document."""
         return ApiObject(self.transport.request_json("GET", "/version"))
+
+    def request(self, method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
+                body: Any = None, content_type: str | None = None, accept: Any = "json",
+                timeout: Timeout = None) -> Any:
+        """Send any request to a path of the server (``/readyz``, ``/metrics``, a proxy path) over this
+        client's transport: its TLS, credentials, rate limit, retries and typed errors.
+
+        ``body``: a dict or list is sent as JSON, bytes or str as they are (``content_type`` defaults to
+        JSON or YAML by their first character). ``accept`` is the form of the answer (``dynkube.raw.Answer``):
+        "json" (the parsed value), "text", "bytes", or "lines" (an iterator of lines as they arrive;
+        close it, or read it to the end, to release the connection).
+        """
+        from . import raw
+
+        method = raw.check_request(method, path, headers)
+        form = raw.answer_form(accept)
+        send = dict(headers or {})
+        send.setdefault("Accept", "application/json" if form is raw.Answer.JSON else raw.ACCEPT_ANY)
+        request = build_request(method, path, params=params, headers=send, **raw.body_arguments(body, content_type))
+        if form is raw.Answer.LINES:
+            return raw.lines(self.transport.stream(request._replace(stream=True), timeout=timeout))
+        return raw.read_answer(self.transport.send(request, timeout=timeout), form, method, self.transport.url(path))
 
     # ---- manifests, schemas ------------------------------------------------------------
 

@@ -157,17 +157,77 @@ class Config(NamedTuple):
         )
 
 
+class Overrides(NamedTuple):
+    """kubectl's global connection flags, applied over the kubeconfig's context (``--server``,
+    ``--token``, ``--user``, ``--cluster``, ``--as``, ...). ``None`` (or empty) leaves a setting as the
+    kubeconfig has it; paths are taken relative to the current directory."""
+
+    server: str | None = None
+    cluster: str | None = None
+    user: str | None = None
+    token: str | None = None
+    certificate_authority: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+    impersonate: str | None = None
+    impersonate_uid: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        shown = {k: ("<redacted>" if k == "token" else v) for k, v in self._asdict().items() if v}
+        return f"Overrides({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    def cluster_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other)."""
+        body = dict(body)
+        if self.server:
+            body["server"] = self.server
+        if self.certificate_authority:
+            body.pop("certificate-authority-data", None)
+            body["certificate-authority"] = os.path.abspath(self.certificate_authority)
+            body.pop("insecure-skip-tls-verify", None)
+        if self.insecure_skip_tls_verify:
+            body["insecure-skip-tls-verify"] = True
+            for key in ("certificate-authority", "certificate-authority-data"):
+                body.pop(key, None)
+        if self.tls_server_name:
+            body["tls-server-name"] = self.tls_server_name
+        return body
+
+    def user_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A user entry with these overrides applied (a token replaces the entry's token and token file)."""
+        body = dict(body)
+        if self.token:
+            body.pop("tokenFile", None)
+            body["token"] = self.token
+        for key, value in (("client-certificate", self.client_certificate), ("client-key", self.client_key)):
+            if value:
+                body.pop(f"{key}-data", None)
+                body[key] = os.path.abspath(value)
+        if self.impersonate:
+            body["as"] = self.impersonate
+        if self.impersonate_uid:
+            body["as-uid"] = self.impersonate_uid
+        if self.impersonate_groups:
+            body["as-groups"] = list(self.impersonate_groups)
+        return body
+
+
 # --- public loaders ----------------------------------------------------------------------------
 
 
 def load_kubeconfig(
-    kubeconfig: str | os.PathLike[str] | None = None, *, context: str | None = None, namespace: str | None = None
+    kubeconfig: str | os.PathLike[str] | None = None, *, context: str | None = None, namespace: str | None = None,
+    overrides: Overrides | None = None,
 ) -> Config:
     """Load a Config the way kubectl does.
 
     ``kubeconfig`` (must exist; not merged with anything) > the files in ``$KUBECONFIG`` (merged;
     missing ones skipped) > ``~/.kube/config``. ``context`` overrides current-context;
-    ``namespace`` overrides the context's namespace (else "default").
+    ``namespace`` overrides the context's namespace (else "default"); ``overrides`` are kubectl's
+    connection flags, applied over the context's cluster and user.
     """
     check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
     if kubeconfig is not None and os.fspath(kubeconfig):  # "" means not given, as for kubectl --kubeconfig=""
@@ -179,7 +239,7 @@ def load_kubeconfig(
         files, looked = _find_kubeconfigs()
         if not files:
             raise ConfigError(f"no kubeconfig found: {looked}", key="KUBECONFIG")
-    return _Kubeconfig.load(files).config(context, namespace)
+    return _Kubeconfig.load(files).config(context, namespace, overrides)
 
 
 def in_cluster_config(
@@ -211,7 +271,8 @@ def in_cluster_config(
     )
 
 
-def default_config(*, context: str | None = None, namespace: str | None = None) -> Config:
+def default_config(*, context: str | None = None, namespace: str | None = None,
+                   overrides: Overrides | None = None) -> Config:
     """kubeconfig if one is found (and selects a context), else in-cluster, else a ConfigError.
 
     As client-go's deferred loading: a kubeconfig without a current-context gives way to in-cluster
@@ -223,7 +284,7 @@ def default_config(*, context: str | None = None, namespace: str | None = None) 
     if files:
         kubeconfig = _Kubeconfig.load(files)
         if context or kubeconfig.current_context or not in_cluster:
-            return kubeconfig.config(context, namespace)
+            return kubeconfig.config(context, namespace, overrides)
     elif os.environ.get("KUBECONFIG"):
         log.warning("none of the files in $KUBECONFIG exist: %s", os.environ["KUBECONFIG"])
     if context:
@@ -244,6 +305,29 @@ def check_arguments(*, kubeconfig: Any = None, context: Any = None, namespace: A
     for what, value in (("context", context), ("namespace", namespace)):
         if value is not None and not isinstance(value, str):
             raise InvalidInput(f"{what} must be a string, not {type(value).__name__}")
+
+
+def kubeconfig_paths(kubeconfig: str | os.PathLike[str] | None = None) -> tuple[list[str], bool]:
+    """Every kubeconfig path kubectl would consider, existing or not, in precedence order, and whether it
+    is one explicit file: ``kubeconfig`` > the files listed in ``$KUBECONFIG`` > ``~/.kube/config``."""
+    check_arguments(kubeconfig=kubeconfig)
+    if kubeconfig is not None and os.fspath(kubeconfig):
+        return [os.path.abspath(os.fspath(kubeconfig))], True
+    listed = os.environ.get("KUBECONFIG", "")
+    names = dict.fromkeys(os.path.abspath(name) for name in listed.split(os.pathsep) if name)
+    if names:
+        return list(names), False
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")], False
+
+
+def read_kubeconfig(path: str) -> dict[str, Any]:
+    """One kubeconfig file as a mapping, checked as loading checks it (sections are lists of named
+    entries, current-context a string); an empty file is an empty mapping."""
+    doc = _read_yaml(path)
+    _top_level_str(doc, "current-context", path)
+    for kind in ("cluster", "user", "context"):
+        _entries(doc, kind, path)
+    return doc
 
 
 # --- finding and merging kubeconfig files ------------------------------------------------------
@@ -301,19 +385,25 @@ class _Kubeconfig:
         log.debug("kubeconfig files %s, current-context %r", files, merged.current_context)
         return merged
 
-    def config(self, context: str | None, namespace: str | None) -> Config:
-        """The Config for a context (``context`` or current-context)."""
+    def config(self, context: str | None, namespace: str | None, overrides: Overrides | None = None) -> Config:
+        """The Config for a context (``context`` or current-context), with kubectl's flag overrides."""
         ctx = self._context(context)
         origin = ctx.origin(ctx.name)
-        cluster_name = _str_field(ctx.body, "cluster", origin)
-        user_name = _str_field(ctx.body, "user", origin)
+        overrides = overrides or Overrides()
+        cluster_name = overrides.cluster or _str_field(ctx.body, "cluster", origin)
+        user_name = overrides.user or _str_field(ctx.body, "user", origin)
         ctx_namespace = _str_field(ctx.body, "namespace", origin)
         if ctx_namespace and not _DNS_LABEL.match(ctx_namespace):
             raise origin.error("namespace", f"{ctx_namespace!r} is not a valid namespace name (a DNS-1123 label)")
         if not cluster_name:
             raise origin.error("cluster", "no cluster set")
-        cluster = _Cluster.parse(self._lookup(self.clusters, cluster_name, "cluster", origin), ctx.name)
+        cluster_entry = self._lookup(self.clusters, cluster_name, "cluster", origin)
+        cluster = _Cluster.parse(cluster_entry._replace(body=overrides.cluster_body(cluster_entry.body)), ctx.name)
         user = self._lookup(self.users, user_name, "user", origin) if user_name else None
+        if user is not None:
+            user = user._replace(body=overrides.user_body(user.body))
+        elif overrides.user_body({}):
+            user = _Entry("user", "(command line)", overrides.user_body({}), ctx.path)
         credentials, tls_user = _user_credentials(user, ctx.name, cluster)
         return Config(
             server=_server_url(cluster.server, tls=cluster.tls or tls_user, key="server", origin=cluster.origin),

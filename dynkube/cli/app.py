@@ -52,12 +52,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _CommandParser(_Parser):
-    """A command's parser: options and names may be interleaved (``get cm -n web cfg``), as with kubectl."""
+    """A command's parser: options and names may be interleaved (``get cm -n web cfg``), as with kubectl.
+    A command with subcommands (``config``) leaves that to the subcommand's parser."""
 
     _intermixing = False
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        if self._intermixing:  # parse_known_intermixed_args calls back into this method
+        if self._intermixing or self._subparsers is not None:  # intermixed parsing calls back into this
             return super().parse_known_args(args, namespace)
         self._intermixing = True
         try:
@@ -85,8 +86,13 @@ class Context:
             options: dict[str, Any] = {}
             if self.args.request_timeout:  # a number bounds each request in all; else the library's defaults
                 options["timeout"] = self.args.request_timeout
-            self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
-                                          namespace=self.args.namespace, **options)
+            overrides = connection_overrides(self.args)
+            if overrides is None:
+                self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
+                                              namespace=self.args.namespace, **options)
+            else:
+                self._client = dynkube.Client(overridden_config(self.args, overrides), namespace=self.args.namespace,
+                                              **options)
         return self._client
 
     @property
@@ -105,6 +111,39 @@ class Context:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def connection_overrides(args: argparse.Namespace) -> dynkube.Overrides | None:
+    """kubectl's global connection flags as Overrides, or None when none is given."""
+    overrides = dynkube.Overrides(
+        server=args.server, cluster=args.cluster, user=args.user, token=args.token,
+        certificate_authority=args.certificate_authority, client_certificate=args.client_certificate,
+        client_key=args.client_key, insecure_skip_tls_verify=args.insecure_skip_tls_verify,
+        tls_server_name=args.tls_server_name, impersonate=args.impersonate, impersonate_uid=args.impersonate_uid,
+        impersonate_groups=tuple(args.impersonate_groups or ()))
+    if len(overrides.impersonate_groups) > 1:
+        raise UsageError("more than one --as-group is not supported yet (dynkube sends one Impersonate-Group header "
+                         "line; see docs/configuration.md)")
+    return overrides if overrides != dynkube.Overrides() else None
+
+
+def overridden_config(args: argparse.Namespace, overrides: dynkube.Overrides) -> dynkube.Config:
+    """The kubeconfig's context with the flags over it; with --server and no kubeconfig at all, the flags alone."""
+    from dynkube import config
+
+    if args.kubeconfig:
+        return config.load_kubeconfig(args.kubeconfig, context=args.context, overrides=overrides)
+    try:
+        return config.default_config(context=args.context, overrides=overrides)
+    except dynkube.ConfigError:
+        if not overrides.server or args.context or overrides.cluster or overrides.user:
+            raise
+    if overrides.impersonate or overrides.impersonate_groups or overrides.impersonate_uid:
+        raise dynkube.InvalidInput("--as, --as-group and --as-uid need a kubeconfig user entry to add them to")
+    return dynkube.Config.from_url(overrides.server, token=overrides.token, ca=overrides.certificate_authority,
+                                   insecure_skip_tls_verify=overrides.insecure_skip_tls_verify,
+                                   client_certificate=overrides.client_certificate, client_key=overrides.client_key,
+                                   tls_server_name=overrides.tls_server_name)
 
 
 def one_line(text: str) -> str:
@@ -174,10 +213,27 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="show tracebacks of errors")
     group.add_argument("--snapshot", metavar="FILE", default=default(None),
                        help="answer from a snapshot file (discovery, schemas), offline: see docs/snapshots.md")
+    flags = parser.add_argument_group("connection options (over the kubeconfig's context, as kubectl's)")
+    for flag, dest, metavar, text in (
+            ("--server", "server", "URL", "the API server's address"),
+            ("--cluster", "cluster", "NAME", "the kubeconfig cluster entry to use"),
+            ("--user", "user", "NAME", "the kubeconfig user entry to use"),
+            ("--token", "token", "TOKEN", "bearer token (never logged or shown)"),
+            ("--certificate-authority", "certificate_authority", "FILE", "CA certificate file"),
+            ("--client-certificate", "client_certificate", "FILE", "client certificate file"),
+            ("--client-key", "client_key", "FILE", "client key file"),
+            ("--tls-server-name", "tls_server_name", "NAME", "server name to verify the certificate against"),
+            ("--as", "impersonate", "USER", "impersonate this user"),
+            ("--as-uid", "impersonate_uid", "UID", "impersonate this uid")):
+        flags.add_argument(flag, dest=dest, metavar=metavar, default=default(None), help=text)
+    flags.add_argument("--as-group", dest="impersonate_groups", action="append", metavar="GROUP",
+                       default=default(None), help="impersonate this group")
+    flags.add_argument("--insecure-skip-tls-verify", action="store_true", default=default(False),
+                       help="do not verify the server's certificate (insecure)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, get
+    from . import commands, get, raw
 
     parser = _Parser(prog="dynkube", description="Explore and manage any Kubernetes cluster, any kind.")
     parser.add_argument("--version", action="version", version=f"dynkube {dynkube.__version__}")
@@ -213,18 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client", action="store_true", help="client version only (no server request)")
     p.add_argument("-o", "--output", choices=("json", "yaml"), help="output format")
 
-    p = command("get", get.get, "Show objects of any kind.",
+    p = command("get", raw.unless_raw(get.get), "Show objects of any kind.",
                 "examples:\n  dynkube get pods\n  dynkube get deploy,svc -n web -o wide\n"
                 "  dynkube get all -A\n  dynkube get gizmos g1 -o yaml\n"
                 "  dynkube get cm -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'\n"
                 "  dynkube get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName\n"
-                "  dynkube get configmaps --watch")
+                "  dynkube get configmaps --watch\n  dynkube get --raw '/readyz?verbose'")
+    raw.add_raw_option(p)
     p.add_argument("targets", nargs="*", metavar="RESOURCE[,RESOURCE...] [NAME...] | TYPE/NAME...")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web,tier!=db")
     p.add_argument("--field-selector", metavar="SELECTOR", help="field selector, e.g. status.phase=Running")
     p.add_argument("-o", "--output", metavar="FORMAT",
-                   help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=SPEC")
+                   help="json|yaml|name|wide|jsonpath=TEMPLATE|jsonpath-as-json=PATH|jsonpath-file=FILE|"
+                        "custom-columns=SPEC|custom-columns-file=FILE")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
     p.add_argument("--watch-only", action="store_true", help="print changes only, without listing first")
     p.add_argument("--no-headers", action="store_true", help="omit table headers")
@@ -233,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a column per label key (comma-separated)")
     p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
     p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+    p.add_argument("--sort-by", metavar="JSONPATH", help="sort by this field, e.g. .metadata.creationTimestamp")
+    p.add_argument("--show-kind", action="store_true", help="prefix names with their kind, even for one kind")
+    p.add_argument("--ignore-not-found", action="store_true", help="named objects that do not exist are no error")
+    p.add_argument("--output-watch-events", action="store_true",
+                   help="with --watch: print each change's type (ADDED, MODIFIED, DELETED)")
+    p.add_argument("--server-print", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+                   help="false: NAME and AGE columns from the objects instead of the server's table")
+    p.add_argument("--subresource", choices=("status", "scale"), help="show this subresource of the named objects")
     _add_file_options(p, required=False)
 
     p = command("apply", commands.apply, "Create or update objects from manifests (server-side apply).",
@@ -251,9 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="true: check each object against the server's schema before sending; "
                         "strict (default)/warn/ignore: the server's field validation")
 
-    p = command("delete", commands.delete, "Delete objects by type and name, selector, or manifests.",
+    p = command("delete", raw.unless_raw(commands.delete), "Delete objects by type and name, selector, or manifests.",
                 "examples:\n  dynkube delete configmap cfg1 cfg2\n  dynkube delete -f stack.yaml\n"
-                "  dynkube delete deploy web --cascade=foreground --wait=false")
+                "  dynkube delete deploy web --cascade=foreground --wait=false\n"
+                "  dynkube delete --raw /api/v1/namespaces/web/configmaps/cfg1")
+    raw.add_raw_option(p)
     p.add_argument("targets", nargs="*", metavar="RESOURCE [NAME...] | TYPE/NAME...")
     _add_file_options(p, required=False)
     p.set_defaults(mutates=True)
@@ -293,6 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cached_option(p)
     _add_export_commands(command)
     _add_tool_commands(command)
+
+    from . import auth, completion, create, edit, kubeconfig, replace
+
+    auth.register(command, _add_global_options, _CommandParser)
+    completion.register(command, sub)
+    edit.register(command)
+    replace.register(command)
+    create.register(command, _add_global_options, _CommandParser)
+    kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
 
 

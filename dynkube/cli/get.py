@@ -11,6 +11,7 @@ from typing import Any
 import dynkube
 
 from .app import CommandFailed, Context, UsageError, describe_error
+from .getopts import as_json, read_output_file, sort_path, sorted_objects
 from .jsonpath import JSONPathError, Template
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
                        format_table, human_age, object_name, qualified_kind, without_managed_fields)
@@ -42,12 +43,13 @@ def parse_output(value: str | None) -> Output:
     kind, sep, argument = value.partition("=")
     if kind in ("json", "yaml", "name", "wide") and not sep:
         return Output(kind)
-    if kind in ("jsonpath", "custom-columns"):
+    if kind in ("jsonpath", "custom-columns", "jsonpath-as-json", "jsonpath-file", "custom-columns-file"):
         if not argument:
             raise UsageError(f"-o {kind} needs a template: -o {kind}=...")
+        if kind.endswith("-file"):
+            return Output(kind.removesuffix("-file"), read_output_file(kind, argument))
         return Output(kind, argument)
-    if kind in ("go-template", "go-template-file", "template", "templatefile", "jsonpath-file",
-                "jsonpath-as-json", "custom-columns-file"):
+    if kind in ("go-template", "go-template-file", "template", "templatefile"):
         raise UsageError(f"output format {kind!r} is not supported by dynkube: use json, yaml, name, wide, "
                          "jsonpath=TEMPLATE or custom-columns=SPEC")
     raise UsageError(f"unknown output format {value!r}: expected json, yaml, name, wide, jsonpath=TEMPLATE "
@@ -149,10 +151,14 @@ def get(ctx: Context) -> int:
             raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if (args.watch or args.watch_only) and (len(targets) > 1 or any(len(t.names) > 1 for t in targets)):
         raise UsageError("watch is only supported on one resource collection or one object")
+    if args.subresource and (not all(t.names for t in targets) or args.watch or args.watch_only):
+        raise UsageError("--subresource needs object names (and no --watch)")
+    if args.output_watch_events and not (args.watch or args.watch_only):
+        raise UsageError("--output-watch-events needs --watch or --watch-only")
     printer = ObjectPrinter(ctx, output, template)
     if args.watch_only:
         return _watch(ctx, targets[0], output, printer, columns, None, header_widths=None)
-    show_kind = len({(t.resource.group, t.resource.plural) for t in targets}) > 1
+    show_kind = args.show_kind or len({(t.resource.group, t.resource.plural) for t in targets}) > 1
     if output.kind in ("table", "wide"):
         failed, widths, rv = _print_tables(ctx, targets, output.kind == "wide", show_kind)
     else:
@@ -205,10 +211,9 @@ def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, 
             namespace = ctx.namespace
         for name in target.names:
             try:
-                objects.append(rc.get(name, namespace))
+                objects.append(rc.get(name, namespace, subresource=ctx.args.subresource))
             except dynkube.ApiError as exc:
-                ctx.error(describe_error(exc))
-                failed = True
+                failed = _report(ctx, exc) or failed
         one = objects[0] if len(objects) == 1 else None  # a watch of one object starts at its version
         return objects, failed, (one.get("metadata") or {}).get("resourceVersion") if one else None
     version = None
@@ -223,6 +228,14 @@ def _collect(ctx: Context, target: Target) -> tuple[list[dict[str, Any]], bool, 
     return objects, failed, version
 
 
+def _report(ctx: Context, exc: dynkube.ApiError) -> bool:
+    """Print an error of a named object (True: the command fails); --ignore-not-found skips NotFound."""
+    if isinstance(exc, dynkube.NotFound) and ctx.args.ignore_not_found:
+        return False
+    ctx.error(describe_error(exc))
+    return True
+
+
 def _prepare(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     return dict(obj) if ctx.args.show_managed_fields else without_managed_fields(obj)
 
@@ -235,8 +248,10 @@ class ObjectPrinter:
         self.ctx, self.output, self.template = ctx, output, template
         self.printed = 0
 
-    def print(self, obj: dict[str, Any]) -> None:
+    def print(self, obj: dict[str, Any], event: str = "ADDED") -> None:
         kind, out = self.output.kind, self.ctx.out
+        if self.ctx.args.output_watch_events and kind in ("json", "yaml"):
+            obj = {"type": event, "object": _prepare(self.ctx, obj)}
         if kind == "json":
             out.write(dump_json(_prepare(self.ctx, obj)))
         elif kind == "yaml":
@@ -259,6 +274,8 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
         # kubectl hides managedFields in json and yaml only; templates see whole objects
         objects.extend(_prepare(ctx, o) if output.kind in ("json", "yaml") else o for o in found)
         failed = failed or target_failed
+    if ctx.args.sort_by:
+        objects = sorted_objects(objects, sort_path(ctx.args.sort_by), ctx.args.sort_by)
     if printer is not None:
         for obj in objects:
             printer.print(obj)
@@ -277,6 +294,8 @@ def _print_structured(ctx: Context, targets: list[Target], output: Output, templ
     elif output.kind == "jsonpath":
         assert template is not None
         ctx.out.write(template.render(document))
+    elif output.kind == "jsonpath-as-json":
+        ctx.out.write(as_json(output.argument, document))
     elif output.kind == "custom-columns":
         assert columns is not None
         headers = None if ctx.args.no_headers else [h for h, _ in columns]
@@ -305,16 +324,37 @@ def fetch_table(ctx: Context, target: Target) -> Table:
     """
     rc, names = target.resource, target.names
     namespace, all_namespaces = _scope(ctx, target)
+    if not ctx.args.server_print or ctx.args.sort_by:
+        objects, failed, version = _collect(ctx, target)
+        if ctx.args.sort_by:
+            objects = sorted_objects(objects, sort_path(ctx.args.sort_by), ctx.args.sort_by)
+        if not ctx.args.server_print:
+            return Table(fallback_table(objects).columns, fallback_table(objects).rows, version, failed)
+        return _in_order(_server_table(ctx, target, namespace, all_namespaces), objects)
+    return _server_table(ctx, target, namespace, all_namespaces)
+
+
+def _in_order(table: Table, objects: list[dict[str, Any]]) -> Table:
+    """The table's rows in the order of ``objects`` (``--sort-by``)."""
+    def identity(metadata: dict[str, Any]) -> tuple[str, str]:
+        return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+    rank = {identity(o.get("metadata") or {}): i for i, o in enumerate(objects)}
+    table.rows.sort(key=lambda row: rank.get(identity((row.get("object") or {}).get("metadata") or {}), -1))
+    return table
+
+
+def _server_table(ctx: Context, target: Target, namespace: str | None, all_namespaces: bool) -> Table:
+    rc, names = target.resource, target.names
     if names:
         if all_namespaces:
             namespace = ctx.namespace
         table = Table([], [])
         for name in names:
             try:
-                part = object_table(rc.get(name, namespace, as_table=True))
+                part = object_table(rc.get(name, namespace, subresource=ctx.args.subresource, as_table=True))
             except dynkube.ApiError as exc:
-                ctx.error(describe_error(exc))
-                table.failed = True
+                table.failed = _report(ctx, exc) or table.failed
                 continue
             table.columns = table.columns or part.columns
             table.rows.extend(part.rows)
@@ -433,7 +473,7 @@ def _print_tables(ctx: Context, targets: list[Target], wide: bool,
         for line in lines:
             ctx.print(line)
         printed += 1
-    if not printed and not failed and not ctx.args.watch:
+    if not printed and not failed and not ctx.args.watch and not ctx.args.ignore_not_found:
         _no_resources(ctx, targets)
     return failed, widths, version
 
@@ -486,6 +526,8 @@ def _watch(ctx: Context, target: Target, output: Output, printer: ObjectPrinter,
             obj = event.object
             if output.kind in ("table", "wide"):
                 headers, cells = _event_row(rc, obj, event.type.value, options, known)
+                if ctx.args.output_watch_events:
+                    headers, cells = ["EVENT", *headers], [event.type.value, *cells]
                 if not header_printed:
                     header_widths = column_widths([headers, cells])
                     if not ctx.args.no_headers:
@@ -498,7 +540,7 @@ def _watch(ctx: Context, target: Target, output: Output, printer: ObjectPrinter,
                     header_printed = True
                 ctx.print(_aligned(custom_column_row(columns, obj), None))
             else:
-                printer.print(obj)
+                printer.print(obj, event.type.value)
             ctx.out.flush()
     return 0
 
