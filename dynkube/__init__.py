@@ -23,6 +23,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
+from .core.calls import TableList
 from .core.exchange import RetryPolicy
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
     "PropagationPolicy",
-    "ApiObject", "ApiList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
+    "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
     "watch_events", "Watch", "WatchEvent", "EventType",

@@ -195,7 +195,9 @@ class Client:
                     + (", ..." if len(kinds) > 8 else ""))
             raise ResourceNotFound(f"cannot validate {describe(obj)}: {problem}", name=kind,
                                    candidates=close) from None
-        return self.schemas.validate(obj, resource.group, resource.version, resource.kind, strict=strict)
+        issues: builtins.list[Any] = self.schemas.validate(obj, resource.group, resource.version, resource.kind,
+                                                           strict=strict)
+        return issues
 
     def explain(self, path: str, *, recursive: bool = False, api_version: str | None = None) -> Any:
         """Describe a kind or one of its fields, like ``kubectl explain``: ``"deployment.spec.replicas"``.

@@ -798,7 +798,7 @@ def _user_extra(body: dict[str, Any], origin: Origin) -> tuple[tuple[str, str], 
     value = body.get("as-user-extra") or {}
     if not isinstance(value, dict):
         raise origin.error("as-user-extra", "must be a mapping of names to lists of strings")
-    extra = []
+    extra: list[tuple[str, str]] = []
     for name, values in value.items():
         values = _str_list_field(value, name, origin.nested("as-user-extra"))
         if len(values) > 1:

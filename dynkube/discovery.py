@@ -224,7 +224,8 @@ class Discovery:
     def _legacy_body(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
         """The legacy document at ``path``; asked again when the first answer was aggregated."""
         if not _is_aggregated(answer):
-            return answer["body"]
+            body: dict[str, Any] = answer["body"]
+            return body
         return parse_answer(self._get(legacy_request(path)), self.transport.url(path))
 
     def _get_aggregated(self, path: str, etag: str | None, stored: dict[str, Any] | None,

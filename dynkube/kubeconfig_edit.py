@@ -296,7 +296,7 @@ def _scalar_value(node: Any) -> Any:
 
 
 def _is_null(node: Any) -> bool:
-    return node.tag == "tag:yaml.org,2002:null"
+    return bool(node.tag == "tag:yaml.org,2002:null")
 
 
 def _set_pairs(text: str, mapping: Any, pairs: dict[str, Any]) -> str:

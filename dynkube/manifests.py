@@ -405,7 +405,8 @@ def _apply_body(client: Client, doc: Document, namespace: str | None, validate: 
 
 def _current(resource: Any, name: str, namespace: str | None) -> ApiObject | None:
     try:
-        return resource.get(name, namespace)
+        found: ApiObject = resource.get(name, namespace)
+        return found
     except NotFound:
         return None
 

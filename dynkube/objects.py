@@ -50,7 +50,8 @@ class ApiObject(dict):  # type: ignore[type-arg]
 
     def to_dict(self) -> dict[str, Any]:
         """A plain-dict deep copy (no ApiObject inside), for libraries that check exact types."""
-        return json.loads(json.dumps(self))
+        plain: dict[str, Any] = json.loads(json.dumps(self))
+        return plain
 
     def to_json(self, **kwargs: Any) -> str:
         """The object as JSON text."""
@@ -180,11 +181,11 @@ class ApiList:
 
     @property
     def resource_version(self) -> str:
-        return self.metadata.get("resourceVersion", "")
+        return str(self.metadata.get("resourceVersion", ""))
 
     @property
     def continue_token(self) -> str:
-        return self.metadata.get("continue", "")
+        return str(self.metadata.get("continue", ""))
 
     def __iter__(self) -> Iterator[ApiObject]:
         return iter(self.items)
@@ -194,8 +195,9 @@ class ApiList:
 
     def to_dict(self) -> dict[str, Any]:
         """The list as the server's JSON shape (plain dicts)."""
-        return json.loads(json.dumps({"kind": self.kind, "apiVersion": self.api_version,
-                                      "metadata": self.metadata, "items": self.items}))
+        plain: dict[str, Any] = json.loads(json.dumps({"kind": self.kind, "apiVersion": self.api_version,
+                                                       "metadata": self.metadata, "items": self.items}))
+        return plain
 
     def __repr__(self) -> str:
         return f"<{self.kind or 'List'} of {len(self.items)} items, resourceVersion={self.resource_version!r}>"

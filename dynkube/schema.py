@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeGuard
 from urllib.parse import parse_qsl, urlsplit
 
 from cachetools import LRUCache
@@ -159,7 +159,7 @@ def _schemas_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
     return schemas
 
 
-def _is_document(value: Any) -> bool:
+def _is_document(value: Any) -> TypeGuard[dict[str, Any]]:
     try:
         _schemas_of(value)
     except errors.SchemaUnavailable:
@@ -741,7 +741,7 @@ def _validator_class() -> Any:
                 yield ValidationError(f"Duplicate value: {key}", path=[index])
             seen.add(key)
 
-    return validators.extend(Draft202012Validator, {
+    return validators.extend(Draft202012Validator, {  # type: ignore[no-untyped-call]
         "properties": properties, "additionalProperties": additional, "required": required, _CLOSED: closed,
         _GO_INTEGER: go_integer, _UNIQUE: unique,
     })
@@ -1249,7 +1249,7 @@ class _State:
     def __init__(self) -> None:
         self.index: dict[str, _Entry] | None = None
         self.fetched_at = 0.0
-        self.documents: LRUCache = LRUCache(maxsize=_DOCUMENTS_IN_MEMORY)  # by document id ("<gv>@<hash>")
+        self.documents: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=_DOCUMENTS_IN_MEMORY)  # by document id ("<gv>@<hash>")
         self.models: dict[str, dict[tuple[str, str, str], str]] = {}  # by document id
         self.compiled: dict[tuple[str, str], _CompiledSchema] = {}  # by (document id, kind)
 

@@ -438,7 +438,7 @@ class _TLSAdapter(_Adapter):
         super().__init__(pool_maxsize)
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        super().cert_verify(conn, url, verify, cert)
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
         if self._own_ca:
             conn.ca_certs = None
             conn.ca_cert_dir = None

@@ -4,7 +4,7 @@ optionally followed by a watch."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -378,7 +378,7 @@ def _table_pages(ctx: Context, rc: dynkube.ResourceClient, namespace: str | None
     table = Table([], [])
     for page in rc.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                               field_selector=field_selector, limit=ctx.args.chunk_size or None, as_table=True):
-        if page.kind != "Table":
+        if not isinstance(page, dynkube.TableList) or page.kind != "Table":
             return _fallback_table(rc, namespace, all_namespaces, label_selector, field_selector)
         table.columns = table.columns or page.columns
         table.rows.extend(page.rows)
@@ -393,7 +393,7 @@ def _fallback_table(rc: dynkube.ResourceClient, namespace: str | None, all_names
     return fallback_table(objects)
 
 
-def fallback_table(objects: list[dict[str, Any]]) -> Table:
+def fallback_table(objects: Sequence[Mapping[str, Any]]) -> Table:
     """NAME and AGE rows built from whole objects, for servers without Table printing."""
     rows = [{"cells": [(o.get("metadata") or {}).get("name", ""),
                        human_age((o.get("metadata") or {}).get("creationTimestamp"))],

@@ -223,8 +223,8 @@ def _matches(step: _Filter, item: Any) -> bool:
     if isinstance(right, str) and not isinstance(left, str):
         left = render_value(left)
     try:
-        return {"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
-                ">": left > right, ">=": left >= right}[step.op]
+        return bool({"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
+                     ">": left > right, ">=": left >= right}[step.op])
     except TypeError:
         return False
 

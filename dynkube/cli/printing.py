@@ -169,7 +169,8 @@ def custom_columns(spec: str) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def _split_columns(spec: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    depth, current = 0, []  # type: tuple[int, list[str]]
     for char in spec:
         if char in "[{(":
             depth += 1

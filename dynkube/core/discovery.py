@@ -134,7 +134,7 @@ def parse_legacy(core: dict[str, Any], groups: dict[str, Any], lists: dict[str, 
     if core_versions:
         preferred[""] = core_versions[0]
     for group in expect_list(groups, "groups", "/apis"):
-        preferred_version = (group.get("preferredVersion") or {}).get("version")
+        preferred_version = str((group.get("preferredVersion") or {}).get("version") or "")
         preferred[group["name"]] = preferred_version
         ordered = sorted(group["versions"], key=lambda v: v["version"] != preferred_version)
         order.extend((group["name"], v["version"], v["version"] == preferred_version) for v in ordered)
