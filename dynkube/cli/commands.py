@@ -162,7 +162,8 @@ def apply(ctx: Context) -> int:
             ctx.client.apply_manifests(
                 manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
                 force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
-                recursive=args.recursive, on_result=report)
+                recursive=args.recursive, on_result=report, on_progress=progress.stage, collect=False,
+                wait_for_crds="used")
         except UnicodeDecodeError as exc:
             raise not_utf8(source, exc) from None
     progress.clear()
@@ -182,11 +183,15 @@ class _Progress:
         self.enabled = hasattr(ctx.err, "isatty") and ctx.err.isatty()
         self.shown = False
 
-    def show(self, done: int, total: int) -> None:
+    def show(self, done: int, total: int, what: str = "applying") -> None:
         if self.enabled and total >= PROGRESS_FROM and done < total:
-            self.ctx.err.write(f"\r[{done}/{total}] applying\x1b[K")
+            self.ctx.err.write(f"\r[{done}/{total}] {what}\x1b[K")
             self.ctx.err.flush()
             self.shown = True
+
+    def stage(self, stage: str, done: int, total: int) -> None:
+        """CRDs sent (``applying``) or Established (``waiting``) so far, before their results are shown."""
+        self.show(done, total, "CRDs applied" if stage == "applying" else "CRDs established")
 
     def clear(self) -> None:
         if self.shown:
