@@ -233,9 +233,9 @@ def _parse_chunk(chunk: str, offset: int, line: int) -> tuple[Any, str | None]:
         node = loader.get_single_node()
         if node is None:
             return None, None
-        if "*" in chunk and (problem := _alias_problem(node)):
+        if _may_have_alias(chunk) and (problem := _alias_problem(node)):
             return None, f"invalid YAML: {problem} (line {line})"
-        data = loader.construct_document(node)
+        data = _construct(loader, node)
     except yaml.YAMLError as exc:
         return None, f"invalid YAML: {_yaml_problem(exc, offset)}"
     except RecursionError:
@@ -248,6 +248,43 @@ def _parse_chunk(chunk: str, offset: int, line: int) -> tuple[Any, str | None]:
         return None, f"{exc} (line {line})"
     except RecursionError:
         return None, f"the document is nested too deeply (line {line})"
+
+
+def _may_have_alias(chunk: str) -> bool:
+    """Whether a ``*`` of the text may start an alias (where a node starts: first on its line, or after
+    ``:``, ``?``, ``-``, ``[``, ``{`` or ``,``); documents without one skip the expansion check, so a
+    ``*`` inside descriptions costs nothing."""
+    at = chunk.find("*")
+    while at != -1:
+        before = chunk[chunk.rfind("\n", 0, at) + 1:at].rstrip(" \t")
+        if (not before or before[-1] in ":?-[{,") and chunk[at + 1:at + 2] not in ("", " ", "\t", "\r", "\n"):
+            return True
+        at = chunk.find("*", at + 1)
+    return False
+
+
+_STR, _MAP, _SEQ, _MERGE = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq", "merge"))
+
+
+def _construct(loader: Any, node: Any) -> Any:
+    """The node's value as ``loader.construct_document`` makes it (aliases as copies), without
+    PyYAML's generic machinery for the plain mappings, sequences and strings manifests are made of;
+    any other node (numbers, merge keys, tags, unhashable keys) is the loader's to construct."""
+    kind, tag = type(node), node.tag
+    if tag == _STR and kind is _NODES[0]:
+        return node.value
+    if tag == _SEQ and kind is _NODES[1]:
+        return [_construct(loader, child) for child in node.value]
+    if tag == _MAP and kind is _NODES[2] and all(key.tag != _MERGE for key, _ in node.value):
+        out = {}
+        for key_node, value_node in node.value:
+            key = _construct(loader, key_node)
+            if isinstance(key, (dict, list)):
+                break  # unhashable: the loader says so
+            out[key] = _construct(loader, value_node)
+        else:
+            return out
+    return loader.construct_object(node, deep=True)
 
 
 def _alias_problem(root: Any) -> str | None:
@@ -295,27 +332,47 @@ def _children(node: Any) -> list[Any] | None:
 
 
 _LOADER: Any = None
+_BASE_RESOLVE: Any = None  # the tag resolution of the loader's base class
+_NODES: tuple[Any, ...] = ()  # PyYAML's ScalarNode, SequenceNode, MappingNode
 
 
 def _loader_class() -> Any:
     """PyYAML's safe loader (libyaml's when available) typing values as kubectl does: unquoted dates
     stay strings as written, ``!!binary`` becomes its decoded text, ``!!set`` a mapping of nulls,
     ``!!omap``/``!!pairs`` lists of one-key mappings."""
-    global _LOADER
+    global _LOADER, _BASE_RESOLVE, _NODES
     if _LOADER is None:
         import yaml
 
         timestamp = "tag:yaml.org,2002:timestamp"
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _BASE_RESOLVE = base.resolve
+        _NODES = (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode)
         _LOADER = type("_Loader", (base,), {"yaml_implicit_resolvers": {
             first: [(tag, regexp) for tag, regexp in resolvers if tag != timestamp]
-            for first, resolvers in base.yaml_implicit_resolvers.items()}})
+            for first, resolvers in base.yaml_implicit_resolvers.items()}, "resolve": _cached_resolve})
         _LOADER.add_constructor(timestamp, yaml.SafeLoader.construct_yaml_str)
         _LOADER.add_constructor("tag:yaml.org,2002:binary", _binary_as_text)
         _LOADER.add_constructor("tag:yaml.org,2002:set", yaml.SafeLoader.construct_yaml_map)
         for tag in ("tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"):
             _LOADER.add_constructor(tag, yaml.SafeLoader.construct_yaml_seq)
     return _LOADER
+
+
+_RESOLVED: dict[str, str] = {}  # the tag of short plain scalars ("string", "object", "true"...), by value
+_RESOLVED_MAX = 50_000
+
+
+def _cached_resolve(loader: Any, kind: Any, value: Any, implicit: tuple[bool, bool]) -> Any:
+    """The loader's tag resolution, remembered for short plain scalars (it depends only on their text)."""
+    if kind is not _NODES[0] or not implicit[0] or len(value) > 64:
+        return _BASE_RESOLVE(loader, kind, value, implicit)
+    tag = _RESOLVED.get(value)
+    if tag is None:
+        tag = _BASE_RESOLVE(loader, kind, value, implicit)
+        if len(_RESOLVED) < _RESOLVED_MAX:
+            _RESOLVED[value] = tag
+    return tag
 
 
 def _binary_as_text(loader: Any, node: Any) -> str:
@@ -688,25 +745,29 @@ class _CrdWait:
 
 
 _CRD_PAGE = 100  # CRDs a page when listing them: a few MB of schemas at most
+_CRD_TABLE_PAGE = 500  # CRDs' metadata a page
 
 
 def _crd_states(crds: Any) -> dict[str, Any]:
     """What an apply can change of each CRD on the server (``_crd_state``), by name: one paged list
-    instead of a GET per CRD."""
+    of their metadata (a Table's rows carry it) instead of a GET per CRD."""
     states: dict[str, Any] = {}
     token = None
     while True:
-        page = crds.list_page(limit=_CRD_PAGE, continue_token=token)
-        for crd in page:
-            states[crd["metadata"]["name"]] = _crd_state(crd)
+        page = crds.list_page(limit=_CRD_TABLE_PAGE, continue_token=token, as_table=True)
+        if page.kind != "Table":  # a server that prints no tables: the whole objects
+            return {crd["metadata"]["name"]: _crd_state(crd["metadata"]) for crd in crds.list(limit=_CRD_PAGE)}
+        for obj in (row.get("object") for row in page.rows):
+            metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+            if isinstance(metadata, Mapping) and metadata.get("name"):
+                states[metadata["name"]] = _crd_state(metadata)
         token = page.continue_token or None
         if token is None:
             return states
 
 
-def _crd_state(crd: Mapping[str, Any]) -> tuple[Any, str]:
+def _crd_state(metadata: Mapping[str, Any]) -> tuple[Any, str]:
     """A CRD's generation (which any change of its spec raises) and its metadata without bookkeeping."""
-    metadata = crd.get("metadata") or {}
     rest = {k: v for k, v in metadata.items() if k not in _BOOKKEEPING}
     return metadata.get("generation"), json.dumps(rest, sort_keys=True)
 
@@ -756,7 +817,7 @@ def _apply_body(client: Client, doc: Document, namespace: str | None, validate: 
         return ApplyResult(doc, "failed", error=exc)
     if state is None:
         action = "created"
-    elif state == (_desired_state(applied) if states is None else _crd_state(applied)):
+    elif state == (_desired_state(applied) if states is None else _crd_state(applied.get("metadata") or {})):
         action = "unchanged"
     else:
         action = "configured"
