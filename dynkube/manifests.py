@@ -2,9 +2,10 @@
 
 Documents come from text, files, directories, stdin or http(s) URLs, and are split on ``---`` lines
 before parsing, so one broken document fails alone; values are typed as kubectl types them, alias
-expansion is bounded. Namespaces go first, then CustomResourceDefinitions (waited on until
-Established and served), then the rest in file order. Each object gets a result: created,
-configured, unchanged or failed with its error.
+expansion is bounded. Namespaces go first, then CustomResourceDefinitions (applied several at a
+time, waited on together until Established, then one discovery refresh), then the rest in file
+order; files are parsed again stage by stage, so memory is bounded by the largest one. Each object
+gets a result: created, configured, unchanged or failed with its error.
 """
 
 from __future__ import annotations
