@@ -19,6 +19,7 @@ from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualif
 from .sources import manifest_source, not_utf8, read_manifests
 
 PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
+COUNT_WORKERS = 8  # tree --count: limit=1 lists in flight at once
 
 
 # ---- api-resources, api-versions, version ------------------------------------------------
@@ -402,8 +403,13 @@ def tree(ctx: Context) -> int:
             return (r.group, r.plural), count_objects(rc, namespace if r.namespaced else None)
 
         warnings.simplefilter("ignore", dynkube.ServerWarning)  # deprecation notes of every kind listed: noise here
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            counts = dict(pool.map(count, listable))
+        progress = _Progress(ctx)
+        counts = {}
+        with ThreadPoolExecutor(max_workers=COUNT_WORKERS) as pool:  # each request within the client's rate limit
+            for done, (key, value) in enumerate(pool.map(count, listable), 1):
+                counts[key] = value
+                progress.show(done, len(listable), "counted")
+        progress.clear()
     groups = tree_document(resource_map, resources, counts)
     if args.output == "json":
         ctx.out.write(dump_json(as_list(groups)))
