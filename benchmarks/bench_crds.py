@@ -11,7 +11,9 @@ CRDs at all; neither does ``dynkube apply`` when no later document uses their ki
 The server: ``$DYNKUBE_BENCH_CRDS_KUBECONFIG``, else the benchmarks' (``_common.kubeconfig_path``).
 2,000 CRDs make every discovery and OpenAPI request of that server slow for everyone using it, so
 give it a control plane of its own (see docs/performance.md); the CRDs are deleted at the end
-(``--keep`` leaves them installed).
+(``--keep`` leaves them installed). Deleting 2,000 CRDs takes a loaded server hours; with
+``--reset-command "cd PLANE && scripts/envtest down && scripts/envtest up"`` the server is replaced
+instead (the kubeconfig path must stay the same).
 """
 
 from __future__ import annotations
@@ -102,8 +104,25 @@ def delete_all(config: Path) -> float:
     return time.monotonic() - started
 
 
+def reset(options: argparse.Namespace, config: Path) -> float:
+    """Make the server hold none of the set: ``--reset-command`` (e.g. a new control plane: deleting
+    2,000 CRDs takes a loaded server hours), else delete them; the seconds it took."""
+    if not options.reset_command:
+        return delete_all(config)
+    started = time.monotonic()
+    subprocess.run(options.reset_command, shell=True, check=True, stdout=subprocess.DEVNULL, timeout=GONE_TIMEOUT)
+    return time.monotonic() - started
+
+
 def run(options: argparse.Namespace) -> dict[str, Any]:
     config = kubeconfig()
+    if options.only_discovery:
+        tables = [discovery_table(config, options.discovery_runs)]
+        tree = tree_count(config)
+        tables.append(_common.table(f"tree --count with the {options.count} CRDs installed", [tree],
+                                    [("seconds", "time", "s"), ("cpu", "client CPU", "s"), ("rss", "peak RSS", "B")],
+                                    base=None, floor=None))
+        return {"tables": tables}
     folder = ensure_fixture(options.count)
     size = sum(p.stat().st_size for p in folder.glob("*.yaml"))
     cmds = commands(config, folder)
@@ -112,14 +131,23 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     order = list(cmds)
     for cycle in range(options.fresh):
         for name in order if cycle % 2 == 0 else order[::-1]:
-            deletes.append(delete_all(config))
+            deletes.append(reset(options, config))
             print(f"bench_crds: {name} fresh ({cycle + 1}/{options.fresh})", file=sys.stderr, flush=True)
             runs[name]["fresh"].append(measure(cmds[name]))
             for again in range(options.unchanged):
                 print(f"bench_crds: {name} unchanged ({again + 1}/{options.unchanged})", file=sys.stderr, flush=True)
                 runs[name]["unchanged"].append(measure(cmds[name]))
+    tables_after: list[dict[str, Any]] = []
+    if options.discovery_runs:
+        tables_after.append(discovery_table(config, options.discovery_runs))
+        tree = tree_count(config)
+        tables_after.append(_common.table(
+            f"tree --count with the {options.count} CRDs installed", [tree],
+            [("seconds", "time", "s"), ("cpu", "client CPU", "s"), ("rss", "peak RSS", "B"), ("lines", "lines", "n")],
+            base=None, floor=None, notes=["limit=1 lists, 8 at a time, within the default rate limit (50 qps, "
+                                          "burst 300); kubectl has no counterpart"]))
     if not options.keep:
-        deletes.append(delete_all(config))
+        deletes.append(reset(options, config))
     rows = []
     errors: dict[str, str] = {}
     for phase in ("fresh", "unchanged"):
@@ -147,8 +175,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                "dynkube: `dynkube apply -R -f DIR`; kubectl: `kubectl apply --server-side -R -f DIR`",
                "time = wall clock, dominated by the server's work on the CRDs (shared by both); client CPU = "
                "user + system seconds of the command's process",
-               f"before each fresh install every CRD of the set is deleted and waited for until gone "
-               f"(median {statistics.median(deletes) if deletes else 0:.0f} s)"])
+               ("before each fresh install the server is reset with --reset-command" if options.reset_command else
+                "before each fresh install every CRD of the set is deleted and waited for until gone")
+               + f" (median {statistics.median(deletes) if deletes else 0:.0f} s)"])
     for row in rows:  # ratios against kubectl of the same phase
         other = next((r for r in rows if r["name"] == "kubectl" and r["phase"] == row["phase"]), None)
         for key in ("seconds", "cpu", "rss"):
@@ -159,12 +188,107 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                for phase in ("fresh", "unchanged") for key in ("seconds", "cpu")
                if ("dynkube", phase) in by and ("kubectl", phase) in by}
     largest = max(p.stat().st_size for p in folder.glob("*.yaml"))
-    return {"tables": [t], "targets": targets, "errors": errors, "runs": runs, "deletes": deletes,
+    return {"tables": [t, *tables_after], "targets": targets, "errors": errors, "runs": runs, "deletes": deletes,
             "set": {"crds": options.count, "bytes": size, "largest_file": largest}}
 
 
+# ---- discovery with the set installed ----------------------------------------------------------
+
+TARGET_GROUP, TARGET_KIND = f"g79.{crd_fixture.GROUP_SUFFIX}", "Gizmo1999"  # the last CRD of the set
+DISCOVERY_CONTENDERS = ("dynkube", "kubernetes.dynamic")
+
+
+def _discover(name: str, config: str, cache: str) -> tuple[Any, Any]:
+    """(resolve the set's last kind, then hold every resource the library knows) for one contender."""
+    if name == "dynkube":
+        import dynkube
+
+        def dynkube_resolve() -> Any:
+            client = dynkube.Client(kubeconfig=config, cache_dir=cache)
+            return client, client.resource(f"{TARGET_KIND.lower()}s.{TARGET_GROUP}")
+
+        return dynkube_resolve, lambda state: state[0].api_resources(cached=True)
+    from kubernetes import config as kconfig, dynamic
+
+    def kubernetes_resolve() -> Any:
+        client = dynamic.DynamicClient(kconfig.new_client_from_config(config_file=config),
+                                       cache_file=str(Path(cache) / "kubernetes.json"))
+        return client, client.resources.get(api_version=f"{TARGET_GROUP}/v1", kind=TARGET_KIND)
+
+    return kubernetes_resolve, lambda state: list(state[0].resources.search())
+
+
 def worker(argv: list[str]) -> None:
-    raise SystemExit("bench_crds has no worker: each measurement is a CLI process")
+    """``discovery NAME KUBECONFIG CACHE_DIR``: resolve the set's last kind in this fresh process
+    (cold or from the disk cache), then again with a new client (warm in memory), then hold the
+    whole resource map; requests, times, CPU and RSS growth."""
+    _what, name, config, cache = argv
+    resolve, everything = _discover(name, config, cache)
+    counter = _common.RequestCounter().install()
+    base = _common.rss_bytes()
+    t0, c0 = time.perf_counter(), time.process_time()
+    state = resolve()
+    t1, c1 = time.perf_counter(), time.process_time()
+    first_requests = counter.count
+    again = [time.perf_counter()]
+    for _ in range(5):
+        resolve()
+        again.append(time.perf_counter())
+    everything(state)
+    grown = _common.rss_bytes() - base
+    _common.emit({"seconds": t1 - t0, "cpu": c1 - c0, "requests": first_requests,
+                  "memory_seconds": statistics.median(b - a for a, b in zip(again, again[1:])),
+                  "rss": grown, "cache_bytes": sum(p.stat().st_size for p in Path(cache).rglob("*") if p.is_file())})
+
+
+def discovery_table(config: Path, runs: int) -> dict[str, Any]:
+    """Cold, warm-from-disk and warm-in-memory resolution of the set's last kind, per contender."""
+    script = Path(__file__).resolve()
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    errors: dict[str, str] = {}
+    for _ in range(runs):
+        for name in DISCOVERY_CONTENDERS:
+            with tempfile.TemporaryDirectory(prefix="bench-crds-cache-") as cache:
+                for phase in ("cold", "warm disk"):
+                    got = _common.run_worker(script, ["discovery", name, str(config), cache], timeout=600,
+                                             env=_common.child_env())
+                    if "error" in got:
+                        errors[f"{name} {phase}"] = got["error"]
+                        continue
+                    samples.setdefault((name, phase), []).append(got)
+                    if phase == "cold":
+                        samples.setdefault((name, "warm memory"), []).append(
+                            {**got, "seconds": got["memory_seconds"], "cpu": None, "requests": None})
+    rows = []
+    for (name, phase), measured in samples.items():
+        cpus = [g["cpu"] for g in measured if g["cpu"] is not None]
+        rows.append({"name": name, "phase": phase, "seconds": statistics.median(g["seconds"] for g in measured),
+                     "min": min(g["seconds"] for g in measured), "cpu": statistics.median(cpus) if cpus else None,
+                     "requests": measured[-1]["requests"], "rss": statistics.median(g["rss"] for g in measured),
+                     "cache": measured[-1]["cache_bytes"]})
+    for row in rows:
+        other = next((r for r in rows if r["name"] == "kubernetes.dynamic" and r["phase"] == row["phase"]), None)
+        for key in ("seconds", "cpu", "rss"):
+            ok = other and isinstance(other.get(key), (int, float)) and other[key] and row.get(key) is not None
+            row[f"{key}/base"] = row[key] / other[key] if ok else None  # type: ignore[index]
+    t = _common.table(
+        f"Client() -> the last of the set's kinds resolved, {runs} fresh interpreters (warm memory: median of 5 new "
+        "clients in the cold run's interpreter)", rows,
+        [("phase", "phase", "t"), ("seconds", "time", "s"), ("min", "min", "s"), ("cpu", "client CPU", "s"),
+         ("requests", "HTTP requests", "n"), ("rss", "RSS growth with the whole map", "B"),
+         ("cache", "disk cache", "B")],
+        ratios=["seconds", "cpu", "rss"], base="kubernetes.dynamic", floor=None,
+        notes=["RSS growth: from after the imports to holding every resource (dynkube: api_resources(); "
+               "kubernetes: resources.search())",
+               "target: dynkube's map at most the official client's memory"])
+    t["errors"] = errors
+    return t
+
+
+def tree_count(config: Path) -> dict[str, Any]:
+    """``dynkube tree --count`` on the server with the set: one process, wall, CPU, peak RSS."""
+    got = measure([sys.executable, "-m", "dynkube.cli", "--kubeconfig", str(config), "tree", "--count"])
+    return {"name": "dynkube tree --count", **{k: got.get(k) for k in ("seconds", "cpu", "rss", "lines", "error")}}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -172,6 +296,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", type=int, default=1, help="fresh installs per contender (default 1)")
     parser.add_argument("--unchanged", type=int, default=3, help="unchanged re-applies after each fresh install")
     parser.add_argument("--keep", action="store_true", help="leave the CRDs installed at the end")
+    parser.add_argument("--reset-command", help="a shell command that leaves the server without the set (a new "
+                        "control plane), run instead of deleting the CRDs; the kubeconfig's path must stay the same")
+    parser.add_argument("--discovery-runs", type=int, default=5,
+                        help="fresh interpreters per contender for discovery with the set installed (0: skip)")
+    parser.add_argument("--only-discovery", action="store_true",
+                        help="measure only discovery and tree --count (the set must be installed)")
 
 
 if __name__ == "__main__":
