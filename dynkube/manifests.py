@@ -436,8 +436,8 @@ def apply_manifests(client: Client, source: str | Path | Iterable[Mapping[str, A
     Failures (bad YAML, unknown kind, server errors, a CRD not Established within ``wait_timeout``)
     are reported per document and do not stop the others. CRDs are sent ``CRD_WORKERS`` at a time
     and waited for together; ``wait_for_crds="used"`` waits only for those later documents use, and
-    the wait gives up when no CRD became Established for ``wait_timeout`` seconds. ``validate=True`` checks each object
-    against the server's OpenAPI schema first. ``on_result(result, done, total)`` is called as each
+    the wait gives up when no CRD became Established for ``wait_timeout`` seconds. ``validate=True``
+    checks each object against the server's OpenAPI schema first. ``on_result(result, done, total)`` is called as each
     document is finished; ``on_progress(stage, done, total)`` while CRDs are sent (stage
     ``"applying"``) and waited for (``"waiting"``). Files are read again for each stage, so memory is
     bounded by the largest file; ``collect=False`` keeps no results (the list returned is empty; use
@@ -483,8 +483,6 @@ def apply_manifests(client: Client, source: str | Path | Iterable[Mapping[str, A
 
 CRD_WORKERS = 8  # CRDs sent at a time; the client's rate limit still applies to every request
 _TOP_KIND = re.compile(r"^kind:[ \t]*(['\"]?)([A-Za-z][A-Za-z0-9]*)\1[ \t]*(?:#.*)?$", re.MULTILINE)
-
-
 _TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*(['\"]?)([A-Za-z0-9./-]+)\1[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
@@ -607,6 +605,8 @@ class _Plan:
     def remaining(self, done: int) -> list[Document]:
         """The documents after the first ``done``, in apply order (parsed again)."""
         return [doc for stage in range(3) for doc in self.documents(stage)][done:]
+
+
 def _apply_order(doc: Document) -> int:
     kind = (doc.body or {}).get("kind") if isinstance(doc.body, dict) else None
     return _FIRST.get(str(kind), 2)
