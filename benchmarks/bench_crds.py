@@ -272,18 +272,13 @@ def discovery_table(config: Path, runs: int) -> dict[str, Any]:
                      "min": min(g["seconds"] for g in measured), "cpu": statistics.median(cpus) if cpus else None,
                      "requests": measured[-1]["requests"], "rss": statistics.median(g["rss"] for g in measured),
                      "cache": measured[-1]["cache_bytes"]})
-    for row in rows:
-        other = next((r for r in rows if r["name"] == "kubernetes.dynamic" and r["phase"] == row["phase"]), None)
-        for key in ("seconds", "cpu", "rss"):
-            ok = other and isinstance(other.get(key), (int, float)) and other[key] and row.get(key) is not None
-            row[f"{key}/base"] = row[key] / other[key] if ok else None  # type: ignore[index]
     t = _common.table(
         f"Client() -> the last of the set's kinds resolved, {runs} fresh interpreters (warm memory: median of 5 new "
         "clients in the cold run's interpreter)", rows,
-        [("phase", "phase", "t"), ("seconds", "time", "s"), ("min", "min", "s"), ("cpu", "client CPU", "s"),
+        [("seconds", "time", "s"), ("min", "min", "s"), ("cpu", "client CPU", "s"),
          ("requests", "HTTP requests", "n"), ("rss", "RSS growth with the whole map", "B"),
          ("cache", "disk cache", "B")],
-        ratios=["seconds", "cpu", "rss"], base="kubernetes.dynamic", floor=None,
+        ratios=["seconds", "cpu", "rss"], base="kubernetes.dynamic", floor=None, group_key="phase",
         notes=["RSS growth: from after the imports to holding every resource (dynkube: api_resources(); "
                "kubernetes: resources.search())",
                "target: dynkube's map at most the official client's memory"])
