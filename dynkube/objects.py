@@ -32,12 +32,22 @@ class ApiObject(dict):  # type: ignore[type-arg]
 
     __slots__ = ()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattribute__(self, name: str) -> Any:
+        # The fields first (a __getattr__ would run only after a failed lookup, which costs an
+        # exception on every access); the class's own names (dict methods...) are never shadowed.
+        if name in _CLASS_NAMES or type(self) is not ApiObject and hasattr(type(self), name):
+            return object.__getattribute__(self, name)
         try:
-            value = self[name]
+            value = dict.__getitem__(self, name)
         except KeyError:
             raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
-        return _wrap_in_place(self, name, value)
+        if type(value) is dict:
+            value = ApiObject(value)
+            dict.__setitem__(self, name, value)
+            return value
+        if type(value) is list:
+            return _wrap_in_place(self, name, value)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
@@ -68,6 +78,9 @@ class ApiObject(dict):  # type: ignore[type-arg]
             where = f"{metadata.get('namespace')}/" if metadata.get("namespace") else ""
             return f"<{kind} {where}{metadata.get('name', '?')}>"
         return f"ApiObject({dict.__repr__(self)})"
+
+
+_CLASS_NAMES = frozenset(dir(ApiObject))  # what attribute access leaves to the class
 
 
 # ---- YAML ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualif
 from .sources import manifest_source, not_utf8, read_manifests
 
 PROGRESS_FROM = 5  # objects in a run from which a terminal gets a progress line
+COUNT_WORKERS = 8  # tree --count: limit=1 lists in flight at once
 
 
 # ---- api-resources, api-versions, version ------------------------------------------------
@@ -162,7 +163,8 @@ def apply(ctx: Context) -> int:
             ctx.client.apply_manifests(
                 manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
                 force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
-                recursive=args.recursive, on_result=report)
+                recursive=args.recursive, on_result=report, on_progress=progress.stage, collect=False,
+                wait_for_crds="used")
         except UnicodeDecodeError as exc:
             raise not_utf8(source, exc) from None
     progress.clear()
@@ -182,11 +184,15 @@ class _Progress:
         self.enabled = hasattr(ctx.err, "isatty") and ctx.err.isatty()
         self.shown = False
 
-    def show(self, done: int, total: int) -> None:
+    def show(self, done: int, total: int, what: str = "applying") -> None:
         if self.enabled and total >= PROGRESS_FROM and done < total:
-            self.ctx.err.write(f"\r[{done}/{total}] applying\x1b[K")
+            self.ctx.err.write(f"\r[{done}/{total}] {what}\x1b[K")
             self.ctx.err.flush()
             self.shown = True
+
+    def stage(self, stage: str, done: int, total: int) -> None:
+        """CRDs sent (``applying``) or Established (``waiting``) so far, before their results are shown."""
+        self.show(done, total, "CRDs applied" if stage == "applying" else "CRDs established")
 
     def clear(self) -> None:
         if self.shown:
@@ -403,8 +409,13 @@ def tree(ctx: Context) -> int:
             return (r.group, r.plural), count_objects(rc, namespace if r.namespaced else None)
 
         warnings.simplefilter("ignore", dynkube.ServerWarning)  # deprecation notes of every kind listed: noise here
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            counts = dict(pool.map(count, listable))
+        progress = _Progress(ctx)
+        counts = {}
+        with ThreadPoolExecutor(max_workers=COUNT_WORKERS) as pool:  # each request within the client's rate limit
+            for done, (key, value) in enumerate(pool.map(count, listable), 1):
+                counts[key] = value
+                progress.show(done, len(listable), "counted")
+        progress.clear()
     groups = tree_document(resource_map, resources, counts)
     if args.output == "json":
         ctx.out.write(dump_json(as_list(groups)))

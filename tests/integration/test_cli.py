@@ -6,6 +6,7 @@ prove the entry point and its exit codes.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -449,3 +450,18 @@ def test_installed_script_entry_point_and_exit_codes(kubeconfig_path: Path, cach
     debug = script("--debug", "get", "gizmoz")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
+
+
+def test_tree_count_shows_its_progress_on_a_terminal(kubeconfig_path: Path, cache_root: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out, err = io.StringIO(), Terminal()
+    monkeypatch.setenv("KUBECACHEDIR", str(cache_root))
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["--kubeconfig", str(kubeconfig_path), "tree", "--count", "--api-group=apps"]) == 0
+    assert "/5] counted" in err.getvalue() and err.getvalue().endswith("\r\x1b[K")
+    assert "objects in all namespaces" in out.getvalue()

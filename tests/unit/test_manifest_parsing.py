@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import resource
 import time
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,77 @@ def test_without_libyaml_deep_nesting_fails_its_document_and_dates_stay_strings(
     assert str(bad.error) == "n.yaml document 1: invalid YAML: nested too deeply (line 1)"
     assert dated.body is not None and dated.body["metadata"]["name"] == "2024-01-01"
     assert manifests._loader_class().__mro__[1] is yaml.SafeLoader
+
+
+# ---- the apply plan: documents parsed again stage by stage are the documents of the text -------------
+
+MIXED = """# objects first, then their namespace and CRD: the plan reorders
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: ns}
+---
+{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "json"}}
+---
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: Namespace, metadata: {name: from-list}}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: listed}}
+---
+# only a comment
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: broken
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec: {description: "a * in text, and kind: not top-level"}
+---
+apiVersion: v1
+kind: "Namespace"  # quoted
+metadata: {name: ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: aliased}
+data: {a: &x one, b: *x}
+"""
+
+
+def _shape(docs: list[dynkube.Document]) -> list[tuple[object, ...]]:
+    return [(d.source, d.index, d.line, d.body, str(d.error) if d.error else None) for d in docs]
+
+
+def test_the_apply_plan_yields_the_parsed_documents_namespaces_then_crds_then_the_rest() -> None:
+    from dynkube.manifests import _apply_order, _Plan
+
+    plan = _Plan.scan(MIXED, recursive=True)
+    staged = [doc for stage in range(3) for doc in plan.documents(stage)]
+
+    assert _shape(staged) == _shape(sorted(parse_documents(MIXED, "<text>"), key=_apply_order))
+    assert plan.total == len(staged) == 8
+    assert [(d.body or {}).get("kind") for d in staged[:3]] == ["Namespace", "Namespace", "CustomResourceDefinition"]
+    assert plan.used == {("example.com", "Widget"), ("", "ConfigMap")}
+    assert _shape(plan.remaining(6)) == _shape(staged[6:])
+
+
+def test_the_apply_plan_reads_files_again_instead_of_keeping_their_documents(tmp_path: Path) -> None:
+    from dynkube.manifests import _Plan
+
+    (tmp_path / "a.yaml").write_text(MIXED)
+    plan = _Plan.scan(tmp_path, recursive=True)
+
+    assert sum(entry.document is not None for entry in plan.entries) == 2  # the two Namespaces
+    (tmp_path / "a.yaml").write_text(MIXED.replace("name: aliased", "name: edited"))
+    assert [(d.body or {}).get("metadata", {}).get("name") for d in plan.documents(2)][-1] == "edited"
+
+
+@pytest.mark.parametrize(("text", "alias"), [
+    ("a: *x", True), ("- *x", True), ("[*a, *b]", True), ("{k: *a}", True), ("*a : v", True), ("k:\n  *a", True),
+    ("? *a", True), ("description: glob *.txt", False), ('x: "a *b"', False), ("text: |\n  * a bullet", False)])
+def test_the_alias_check_runs_where_a_star_may_start_an_alias(text: str, alias: bool) -> None:
+    from dynkube.manifests import _may_have_alias
+
+    assert _may_have_alias(text) is alias

@@ -51,6 +51,20 @@ def test_missing_fields_raise_what_python_users_expect() -> None:
     assert not hasattr(obj, "spec")
 
 
+def test_a_subclass_s_own_attributes_are_not_shadowed_by_fields() -> None:
+    class Named(ApiObject):
+        __slots__ = ()
+
+        @property
+        def title(self) -> str:
+            return "from the class"
+
+    obj = Named({"title": "from the field", "spec": {"size": 1}})
+    assert obj.title == "from the class" and obj.spec.size == 1 and type(obj.spec) is ApiObject
+    with pytest.raises(AttributeError, match="Named has no field 'missing'"):
+        _ = obj.missing
+
+
 def test_dict_methods_are_not_shadowed() -> None:
     obj = ApiObject({"items": [1], "keys": "k"})
     assert callable(obj.items) and obj["items"] == [1]
