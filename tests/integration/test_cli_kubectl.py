@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,19 +15,9 @@ import pytest
 import dynkube
 
 from .test_cli import SCRIPT, Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 ROOT_CA = "kube-root-ca.crt"  # the controller-manager re-creates it in every namespace
-
-
-def until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> object:
-    """Poll ``predicate`` until it returns something true (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def uid_of(client: dynkube.Client, name: str, namespace: str) -> str | None:

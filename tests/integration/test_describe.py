@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -13,22 +11,13 @@ import dynkube
 from dynkube.descriptions import Table, describe
 
 from .test_cli import Run, cli, kubectl  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 LABELS = {"app": "web"}
 DEPLOYMENT = {"metadata": {"name": "web", "labels": LABELS, "annotations": {"note": "hello"}}, "spec": {
     "replicas": 2, "selector": {"matchLabels": LABELS},
     "template": {"metadata": {"labels": LABELS},
                  "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}}}
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def sections(text: str) -> dict[str, list[str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,19 +17,10 @@ import dynkube
 from dynkube.drain import cordon, drain, uncordon
 
 from .test_cli import Run, cli  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 NODE = "envtest-node-2"
 CONTAINERS = [{"name": "c", "image": "registry.example/app:1"}]
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

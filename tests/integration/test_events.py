@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,21 +14,12 @@ import dynkube
 from dynkube.events import watch_events
 
 from .test_cli import Run, cli, kubectl  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 DEPLOYMENT = {"metadata": {"name": "web"}, "spec": {
     "replicas": 1, "selector": {"matchLabels": {"app": "web"}},
     "template": {"metadata": {"labels": {"app": "web"}},
                  "spec": {"containers": [{"name": "c", "image": "registry.example/app:1"}]}}}}
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def core_event(name: str, about: dict[str, Any], reason: str, message: str, type_: str = "Normal",

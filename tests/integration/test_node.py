@@ -18,6 +18,8 @@ import pytest
 
 import dynkube
 
+from .test_cli import kubectl  # noqa: F401  (fixture)
+
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # What envtest's kwok configuration (ClusterLogs) serves as every container's log.
 CONTAINER_LOG = "envtest: container started\nenvtest: hello from a kwok node\nenvtest: last line\n"
@@ -39,19 +41,6 @@ def kwok_nodes(client: dynkube.Client) -> list[str]:
     return names
 
 
-@pytest.fixture
-def kubectl(kubeconfig_path: Path) -> Callable[..., str]:
-    """kubectl's stdout on the same cluster (fails the test when kubectl fails)."""
-    if not shutil.which("kubectl"):
-        pytest.fail("kubectl is needed on PATH as the reference client of the node tests", pytrace=False)
-
-    def run(*argv: str) -> str:
-        done = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig_path), *argv], capture_output=True,
-                              text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    return run
 
 
 def _is_running_and_ready(pod: dynkube.ApiObject) -> bool:

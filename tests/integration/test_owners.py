@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,22 +12,13 @@ import dynkube
 from dynkube.owners import owner_chain, owner_tree, root_owner
 
 from .test_cli import Run, cli  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 LABELS = {"app": "web"}
 DEPLOYMENT = {"metadata": {"name": "web"}, "spec": {
     "replicas": 2, "selector": {"matchLabels": LABELS},
     "template": {"metadata": {"labels": LABELS},
                  "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}}}
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def owned_by(owner: dynkube.ApiObject, controller: bool = False) -> dict[str, Any]:

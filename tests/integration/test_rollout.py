@@ -4,7 +4,6 @@ kubectl rollout on the same objects as the reference."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import dynkube
 from dynkube.rollout import rollout_history, rollout_restart, rollout_status, rollout_undo, wait_for_rollout
 
 from .test_cli import Run, cli, kubectl  # noqa: F401  (fixtures)
+from ..support.waiting import until
 
 LABELS = {"app": "web"}
 
@@ -27,16 +27,6 @@ def workload(kind: str, image: str = "registry.example/app:1") -> dict[str, Any]
     if kind == "StatefulSet":
         spec["serviceName"] = "web"
     return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "web"}, "spec": spec}
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def kubectl_result(kubeconfig_path: Path, *argv: str) -> tuple[int, str, str]:

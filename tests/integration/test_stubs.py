@@ -19,6 +19,7 @@ from dynkube.snapshot import save_snapshot
 from dynkube.stubs import generate_stubs
 
 from ..conftest import ROOT
+from ..support.waiting import until
 from .test_cli import cli  # noqa: F401  (fixture)
 from .test_export import resolved
 
@@ -120,15 +121,6 @@ def test_names_that_are_not_identifiers_are_typed(client: dynkube.Client, tmp_pa
     checked = mypy(tmp_path, "dynkube_stubs", "program.py")
     errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and errors[0].startswith("program.py:4:") and "with-dash" in errors[0], checked.stdout
-
-
-def until(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def tree(root: Path) -> Iterator[tuple[str, str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,6 @@ DEPLOYMENT = {"metadata": {"name": "web"}, "spec": {
     "replicas": 1, "selector": {"matchLabels": LABELS},
     "template": {"metadata": {"labels": LABELS},
                  "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}}}
-
-
-def until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def kubectl_fails(kubeconfig_path: Path, *argv: str) -> tuple[int, str]:
