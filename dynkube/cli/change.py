@@ -102,9 +102,8 @@ def _split_args(items: list[str]) -> tuple[list[str], list[str]]:
     return [a for a in items if a not in changes], changes
 
 
-def _objects(ctx: Context, spec: list[str], what: str) -> list[dynkube.ApiObject]:
+def _objects(ctx: Context, target: Target, what: str) -> list[dynkube.ApiObject]:
     args = ctx.args
-    [target] = _split_type_names(ctx, spec, what)
     rc = target.resource
     namespace = _namespace(ctx, rc)
     if args.selector or args.all:
@@ -124,7 +123,8 @@ def _metadata_command(ctx: Context, field: str, what: str, done: str) -> int:
     setting, removing = parse_changes(changes, what)
     if not changes and not args.list:
         raise UsageError(f"{what} needs at least one change: KEY=VALUE or KEY-")
-    objects = _objects(ctx, spec, what)
+    [target] = _split_type_names(ctx, spec, what)
+    objects = _objects(ctx, target, what)
     if args.list:
         for obj in objects:
             for key, value in sorted((obj.metadata.get(field) or {}).items()):
@@ -179,13 +179,11 @@ def scale(ctx: Context) -> int:
     args = ctx.args
     if args.replicas < 0:
         raise UsageError("--replicas must be 0 or more")
-    objects = _objects(ctx, args.targets, "scale")
-    for obj in objects:
-        rc = ctx.client.resource_for(dict(obj))
-        if not any(s.name == "scale" for s in rc.resource.subresources):
-            raise dynkube.InvalidInput(f"{rc.plural} has no scale subresource: {object_name(dict(obj))} cannot be scaled")
-    for obj in objects:
-        rc = ctx.client.resource_for(dict(obj))
+    [target] = _split_type_names(ctx, args.targets, "scale")
+    if not any(s.name == "scale" for s in target.resource.resource.subresources):
+        raise dynkube.InvalidInput(f"{target.resource.plural} has no scale subresource: its objects cannot be scaled")
+    rc = target.resource
+    for obj in _objects(ctx, target, "scale"):
         name, namespace = obj.metadata.name, obj.metadata.get("namespace")
         if args.current_replicas is not None:
             current = rc.get(name, namespace, subresource="scale").get("spec", {}).get("replicas", 0)

@@ -150,7 +150,7 @@ def test_scale_refusals_change_nothing(cli: Callable[..., Run], kubeconfig_path:
     _configmap(client, namespace, "x")
     ours = cli("scale", "-n", namespace, "cm", "x", "--replicas=2")
     assert ours.code == 1
-    assert one_error_line(ours) == "error: configmaps has no scale subresource: configmap/x cannot be scaled"
+    assert one_error_line(ours) == "error: configmaps has no scale subresource: its objects cannot be scaled"
     _deployment(client, namespace, "web")
     ours = cli("scale", "-n", namespace, "deploy/web", "--current-replicas=5", "--replicas=3")
     theirs = _kubectl_fails(kubeconfig_path, "scale", "-n", namespace, "deploy/web", "--current-replicas=5",
