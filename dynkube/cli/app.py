@@ -361,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cached_option(p)
     _add_export_commands(command)
     _add_tool_commands(command)
+    _add_change_commands(command)
 
     from . import auth, completion, create, edit, kubeconfig, replace
 
@@ -508,6 +509,48 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
                    help="seconds each pod gets to terminate (default: the pod's own)")
     p.add_argument("--timeout", type=_timeout, metavar="DURATION", help="give up after this long (default: no limit)")
+
+def _add_change_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """patch, label, annotate, scale (dynkube.cli.change)."""
+    from . import change
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.set_defaults(mutates=True)
+        p.add_argument("-o", "--output", choices=("name", "json", "yaml"), help="output format")
+        p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+                       help="'server': the server checks and answers without persisting")
+
+    p = command("patch", change.patch, "Change fields of an object of any kind with a merge, JSON or "
+                "strategic patch.",
+                "examples:\n  dynkube patch deploy web -p '{\"spec\":{\"replicas\":2}}'\n"
+                "  dynkube patch gizmo/g1 --type json -p '[{\"op\":\"add\",\"path\":\"/spec/size\",\"value\":3}]'\n"
+                "  dynkube patch gizmo g1 --subresource status -p '{\"status\":{\"phase\":\"Ready\"}}'")
+    common(p)
+    p.add_argument("targets", nargs="+", metavar="TYPE NAME | TYPE/NAME")
+    p.add_argument("-p", "--patch", required=True, metavar="PATCH", help="the patch, JSON or YAML")
+    p.add_argument("--type", choices=("strategic", "merge", "json"), default="strategic",
+                   help="patch type (default strategic, as kubectl; built-in kinds only: use merge for CRDs)")
+    p.add_argument("--subresource", metavar="NAME", help="patch this subresource (status, scale)")
+    for name, handler, field in (("label", change.label, "labels"), ("annotate", change.annotate, "annotations")):
+        p = command(name, handler, f"Set or remove {field} of objects of any kind.",
+                    f"examples:\n  dynkube {name} pods web tier=front\n  dynkube {name} deploy/web tier-\n"
+                    f"  dynkube {name} cm -l app=web tier=back --overwrite\n  dynkube {name} gizmo g1 --list")
+        common(p)
+        p.add_argument("targets", nargs="+", metavar="TYPE NAME... | TYPE/NAME... KEY=VALUE... KEY-...")
+        p.add_argument("--overwrite", action="store_true", help="allow changing existing values")
+        p.add_argument("-l", "--selector", metavar="SELECTOR", help="the objects matching this label selector")
+        p.add_argument("--all", action="store_true", help="every object of the type in the namespace")
+        p.add_argument("--list", action="store_true", help=f"print the {field} (KEY=VALUE) instead of changing them")
+    p = command("scale", change.scale, "Set the replicas of objects of any kind with a scale subresource.",
+                "examples:\n  dynkube scale deploy web --replicas=3\n  dynkube scale gizmo/g1 --replicas=0\n"
+                "  dynkube scale deploy web --current-replicas=3 --replicas=1")
+    common(p)
+    p.add_argument("targets", nargs="+", metavar="TYPE NAME... | TYPE/NAME...")
+    p.add_argument("--replicas", type=int, required=True, metavar="N", help="the new number of replicas")
+    p.add_argument("--current-replicas", type=int, metavar="N", help="only if the replicas are now N")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="the objects matching this label selector")
+    p.add_argument("--all", action="store_true", help="every object of the type in the namespace")
+
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
