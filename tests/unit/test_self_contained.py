@@ -40,3 +40,11 @@ def test_the_pattern_catches_what_it_should() -> None:
     assert FORBIDDEN.search('SHARED = ROOT.parent / "' + 'shared"')
     assert FORBIDDEN.search("see " + ".." + "/shared/DESIGN.md")
     assert not FORBIDDEN.search("a shared informer")
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    markers = re.compile(r"^(<{7}|>{7}) ")
+    found = [f"{path.relative_to(ROOT)}:{number}" for path in project_files() if path.is_file()
+             for number, line in enumerate(path.read_bytes().decode("utf-8", "replace").splitlines(), 1)
+             if markers.match(line)]
+    assert found == []
