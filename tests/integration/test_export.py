@@ -1,6 +1,7 @@
 """Export and import against the real server: a namespace with a Deployment (whose ReplicaSet and Pods
 the controllers and kwok nodes really make), Services, a ConfigMap, a Secret, a CRD and its objects is
-exported, imported into another namespace, compared with what the server then holds, and applied again."""
+exported, imported into another namespace (or into itself after it and the CRD were deleted), compared
+with what the server then holds, and applied again."""
 
 from __future__ import annotations
 
