@@ -8,7 +8,9 @@ Export: ``dynkube export`` (the library call, in a fresh interpreter each run: w
 requests, peak RSS growth during the export) of one kind and of every kind, so the memory of the
 two can be compared (pages are written as they arrive: it should not grow with the object count),
 against the way people do it today: a shell loop of ``kubectl get KIND -n NS -o yaml > KIND.yaml``
-over the same kinds (wall time only). Snapshot: ``save_snapshot`` time and file size, and
+over the same kinds (wall time; requests and the peak RSS of the largest ``kubectl`` process from a
+second pass at ``-v=6`` under ``/usr/bin/time``; the export rows give the exporting process's peak
+RSS too). Snapshot: ``save_snapshot`` time and file size, and
 ``Client.from_snapshot`` + ``api_resources`` + one ``explain`` time.
 
     python benchmarks/bench_export.py [--objects 20000] [--kinds 50] [--runs 3] [--cleanup] [--json PATH]
@@ -17,6 +19,7 @@ over the same kinds (wall time only). Snapshot: ``save_snapshot`` time and file 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +36,8 @@ import _common  # noqa: E402
 NS = "dynkube-bench-export"
 GROUP = "bench-export.dynkube.io"
 DEFAULT_OBJECTS, DEFAULT_KINDS = 20_000, 50
+PEAK_MARKER = "peak-rss-kib:"
+ROUND_TRIP = re.compile(r"round_trippers\.go:\d+\] (GET|POST|PUT|PATCH|DELETE) https?://")
 
 
 def plural(i: int) -> str:
@@ -98,16 +103,30 @@ def worker(argv: list[str]) -> None:
     result = export(client, out, namespace=NS, kinds=kinds)
     seconds = time.perf_counter() - started
     _common.emit({"seconds": seconds, "requests": counter.count, "objects": result.objects,
-                  "rss": _common.peak_rss_bytes() - before, "failures": len(result.failures)})
+                  "rss": _common.peak_rss_bytes() - before, "peak": _common.peak_rss_bytes(),
+                   "failures": len(result.failures)})
 
 
-def kubectl_loop(kubeconfig: Path, kinds: list[str], out: Path) -> float | None:
+def kubectl_loop(kubeconfig: Path, kinds: list[str], out: Path) -> dict[str, Any]:
+    """The loop's wall time; then the same loop again, each ``kubectl`` at ``-v=6`` under ``/usr/bin/time``,
+    for its requests (the logged round trips) and the largest peak RSS of one ``kubectl`` process."""
     if not shutil.which("kubectl"):
-        return None
+        return {"seconds": None, "requests": None, "peak": None}
     script = "; ".join(f"kubectl --kubeconfig {kubeconfig} get {k} -n {NS} -o yaml > {out}/{k}.yaml" for k in kinds)
     started = time.perf_counter()
     subprocess.run(["bash", "-c", script], check=True, timeout=3600)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if not Path("/usr/bin/time").exists():
+        return {"seconds": seconds, "requests": None, "peak": None}
+    requests, peak = 0, 0
+    for kind in kinds:
+        done = subprocess.run(["/usr/bin/time", "-f", f"{PEAK_MARKER}%M", "kubectl", "--kubeconfig", str(kubeconfig),
+                               "-v=6", "get", kind, "-n", NS, "-o", "yaml"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True, timeout=600)
+        lines = done.stderr.splitlines()
+        requests += sum(1 for line in lines if ROUND_TRIP.search(line))
+        peak = max([peak] + [int(line[len(PEAK_MARKER):]) * 1024 for line in lines if line.startswith(PEAK_MARKER)])
+    return {"seconds": seconds, "requests": requests, "peak": peak}
 
 
 def measure_exports(kubeconfig: Path, kinds: int, runs: int) -> list[dict[str, Any]]:
@@ -125,11 +144,12 @@ def measure_exports(kubeconfig: Path, kinds: int, runs: int) -> list[dict[str, A
             continue
         rows.append({"name": label, "objects": good[0]["objects"], "kinds": len(chosen),
                      "seconds": _common.median(r["seconds"] for r in good),
-                     "requests": good[0]["requests"], "rss": _common.median(r["rss"] for r in good)})
+                     "requests": good[0]["requests"], "rss": _common.median(r["rss"] for r in good),
+                     "peak": _common.median(r["peak"] for r in good)})
     with tempfile.TemporaryDirectory(prefix="dynkube-bench-kubectl-") as tmp:
         loop = kubectl_loop(kubeconfig, every, Path(tmp))
     rows.append({"name": "kubectl get -o yaml loop", "objects": rows[-1].get("objects"), "kinds": kinds,
-                 "seconds": loop, "requests": None, "rss": None})
+                 "rss": None, **loop})
     return rows
 
 
@@ -172,10 +192,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         f"export of a namespace: {options.objects} custom objects across {options.kinds} kinds; median of {runs}",
         measure_exports(kubeconfig, options.kinds, runs),
         [("objects", "objects", "n"), ("kinds", "kinds", "n"), ("requests", "requests", "n"),
-         ("seconds", "time", "s"), ("rss", "peak RSS growth", "B")],
+         ("seconds", "time", "s"), ("rss", "peak RSS growth", "B"),
+         ("peak", "peak RSS", "B")],
         ratios=["seconds"], floor=None,
         notes=["peak RSS growth of 1 kind against every kind: constant memory means about the same",
-               "the kubectl loop writes one file per kind (no cleaning, no per-object files)"])
+               "the kubectl loop writes one file per kind (no cleaning, no per-object files)",
+               "kubectl's requests and peak RSS (the largest of its processes) from a second, -v=6 pass"])
     snapshot = _common.table(f"snapshot of the cluster (with the {options.kinds} bench CRDs); median of {runs}",
                              measure_snapshot(client, runs), [("seconds", "time", "s"), ("size", "file size", "B")],
                              base=None, floor=None)

@@ -1,6 +1,7 @@
 """Export and import against the real server: a namespace with a Deployment (whose ReplicaSet and Pods
 the controllers and kwok nodes really make), Services, a ConfigMap, a Secret, a CRD and its objects is
-exported, imported into another namespace, compared with what the server then holds, and applied again."""
+exported, imported into another namespace (or into itself after it and the CRD were deleted), compared
+with what the server then holds, and applied again."""
 
 from __future__ import annotations
 
@@ -272,3 +273,40 @@ def test_an_all_namespaces_export_takes_every_namespace_and_cluster_scoped_kind(
         assert all("/" in failure.what for failure in result.failures), result.failures  # only group-versions
     finally:
         client.resource("clusterroles").delete(f"marked-{namespace}")
+
+
+def gone(get: Callable[[], object]) -> bool:
+    try:
+        get()
+    except dynkube.NotFound:
+        return True
+    return False
+
+
+def test_a_deleted_namespace_and_its_crd_come_back_from_the_export_as_they_were(
+        client: dynkube.Client, namespace: str, stocked: dict[str, Any], tmp_path: Path) -> None:
+    result = export(client, tmp_path, namespace=namespace, include_secrets=True)
+    assert result.ok, result.failures
+    crd_name = f"{stocked['plural']}.{stocked['group']}"
+    assert (tmp_path / "_cluster" / "apiextensions.k8s.io" / "CustomResourceDefinition" / f"{crd_name}.yaml").exists()
+    before = {path: live(client, path, None)[1] for path in tmp_path.rglob("*.yaml")}
+    secret = client.resource("secrets").get("creds", namespace)["data"]
+    namespaces, crds = client.resource("namespaces"), client.resource("customresourcedefinitions")
+    namespaces.delete(namespace)
+    wait_for(lambda: gone(lambda: namespaces.get(namespace)), timeout=120,
+             what=f"the controller-manager to finish deleting namespace {namespace}")
+    crds.delete(crd_name)
+    wait_for(lambda: gone(lambda: crds.get(crd_name)), timeout=60, what=f"CRD {crd_name} to be deleted")
+
+    results = import_export(client, tmp_path)
+    assert all(r.ok for r in results), [str(r) for r in results]
+    made = {r.action for r in results if r.object and r.object["kind"] != "ServiceAccount"}
+    assert made == {"created"}  # the default ServiceAccount: made by the controller-manager or by the import
+    assert len(results) == len(before)
+    for path, original in before.items():
+        exported, held = live(client, path, None)
+        assert held == original, path
+        assert held == exported, path
+    assert client.resource("secrets").get("creds", namespace)["data"] == secret == {"password": "czNjcmV0"}
+    wait_for(lambda: len(list(client.resource("pods").list(namespace, label_selector=LABELS))) == 2,
+             timeout=60, what="the restored Deployment's own Pods")
