@@ -3,35 +3,12 @@ is not, as for every verb."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 import dynkube
-from dynkube import Config, RetryPolicy
-from dynkube.discovery import clear_memory_cache
 
 from ..support.faultproxy import FaultProxy
-from ..support.rawsession import raw_session
-
-
-@pytest.fixture(scope="module")
-def proxy(kubeconfig_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProxy]:
-    session, server = raw_session(kubeconfig_path, tmp_path_factory.mktemp("proxy"))
-    running = FaultProxy(session, server).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def via_proxy(proxy: FaultProxy, tmp_path: Path) -> Iterator[dynkube.Client]:
-    proxy.faults.clear()
-    proxy.seen.clear()
-    clear_memory_cache()
-    policy = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.2, total_seconds=20)
-    with dynkube.Client(Config(server=proxy.url), cache_dir=tmp_path, retry=policy) as client:
-        yield client
+from .test_transport_faults import proxy, via_proxy  # noqa: F401  (fixtures)
 
 
 def test_a_raw_read_is_retried_after_503(via_proxy: dynkube.Client, proxy: FaultProxy) -> None:

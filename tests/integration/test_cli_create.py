@@ -11,6 +11,7 @@ import pytest
 import dynkube
 
 from .test_cli import Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
+from ..support.credentials import StaticToken
 
 
 def test_create_f_posts_each_object_and_reports_existing_ones(cli: Callable[..., Run], kubectl: Callable[..., str],
@@ -133,23 +134,9 @@ def test_create_token_is_a_token_of_the_service_account(cli: Callable[..., Run],
     made = cli("create", "token", "default", "-n", namespace, "--duration=10m")
     assert made.code == 0, made.err
     token = made.out.strip()
-    config = client.config.replace(credentials=_Bearer(token), ca_data=client.config.ca_data)
+    config = client.config.replace(credentials=StaticToken(token), ca_data=client.config.ca_data)
     with dynkube.Client(config) as as_sa:
         assert dynkube.whoami(as_sa).username == f"system:serviceaccount:{namespace}:default"
-
-
-class _Bearer:
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def client_certificate(self) -> None:
-        return None
-
-    def refresh(self) -> bool:
-        return False
 
 
 @pytest.mark.parametrize("argv", [
