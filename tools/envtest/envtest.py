@@ -1,6 +1,8 @@
 """A real local Kubernetes control plane for tests and the demo: etcd + kube-apiserver +
 kube-controller-manager + kube-scheduler built from pinned upstream Go modules, and kwok serving
-fake nodes (pod lifecycles, and a kubelet API for logs, exec, attach and port-forward), on 127.0.0.1.
+fake nodes (pod lifecycles, and a kubelet API for logs and port-forward) behind kubelet-streaming (the
+nodes' kubelet API: exec and attach on the kubelet's own streaming library, the rest proxied to kwok),
+on 127.0.0.1.
 
     python3 tools/envtest/envtest.py up|down|status|kubeconfig
 
@@ -8,8 +10,8 @@ fake nodes (pod lifecycles, and a kubelet API for logs, exec, attach and port-fo
 certificates and service-account keys, starts the processes on free ports with a fresh data
 directory, waits for /readyz and writes a kubeconfig with two contexts for the same admin user:
 `envtest` (client certificate, current) and `envtest-token` (bearer token). A second token user,
-`nobody`, has no RBAC rights (for Forbidden tests). It then starts the scheduler and kwok, creates
-the nodes and waits until they are Ready. State lives in .envtest/run/ (git-ignored).
+`nobody`, has no RBAC rights (for Forbidden tests). It then starts the scheduler, kwok and
+kubelet-streaming, creates the nodes and waits until they are Ready. State lives in .envtest/run/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ NODE_LEASE_SECONDS = 40  # kwok renews each node's Lease; the node lifecycle con
 POD_CIDR = "10.244.0.0/16"  # kwok's pod IPs; apart from the service range 10.0.0.0/24
 # What `kubectl logs` (and attach) returns for every container on the kwok nodes (CRI log format).
 CONTAINER_LOG_LINES = ("envtest: container started", "envtest: hello from a kwok node", "envtest: last line")
+CONTAINER_LOG_FILE = "container.log"  # in .envtest/run/kwok/
 ECHO_PORT = 7  # a port-forward to this pod port is an echo (`cat`); any other port reaches kwok's own server
 
 
@@ -182,7 +185,7 @@ def _spawn(state: dict, name: str, argv: list[str], cwd: Path | None = None) -> 
 
 
 def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
-    etcd_port, peer_port, api_port, kcm_port, sched_port, kwok_port = (_free_port() for _ in range(6))
+    etcd_port, peer_port, api_port, kcm_port, sched_port, kwok_port, kubelet_port = (_free_port() for _ in range(7))
     etcd_url = f"http://127.0.0.1:{etcd_port}"
     state.update(server=f"https://127.0.0.1:{api_port}", etcd=etcd_url)
     _spawn(state, "etcd", [
@@ -222,13 +225,14 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         f"--secure-port={sched_port}", "--bind-address=127.0.0.1", "--leader-elect=false"])
     _wait_for(state, "kube-scheduler", lambda: _http_ok(f"https://127.0.0.1:{sched_port}/healthz",
                                                          insecure=True), 60)
-    _start_kwok(state, bin_dir, certs, kwok_port)
+    _start_kwok(state, bin_dir, certs, kwok_port, kubelet_port)
     _write_state(state)
 
 
-def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int) -> None:
-    """Start kwok on 127.0.0.1:`port` (its kubelet API, TLS and plain HTTP); create the nodes and wait until
-    they are Ready. The nodes advertise 127.0.0.1: nothing here listens on or sends to another address."""
+def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int, kubelet_port: int) -> None:
+    """Start kwok on 127.0.0.1:`port` (its kubelet API, TLS and plain HTTP) and kubelet-streaming on
+    127.0.0.1:`kubelet_port`, the port the nodes advertise; create the nodes and wait until they are Ready.
+    The nodes advertise 127.0.0.1: nothing here listens on or sends to another address."""
     stage_dir = _kwok_module_dir() / "kustomize" / "stage"
     work = RUN_DIR / "kwok"
     work.mkdir()
@@ -239,10 +243,16 @@ def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int) -
         str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={config}",
         *(f"--config={stage_dir / stage}" for stage in KWOK_STAGES),
         "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
-        "--node-ip=127.0.0.1", f"--node-port={port}", f"--server-address=127.0.0.1:{port}",
+        "--node-ip=127.0.0.1", f"--node-port={kubelet_port}", f"--server-address=127.0.0.1:{port}",
         f"--tls-cert-file={certs['kubelet.crt']}", f"--tls-private-key-file={certs['kubelet.key']}",
         f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}", f"--cidr={POD_CIDR}"], cwd=work)
     _wait_for(state, "kwok", lambda: _http_ok(f"http://127.0.0.1:{port}/healthz"), 60)
+    _spawn(state, "kubelet-streaming", [
+        str(bin_dir / "kubelet-streaming"), f"-address=127.0.0.1:{kubelet_port}",
+        f"-tls-cert-file={certs['kubelet.crt']}", f"-tls-private-key-file={certs['kubelet.key']}",
+        f"-kwok=http://127.0.0.1:{port}", f"-exec-dir={work}", f"-log-file={work / CONTAINER_LOG_FILE}"], cwd=work)
+    _wait_for(state, "kubelet-streaming", lambda: _http_ok(f"https://127.0.0.1:{kubelet_port}/healthz",
+                                                           ca=certs["ca.crt"]), 60)  # its own and kwok's health
     for name in NODES:
         _api(state["server"], "POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {
             "name": name, "annotations": {key: value},
@@ -261,16 +271,15 @@ def _kwok_module_dir() -> Path:
 
 
 def _kwok_config(work: Path, port: int) -> str:
-    """kwok's configuration: what logs, attach, exec and port-forward do for every pod on its nodes."""
-    log_file = work / "container.log"
+    """kwok's configuration: what logs and port-forward do for every pod on its nodes (exec and attach are
+    kubelet-streaming's, which follows the same log file)."""
+    log_file = work / CONTAINER_LOG_FILE
     start = time.time() - len(CONTAINER_LOG_LINES)
     log_file.write_text("".join(
         f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(start + i))}.000000000Z stdout F {line}\n"
         for i, line in enumerate(CONTAINER_LOG_LINES)))
     documents = [
         {"kind": "ClusterLogs", "spec": {"logs": [{"logsFile": str(log_file)}]}},
-        {"kind": "ClusterAttach", "spec": {"attaches": [{"logsFile": str(log_file)}]}},
-        {"kind": "ClusterExec", "spec": {"execs": [{"local": {"workDir": str(work)}}]}},  # runs on this host
         {"kind": "ClusterPortForward", "spec": {"forwards": [
             {"ports": [ECHO_PORT], "command": ["cat"]},
             {"target": {"address": "127.0.0.1", "port": port}}]}},

@@ -1,0 +1,115 @@
+"""Exec and attach on the envtest nodes (kubelet-streaming, see docs/envtest.md): the kubelet's own
+streaming library closes a command's stdin when the client closes it and reports exit codes as a
+`NonZeroExitCode` status. kubectl is the reference client."""
+
+from __future__ import annotations
+
+import os
+import pty
+import selectors
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_node import kwok_nodes, running_pod  # noqa: F401  (fixtures)
+
+TIMEOUT = 60  # seconds a kubectl command may take on a loaded machine; a hang fails the test
+
+
+def _kubectl(kubeconfig: Path, *argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run kubectl on the test cluster; its exit status and output, whatever they are (bounded)."""
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl is needed on PATH as the reference client of the node tests", pytrace=False)
+    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *argv], input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True,
+                          timeout=TIMEOUT)
+
+
+def test_exec_stdin_eof_reaches_the_command(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    data = b"".join(b"line %d of the piped input\n" % i for i in range(1000))
+    done = _kubectl(kubeconfig_path, "exec", "-i", "-n", namespace, running_pod, "--", "cat", stdin=data)
+    assert done.returncode == 0, done.stderr  # `cat` ended: it read EOF
+    assert done.stdout == data
+
+
+def test_exec_stdin_eof_with_no_input(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "exec", "-i", "-n", namespace, running_pod, "--", "wc", "-c", stdin=b"")
+    assert (done.returncode, done.stdout.strip()) == (0, b"0"), done.stderr
+
+
+def test_exec_exit_code_becomes_kubectls(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "exec", "-n", namespace, running_pod, "--", "sh", "-c", "exit 3")
+    assert done.returncode == 3, done.stderr  # from the ExitCode cause of the NonZeroExitCode status
+    assert b"command terminated with exit code 3" in done.stderr
+
+
+def test_exec_killed_by_a_signal_exits_128_plus_signal(kubeconfig_path: Path, namespace: str,
+                                                       running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "exec", "-n", namespace, running_pod, "--", "sh", "-c", "kill -9 $$")
+    assert done.returncode == 137, done.stderr
+
+
+def test_exec_stdout_and_stderr_are_separate(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "exec", "-n", namespace, running_pod, "--", "sh", "-c",
+                    "echo to-stdout; echo to-stderr >&2")
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == (b"to-stdout\n", b"to-stderr\n")
+
+
+def test_exec_of_a_missing_command_is_an_error(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "exec", "-n", namespace, running_pod, "--", "no-such-command-here")
+    assert done.returncode != 0
+    assert b'"no-such-command-here": executable file not found' in done.stderr
+
+
+def test_exec_with_a_tty(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    script = 'test -t 0 && test -t 1 && echo "on a terminal"; read line; echo "read: $line"'
+    output = _run_on_a_terminal(["kubectl", "--kubeconfig", str(kubeconfig_path), "exec", "-it", "-n", namespace,
+                                 running_pod, "--", "sh", "-c", script], typed=b"typed\r",
+                                until=b"read: typed")
+    assert b"on a terminal" in output
+
+
+def test_attach_echoes_stdin_and_ends_when_it_closes(kubeconfig_path: Path, namespace: str,
+                                                     running_pod: str) -> None:
+    done = _kubectl(kubeconfig_path, "attach", "-i", "-n", namespace, running_pod, stdin=b"hello attach\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"hello attach\n"
+
+
+def _run_on_a_terminal(argv: list[str], *, typed: bytes, until: bytes) -> bytes:
+    """Run `argv` with a pseudo-terminal as its stdin/stdout, type `typed` once it printed something, and
+    return what it printed when `until` appeared and the process exited (bounded)."""
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    output = b""
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(controller, selectors.EVENT_READ)
+            while until not in output or proc.poll() is None:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"no {until!r} from the terminal: {output!r}"
+                if not selector.select(min(remaining, 1)):
+                    continue
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError:  # EIO: every process closed the terminal
+                    chunk = b""
+                if not chunk:
+                    assert until in output, f"the terminal closed before {until!r}: {output!r}"
+                    break
+                if not output and typed:
+                    os.write(controller, typed)
+                output += chunk
+        assert proc.wait(timeout=TIMEOUT) == 0, output
+        return output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(controller)

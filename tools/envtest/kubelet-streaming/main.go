@@ -1,0 +1,292 @@
+// Command kubelet-streaming is the kubelet API of envtest's kwok nodes: it serves exec and attach
+// itself with the kubelet's own streaming library (k8s.io/cri-streaming, as kubelet v1.37 does) and
+// reverse-proxies every other kubelet path (containerLogs, portForward, healthz, ...) to kwok.
+//
+// Exec runs the command on this host in -exec-dir: the command's stdin is closed when the client
+// closes its stdin stream, and a non-zero exit is reported as a NonZeroExitCode status with an
+// ExitCode cause. Attach streams the lines appended to -log-file after attaching and echoes what is
+// written to its stdin back on its stdout (every container's main process behaves like `cat`); it
+// ends when the client closes stdin.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
+)
+
+const (
+	idleTimeout     = 4 * time.Hour // the kubelet's default streamingConnectionIdleTimeout
+	pollInterval    = 100 * time.Millisecond
+	commandParam    = "command"
+	signalExitCodes = 128 // a command killed by signal N exits 128+N, as container runtimes report it
+)
+
+func main() {
+	address := flag.String("address", "127.0.0.1:10250", "host:port to serve the kubelet API on (TLS)")
+	certFile := flag.String("tls-cert-file", "", "serving certificate")
+	keyFile := flag.String("tls-private-key-file", "", "serving certificate's key")
+	upstream := flag.String("kwok", "", "kwok's kubelet API (http://host:port): every path but exec and attach goes there")
+	execDir := flag.String("exec-dir", ".", "working directory of exec'd commands")
+	logFile := flag.String("log-file", "", "the container log file (CRI format) that attach follows")
+	flag.Parse()
+	if *certFile == "" || *keyFile == "" || *upstream == "" || *logFile == "" {
+		log.Fatal("-tls-cert-file, -tls-private-key-file, -kwok and -log-file are required")
+	}
+	target, err := url.Parse(*upstream)
+	if err != nil {
+		log.Fatalf("-kwok: %v", err)
+	}
+	server := &http.Server{
+		Addr:              *address,
+		Handler:           newHandler(target, executor{dir: *execDir}, attacher{logFile: *logFile}),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 30 * time.Second,
+	}
+	log.Printf("serving the kubelet API on https://%s (exec, attach; everything else from %s)", *address, target)
+	log.Fatal(server.ListenAndServeTLS(*certFile, *keyFile))
+}
+
+// newHandler routes exec and attach (the kubelet's paths, with and without the pod UID) to the
+// streaming library and every other path to kwok.
+func newHandler(kwok *url.URL, e remotecommand.Executor, a remotecommand.Attacher) http.Handler {
+	proxy := httputil.NewSingleHostReverseProxy(kwok)
+	proxy.FlushInterval = -1 // followed logs stream as they come
+	mux := http.NewServeMux()
+	mux.Handle("/", proxy)
+	for _, path := range []string{"/exec/{ns}/{pod}/{container}", "/exec/{ns}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { serveExec(w, r, e) })
+	}
+	for _, path := range []string{"/attach/{ns}/{pod}/{container}", "/attach/{ns}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { serveAttach(w, r, a) })
+	}
+	return mux
+}
+
+func serveExec(w http.ResponseWriter, r *http.Request, e remotecommand.Executor) {
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	command := r.URL.Query()[commandParam]
+	log.Printf("exec %s/%s/%s %q", r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container"), command)
+	remotecommand.ServeExec(w, r, e, r.PathValue("ns")+"/"+r.PathValue("pod"), r.PathValue("uid"),
+		r.PathValue("container"), command, opts, idleTimeout, remotecommand.DefaultStreamCreationTimeout,
+		remotecommand.SupportedStreamingProtocols)
+}
+
+func serveAttach(w http.ResponseWriter, r *http.Request, a remotecommand.Attacher) {
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	log.Printf("attach %s/%s/%s", r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container"))
+	remotecommand.ServeAttach(w, r, a, r.PathValue("ns")+"/"+r.PathValue("pod"), r.PathValue("uid"),
+		r.PathValue("container"), opts, idleTimeout, remotecommand.DefaultStreamCreationTimeout,
+		remotecommand.SupportedStreamingProtocols)
+}
+
+// executor runs exec'd commands on this host.
+type executor struct{ dir string }
+
+func (e executor) ExecInContainer(_ context.Context, _, _, _ string, cmd []string, in io.Reader,
+	out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
+	if len(cmd) == 0 {
+		return errors.New("no command given")
+	}
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Dir = e.dir
+	if tty {
+		return exitStatus(runWithTTY(c, in, out, resize))
+	}
+	c.Stdout, c.Stderr = out, errOut // nil (not requested): /dev/null
+	var stdin io.WriteCloser
+	if in != nil {
+		pipe, err := c.StdinPipe()
+		if err != nil {
+			return err
+		}
+		stdin = pipe
+	}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	if stdin != nil {
+		go func() { // the client's stdin EOF (or its connection's end) closes the command's stdin
+			_, _ = io.Copy(stdin, in)
+			_ = stdin.Close()
+		}()
+	}
+	return exitStatus(c.Wait())
+}
+
+// runWithTTY runs c on a new pseudo-terminal: in goes to it, everything it prints to out.
+func runWithTTY(c *exec.Cmd, in io.Reader, out io.Writer, resize <-chan remotecommand.TerminalSize) error {
+	terminal, err := pty.Start(c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = terminal.Close() }()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case size, ok := <-resize:
+				if !ok {
+					return
+				}
+				_ = pty.Setsize(terminal, &pty.Winsize{Rows: size.Height, Cols: size.Width})
+			case <-done:
+				return
+			}
+		}
+	}()
+	if in != nil {
+		go func() { _, _ = io.Copy(terminal, in) }()
+	}
+	copied := make(chan struct{})
+	go func() { // ends with EIO once the command and its children closed the terminal
+		if out != nil {
+			_, _ = io.Copy(out, terminal)
+		} else {
+			_, _ = io.Copy(io.Discard, terminal)
+		}
+		close(copied)
+	}()
+	err = c.Wait()
+	<-copied
+	return err
+}
+
+// exitStatus turns a command's exit into the error the streaming library reports as a
+// NonZeroExitCode status: exit code N, or 128+N for signal N.
+func exitStatus(err error) error {
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		return err
+	}
+	code := exitErr.ExitCode()
+	if status, ok := exitErr.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+		code = signalExitCodes + int(status.Signal())
+	}
+	return utilexec.CodeExitError{Err: err, Code: code}
+}
+
+// attacher attaches to a container: the log file's new lines, and stdin echoed back.
+type attacher struct{ logFile string }
+
+func (a attacher) AttachContainer(_ context.Context, _, _, _ string, in io.Reader, out, errOut io.WriteCloser,
+	tty bool, _ <-chan remotecommand.TerminalSize) error {
+	if tty {
+		errOut = out
+	}
+	w := &lockedWriters{out: out, errOut: errOut}
+	stop := make(chan struct{})
+	followed := make(chan error, 1)
+	go func() { followed <- followLog(a.logFile, w, stop) }()
+	if in == nil {
+		return <-followed // until the client goes away (a write fails)
+	}
+	_, err := io.Copy(writerFunc(func(p []byte) (int, error) { return w.write("stdout", p) }), in)
+	close(stop)
+	if ferr := <-followed; ferr != nil && err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// followLog writes the CRI-format lines appended to path (after now) to w until stop or a write fails.
+func followLog(path string, w *lockedWriters, stop <-chan struct{}) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return err
+	}
+	reader := bufio.NewReader(f)
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	var partial string
+	for {
+		for {
+			chunk, err := reader.ReadString('\n')
+			partial += chunk
+			if err != nil { // io.EOF: wait for more
+				break
+			}
+			if err := writeLogLine(w, partial); err != nil {
+				return err
+			}
+			partial = ""
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// writeLogLine writes the content of one CRI log line ("TIME STREAM TAG CONTENT") to its stream.
+func writeLogLine(w *lockedWriters, line string) error {
+	fields := strings.SplitN(strings.TrimSuffix(line, "\n"), " ", 4)
+	if len(fields) != 4 {
+		return nil // not a CRI log line: nothing a container printed
+	}
+	content := fields[3]
+	if fields[2] == "F" {
+		content += "\n"
+	}
+	_, err := w.write(fields[1], []byte(content))
+	return err
+}
+
+// lockedWriters serialises writes to the attached client's stdout and stderr.
+type lockedWriters struct {
+	mu          sync.Mutex
+	out, errOut io.Writer
+}
+
+func (w *lockedWriters) write(stream string, p []byte) (int, error) {
+	target := w.out
+	if stream == "stderr" {
+		target = w.errOut
+	}
+	if target == nil {
+		return len(p), nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := target.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("writing to the attached client: %w", err)
+	}
+	return n, nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
