@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_node import kwok_nodes, running_pod  # noqa: F401  (fixtures)
+from .test_node import CONTAINER_LOG, kwok_nodes, running_pod  # noqa: F401  (fixtures)
 
 TIMEOUT = 60  # seconds a kubectl command may take on a loaded machine; a hang fails the test
 
@@ -78,6 +78,25 @@ def test_attach_echoes_stdin_and_ends_when_it_closes(kubeconfig_path: Path, name
     done = _kubectl(kubeconfig_path, "attach", "-i", "-n", namespace, running_pod, stdin=b"hello attach\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"hello attach\n"
+
+
+def test_followed_logs_stream_through_the_node(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
+    proc = subprocess.Popen(["kubectl", "--kubeconfig", str(kubeconfig_path), "logs", "-f", "-n", namespace,
+                             running_pod], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        received = b""
+        deadline = time.monotonic() + TIMEOUT
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while received != CONTAINER_LOG.encode():  # while the follow goes on: nothing buffers it on the way
+                remaining = deadline - time.monotonic()
+                assert remaining > 0 and proc.poll() is None, f"kubectl logs -f printed only {received!r}"
+                if selector.select(remaining):
+                    received += os.read(proc.stdout.fileno(), 4096)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)
 
 
 def _run_on_a_terminal(argv: list[str], *, typed: bytes, until: bytes) -> bytes:

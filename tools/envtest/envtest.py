@@ -225,6 +225,7 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         f"--secure-port={sched_port}", "--bind-address=127.0.0.1", "--leader-elect=false"])
     _wait_for(state, "kube-scheduler", lambda: _http_ok(f"https://127.0.0.1:{sched_port}/healthz",
                                                          insecure=True), 60)
+    state.update(kwok=f"http://127.0.0.1:{kwok_port}", kubelet=f"https://127.0.0.1:{kubelet_port}")
     _start_kwok(state, bin_dir, certs, kwok_port, kubelet_port)
     _write_state(state)
 
