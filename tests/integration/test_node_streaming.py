@@ -4,11 +4,14 @@ streaming library closes a command's stdin when the client closes it and reports
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import selectors
 import shutil
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -66,11 +69,11 @@ def test_exec_of_a_missing_command_is_an_error(kubeconfig_path: Path, namespace:
 
 
 def test_exec_with_a_tty(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
-    script = 'test -t 0 && test -t 1 && echo "on a terminal"; read line; echo "read: $line"'
+    script = 'test -t 0 && test -t 1 && echo "on a terminal of size $(stty size)"; read line; echo "read: $line"'
     output = _run_on_a_terminal(["kubectl", "--kubeconfig", str(kubeconfig_path), "exec", "-it", "-n", namespace,
                                  running_pod, "--", "sh", "-c", script], typed=b"typed\r",
-                                until=b"read: typed")
-    assert b"on a terminal" in output
+                                until=b"read: typed", rows=33, columns=101)
+    assert b"on a terminal of size 33 101" in output  # kubectl sent its terminal's size: a resize
 
 
 def test_attach_echoes_stdin_and_ends_when_it_closes(kubeconfig_path: Path, namespace: str,
@@ -99,10 +102,11 @@ def test_followed_logs_stream_through_the_node(kubeconfig_path: Path, namespace:
         proc.wait(timeout=TIMEOUT)
 
 
-def _run_on_a_terminal(argv: list[str], *, typed: bytes, until: bytes) -> bytes:
-    """Run `argv` with a pseudo-terminal as its stdin/stdout, type `typed` once it printed something, and
-    return what it printed when `until` appeared and the process exited (bounded)."""
+def _run_on_a_terminal(argv: list[str], *, typed: bytes, until: bytes, rows: int, columns: int) -> bytes:
+    """Run `argv` with a pseudo-terminal of `rows` x `columns` as its stdin/stdout, type `typed` once it
+    printed something, and return what it printed when `until` appeared and the process exited (bounded)."""
     controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     proc = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
     os.close(terminal)
     output = b""
