@@ -24,7 +24,8 @@ from .core import calls
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
 from .transport import CancelScope
-from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, EventType, Watch, watch
+from . import verbs
+from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, EventType, Watch
 
 if TYPE_CHECKING:
     from .client import Client, ResourceClient
@@ -257,9 +258,9 @@ class Informer:
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
                  idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
         calls.require_verb(resource.resource, "list")
-        watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-              field_selector=field_selector, timeout_seconds=timeout_seconds,
-              idle_timeout=idle_timeout)  # validates; sends nothing
+        verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                    field_selector=field_selector, timeout_seconds=timeout_seconds,
+                    idle_timeout=idle_timeout)  # validates; sends nothing
         if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
                                           or resync_period <= 0):
             raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
@@ -446,9 +447,9 @@ class Informer:
             self._apply(event.type, event.object)
 
     def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
-        opened = watch(self.resource, **self._selection, resource_version=resource_version, resume=True,
-                       send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
-                       backoff=self._backoff, idle_timeout=self._idle_timeout)
+        opened = self.resource.watch(**self._selection, resource_version=resource_version, resume=True,
+                                     send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
+                                     backoff=self._backoff, idle_timeout=self._idle_timeout)
         with self._lock:
             self._watch = opened
         if self._stopping.is_set():

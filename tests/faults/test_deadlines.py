@@ -20,7 +20,7 @@ from dynkube import transport
 from dynkube.cli import main
 from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
-from dynkube.watch import Backoff, EventType, watch
+from dynkube.watch import Backoff, EventType
 
 from .proxy import FaultProxy
 from .watchkit import SELECTOR, labelled, wait_for
@@ -138,7 +138,7 @@ def test_watch_stop_is_prompt_while_connecting_to_a_black_hole(through: Callable
     start = cms.list_page(namespace).resource_version
     proxy.black_hole()
     proxy.cut_all()  # the pooled connection: the watch must make a new one, into the hole
-    stream = watch(cms, namespace, resource_version=start, resume=True)
+    stream = cms.watch(namespace, resource_version=start, resume=True)
     reader = threading.Thread(target=lambda: list(stream), daemon=True)
     reader.start()
     wait_for(lambda: proxy.held >= 1, what="the watch to connect into the black hole")
@@ -152,7 +152,7 @@ def test_watch_stop_is_prompt_while_connecting_to_a_black_hole(through: Callable
 def test_resumed_watch_notices_a_frozen_connection(through: Callable[..., dynkube.Client], client: dynkube.Client,
                                                     proxy: FaultProxy, namespace: str) -> None:
     cms = through().resource("configmaps")
-    stream = watch(cms, namespace, resource_version=cms.list_page(namespace).resource_version, resume=True,
+    stream = cms.watch(namespace, resource_version=cms.list_page(namespace).resource_version, resume=True,
                    label_selector=SELECTOR, idle_timeout=1.5)
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(e.object.metadata.name for e in stream
