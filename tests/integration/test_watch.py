@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import dynkube
+import dynkube.verbs
 from dynkube.watch import EventType, WatchEvent
 
 from ..faults.watchkit import LABELS, SELECTOR, labelled, wait_for
@@ -87,7 +88,7 @@ def test_resume_from_a_resource_version_gets_exactly_the_later_events(client: dy
 def test_resuming_without_resource_version_lists_first_then_watches(client: dynkube.Client, namespace: str,
                                                                     monkeypatch: pytest.MonkeyPatch,
                                                                     start: str | None) -> None:
-    monkeypatch.setattr(dynkube.watch, "DEFAULT_PAGE_SIZE", 2)  # several pages
+    monkeypatch.setattr(dynkube.verbs, "DEFAULT_PAGE_SIZE", 2)  # several pages
     cms = client.resource("configmaps")
     existing = [cms.create(labelled(f"cm-{i}"), namespace=namespace) for i in range(5)]
     with cms.watch(namespace, label_selector=SELECTOR, resume=True, resource_version=start) as watch:
