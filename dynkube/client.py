@@ -24,7 +24,7 @@ from .errors import InvalidInput, NotFound, ResourceNotFound
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
-from .verbs import Plan, Target, check_validation
+from .verbs import Plan, ResourceNames, Target, check_validation
 from .watch import Watch, WatchPlan
 
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ class Client:
                  context: str | None = None, namespace: str | None = None, qps: float | None = DEFAULT_QPS,
                  burst: int = DEFAULT_BURST, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  cache_dir: str | Path | None | bool = None, discovery_ttl: float = DEFAULT_DISK_TTL) -> None:
-        _check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
+        check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
         if config is None:
-            config = _load_config(kubeconfig, context)
+            config = load_client_config(kubeconfig, context)
         self.config = config
         self.namespace = namespace or config.namespace
         self.transport = Transport(config, qps=qps, burst=burst, timeout=timeout, retry=retry)
@@ -229,8 +229,8 @@ def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str
     return resource_map.resolve(parts[0]), ".".join(parts[1:])
 
 
-def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
-                            discovery_ttl: Any) -> None:
+def check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
+                           discovery_ttl: Any) -> None:
     """InvalidInput for the first unusable ``Client()`` argument (transport settings: see Transport)."""
     if config is not None and not isinstance(config, Config):
         raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
@@ -242,7 +242,8 @@ def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespac
         raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
 
 
-def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
+def load_client_config(kubeconfig: str | Path | None, context: str | None) -> Config:
+    """The configuration of a client given no ``config``: the kubeconfig named, else the default one."""
     if kubeconfig is not None:
         from .config import load_kubeconfig
 
@@ -287,7 +288,7 @@ def _watches(plan: Callable[Concatenate[Target, P], WatchPlan]) -> Callable[Conc
     return verb
 
 
-class ResourceClient:
+class ResourceClient(ResourceNames):
     """Every verb on one resource. ``namespace=None`` means the client's default namespace for
     namespaced resources; cluster-scoped resources take no namespace.
 
@@ -302,13 +303,6 @@ class ResourceClient:
 
     def __repr__(self) -> str:
         return f"<ResourceClient {self.resource.group_resource} {self.resource.api_version} kind={self.kind}>"
-
-    kind = property(lambda self: self.resource.kind, doc="The resource's kind, e.g. Deployment.")
-    plural = property(lambda self: self.resource.plural, doc="The resource's plural name, e.g. deployments.")
-    group = property(lambda self: self.resource.group, doc='The API group ("" for core).')
-    version = property(lambda self: self.resource.version, doc="The API version, e.g. v1.")
-    api_version = property(lambda self: self.resource.api_version, doc="apiVersion, e.g. apps/v1.")
-    namespaced = property(lambda self: self.resource.namespaced, doc="True for namespaced resources.")
 
     @property
     def default_namespace(self) -> str | None:

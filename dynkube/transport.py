@@ -879,13 +879,19 @@ def certificate_problem(exc: requests.exceptions.RequestException) -> Certificat
         return None
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     cause = reason.args[0] if isinstance(reason, Exception) and reason.args else None
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        code = cause.verify_code
-        kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
-        return CertificateProblem(str(cause.verify_message).rstrip("."), kind)
     if isinstance(cause, ValueError) and type(cause).__name__ == "CertificateError":  # urllib3 checking tls-server-name
         return CertificateProblem(str(cause), "name")
-    return None
+    return verification_problem(cause)
+
+
+def verification_problem(cause: object) -> CertificateProblem | None:
+    """The problem an ``ssl.SSLCertVerificationError`` names (None for anything else): a name the
+    certificate is not valid for, an issuer not trusted, or another."""
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return None
+    code = cause.verify_code
+    kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
+    return CertificateProblem(str(cause.verify_message).rstrip("."), kind)
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

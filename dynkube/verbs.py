@@ -38,6 +38,19 @@ class Target(Protocol):
     def default_namespace(self) -> str | None: ...
 
 
+class ResourceNames:
+    """The names of the resource a resource client works on (``self.resource``)."""
+
+    resource: Resource
+
+    kind = property(lambda self: self.resource.kind, doc="The resource's kind, e.g. Deployment.")
+    plural = property(lambda self: self.resource.plural, doc="The resource's plural name, e.g. deployments.")
+    group = property(lambda self: self.resource.group, doc='The API group ("" for core).')
+    version = property(lambda self: self.resource.version, doc="The API version, e.g. v1.")
+    api_version = property(lambda self: self.resource.api_version, doc="apiVersion, e.g. apps/v1.")
+    namespaced = property(lambda self: self.resource.namespaced, doc="True for namespaced resources.")
+
+
 class Validation(NamedTuple):
     """A body to check against the server's schema before sending it (``strict``: unknown fields too)."""
 

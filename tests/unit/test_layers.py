@@ -27,8 +27,15 @@ KNOWN = {  # convenience methods of Client that delegate up: not yet inverted
 }
 
 
+AIO_LAYERS = {  # dynkube.aio's modules sit in the layers of their sync counterparts
+    "transport": 4, "discovery": 4, "watch": 4, "client": 5, "__init__": 7,
+}
+
+
 def layer(module: str) -> int:
     parts = module.split(".")
+    if len(parts) > 1 and parts[1] == "aio":
+        return AIO_LAYERS[parts[2] if len(parts) > 2 else "__init__"]
     return LAYERS["__init__"] if len(parts) == 1 else LAYERS[parts[1]]
 
 
