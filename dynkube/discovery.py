@@ -48,7 +48,7 @@ def _memory() -> Any:
 T = TypeVar("T")
 
 
-class _Known(NamedTuple):
+class KnownMap(NamedTuple):
     """A discovery cache document and the resource map parsed from it."""
 
     document: dict[str, Any]
@@ -68,7 +68,7 @@ class DiscoveryCache:
         self._disk = None if cache_dir is False else DiskCache(
             root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
         self._disk_ttl = disk_ttl
-        self._known: _Known | None = None
+        self._known: KnownMap | None = None
         self._generation = 0
         self._last_refresh = 0.0
         self._aggregated = aggregated
@@ -83,7 +83,7 @@ class DiscoveryCache:
         if self._disk:
             self._disk.remove_all()
 
-    def _cached(self) -> tuple[_Known | None, _Known | None]:
+    def _cached(self) -> tuple[KnownMap | None, KnownMap | None]:
         """The map to use without asking: the memory cache's, else a disk entry younger than the TTL
         (remembered); and the disk entry to revalidate when there is none."""
         with _MEMORY_LOCK:
@@ -96,21 +96,21 @@ class DiscoveryCache:
             return stored, None
         return None, stored
 
-    def _previous(self) -> _Known | None:
+    def _previous(self) -> KnownMap | None:
         """What the next request revalidates (its ETags): the newest map of this process, else the disk's."""
         with _MEMORY_LOCK:
             cached = _memory().get(self._memory_key)
         return cached or self._known or self._read_disk()
 
-    def _fetch_flow(self, previous: _Known | None) -> Fetch:
+    def _fetch_flow(self, previous: KnownMap | None) -> Fetch:
         return fetch(previous.document if previous else None, aggregated=self._aggregated, url=self._url)
 
     def _url(self, path: str) -> str:
         return self._server + path
 
-    def _store(self, previous: _Known | None, document: dict[str, Any], unchanged: bool) -> _Known:
+    def _store(self, previous: KnownMap | None, document: dict[str, Any], unchanged: bool) -> KnownMap:
         """Keep what a fetch learned: in memory, on disk; the same map object when nothing changed."""
-        known = previous if unchanged and previous else _Known(document, parse_cached(document))
+        known = previous if unchanged and previous else KnownMap(document, parse_cached(document))
         if self._disk:
             self._disk.write("dynkube.json", {**document, "saved": time.time()})
         self._last_refresh = time.monotonic()
@@ -125,7 +125,7 @@ class DiscoveryCache:
             self.stats["not_modified"] += 1
         return response
 
-    def _read_disk(self) -> _Known | None:
+    def _read_disk(self) -> KnownMap | None:
         """The disk cache entry and its map, or None when absent, unreadable or inconsistent."""
         stored = self._disk.read("dynkube.json") if self._disk else None
         if stored is None:
@@ -133,13 +133,13 @@ class DiscoveryCache:
         problem = cache_document_problem(stored)
         if problem is None:
             try:
-                return _Known(stored, parse_cached(stored))
+                return KnownMap(stored, parse_cached(stored))
             except DiscoveryError as exc:
                 problem = str(exc)
         log.warning("ignoring the discovery cache of %s: %s", self._server, problem)
         return None
 
-    def _remember(self, known: _Known) -> None:
+    def _remember(self, known: KnownMap) -> None:
         with _MEMORY_LOCK:
             _memory()[self._memory_key] = known
         if known.map.failed:
@@ -242,7 +242,7 @@ class Discovery(DiscoveryCache):
             self._fetch_and_store(self._previous())
             return True
 
-    def _fetch_and_store(self, previous: _Known | None) -> _Known:
+    def _fetch_and_store(self, previous: KnownMap | None) -> KnownMap:
         """Obey the discovery exchange (``core.discovery.fetch``): one request at a time, or the
         legacy group-versions concurrently; then keep what it learned."""
         flow = self._fetch_flow(previous)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..core.http import Request, Response
-from ..discovery import DEFAULT_DISK_TTL, MIN_REFRESH_INTERVAL, DiscoveryCache, served_now
+from ..discovery import DEFAULT_DISK_TTL, MIN_REFRESH_INTERVAL, DiscoveryCache, KnownMap, served_now
 from ..errors import ApiError, ResourceNotFound, TransportError
 from ..resources import Resource, ResourceMap
 from .transport import AsyncTransport
@@ -89,7 +89,7 @@ class AsyncDiscovery(DiscoveryCache):
                 await asyncio.sleep(wait)
             await self._fetch_and_store(self._previous())
 
-    async def _fetch_and_store(self, previous: Any) -> Any:
+    async def _fetch_and_store(self, previous: KnownMap | None) -> KnownMap:
         """Obey the discovery exchange: one request at a time, or the legacy group-versions together."""
         flow = self._fetch_flow(previous)
         answer: Any = None
