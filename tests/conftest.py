@@ -9,11 +9,15 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 import dynkube
+import dynkube.aio
+
+from .support.bridge import AsyncBridge, EventLoopThread
 
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = ROOT / "fixtures" / "upstream"  # copied reference data, see its README
@@ -41,6 +45,28 @@ def client(kubeconfig_path: Path, cache_root: Path) -> Iterator[dynkube.Client]:
     """An admin client of the test cluster (client-certificate context), with a private cache dir."""
     with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def aio_loop() -> Iterator[EventLoopThread]:
+    """An event loop on a thread of its own, where the bridged asyncio clients run."""
+    runner = EventLoopThread()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session", params=["sync", "async"])
+def each_client(request: pytest.FixtureRequest, client: dynkube.Client, kubeconfig_path: Path, cache_root: Path,
+                aio_loop: EventLoopThread) -> Iterator[Any]:
+    """Each client in turn, for tests that run against both: the sync ``client``, then a
+    ``dynkube.aio.Client`` of the same cluster driven through ``tests.support.bridge.AsyncBridge``
+    (same calls, same results and exceptions; every request the async client's own)."""
+    if request.param == "sync":
+        yield client
+        return
+    aio = dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root)
+    yield AsyncBridge(aio, aio_loop)
+    aio_loop.run(aio.close())
 
 
 @pytest.fixture(scope="session")

@@ -92,6 +92,11 @@ class AsyncStream:
         """Close the answer's connection (it is not reused when the body was not read to its end)."""
         self._raw.close()
 
+    def abort(self) -> None:
+        """End a read waiting in another task at once (it raises ConnectionError), then close."""
+        self._raw.content.set_exception(ConnectionAbortedError("the stream was stopped"))
+        self._raw.close()
+
     @property
     def closed(self) -> bool:
         """True once the answer's connection is closed or released."""

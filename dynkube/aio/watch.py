@@ -96,7 +96,7 @@ class Watch:
         self._stopped.set()
         response = self._response
         if response is not None:
-            response.close()
+            response.abort()
 
     async def aclose(self) -> None:
         """Stop, and finish the iteration (its connection closed) before returning."""
