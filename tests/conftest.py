@@ -69,6 +69,27 @@ def each_client(request: pytest.FixtureRequest, client: dynkube.Client, kubeconf
     aio_loop.run(aio.close())
 
 
+@pytest.fixture(params=["sync", "async"])
+def open_client(request: pytest.FixtureRequest, aio_loop: EventLoopThread) -> Iterator[Callable[..., Any]]:
+    """Makes clients of each kind in turn: ``open_client(config, **kwargs)`` is a ``dynkube.Client``,
+    then (second run of the test) a bridged ``dynkube.aio.Client`` of the same arguments; closed
+    after the test."""
+    closers: list[Callable[[], None]] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if request.param == "sync":
+            made = dynkube.Client(*args, **kwargs)
+            closers.append(made.close)
+            return made
+        aio = dynkube.aio.Client(*args, **kwargs)
+        closers.append(lambda: aio_loop.run(aio.close()))
+        return AsyncBridge(aio, aio_loop)
+
+    yield make
+    for close in closers:
+        close()
+
+
 @pytest.fixture(scope="session")
 def gizmo_crds(client: dynkube.Client) -> None:
     """The namespaced and cluster-scoped test CRDs of fixtures/crds/gizmos.yaml, installed once."""
