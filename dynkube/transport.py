@@ -363,7 +363,7 @@ class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def _socket_options() -> list[tuple[int, int, int]]:
+def socket_options() -> list[tuple[int, int, int]]:
     """TCP_NODELAY (urllib3's default) and keepalive with short intervals, where the platform has them."""
     options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
     idle, interval, count = KEEPALIVE
@@ -381,14 +381,14 @@ class _Adapter(HTTPAdapter):
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["socket_options"] = _socket_options()
+        kwargs["socket_options"] = socket_options()
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         socks = proxy.lower().startswith("socks")  # SOCKS proxies bring their own pools and sockets
         if not socks:
-            proxy_kwargs.setdefault("socket_options", _socket_options())
+            proxy_kwargs.setdefault("socket_options", socket_options())
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not socks:
             manager.pool_classes_by_scheme = _POOL_CLASSES

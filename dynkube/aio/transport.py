@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -25,9 +26,9 @@ from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, Retry
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
-from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, IDLE_CONNECTION_SECONDS, USER_AGENT,
-                         CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
-                         surface_warnings, verification_problem)
+from .. import transport as sync_transport
+from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT, CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
+                         socket_options, surface_warnings, verification_problem)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class AsyncTransport:
         self._secure = urlsplit(self.base_url).scheme == "https"
         self._pool_maxsize = pool_maxsize
         self._session: aiohttp.ClientSession | None = None
+        self._retired: list[aiohttp.ClientSession] = []  # replaced sessions, closed with the transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
         self._proxy = config.proxy_url or _environment_proxy(self.base_url)
@@ -134,9 +136,10 @@ class AsyncTransport:
 
     async def close(self) -> None:
         """Close every pooled connection."""
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        sessions, self._session, self._retired = [self._session, *self._retired], None, []
+        for session in sessions:
+            if session is not None and not session.closed:
+                await session.close()
 
     # ---- sending ---------------------------------------------------------------------------
 
@@ -260,7 +263,9 @@ class AsyncTransport:
             problem = verification_problem(exc.certificate_error) or CertificateProblem(str(exc), "other")
             raise certificate_error(self.config, request.method, self.url(request.path), problem) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            expired = isinstance(exc, asyncio.TimeoutError) or time.monotonic() >= attempt_deadline
+            # aiohttp's read timeout (a silent connection) is a failed attempt, not the attempt's time running out
+            expired = (isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, aiohttp.ServerTimeoutError)) \
+                or time.monotonic() >= attempt_deadline
             never_sent = isinstance(exc, aiohttp.ClientConnectorError) and not expired
             raise _Failed(NoAnswer(f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__,
                                    never_sent=never_sent, reused=attempt.reused, expired=expired)) from None
@@ -293,15 +298,15 @@ class AsyncTransport:
             raise errors.InvalidInput("this dynkube.aio client was first used in another event loop; "
                                       "use one dynkube.aio.Client per event loop")
         if self._session is None or self._session.closed or certificate != self._client_certificate or fresh:
-            old, self._session = self._session, None
-            if old is not None and not old.closed:
-                await old.close() if not fresh else asyncio.ensure_future(old.close())
+            if self._session is not None:  # requests in flight on it finish; closed with the transport
+                self._retired.append(self._session)
             self._client_certificate = certificate
             context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
             tracing = aiohttp.TraceConfig()
             tracing.on_connection_reuseconn.append(_on_reuse)
-            connector = aiohttp.TCPConnector(ssl=context if context is not None else False,
-                                             limit=self._pool_maxsize, keepalive_timeout=IDLE_CONNECTION_SECONDS)
+            connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=self._pool_maxsize,
+                                             keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
+                                             socket_factory=_keepalive_socket)
             self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
                                                   auto_decompress=True, skip_auto_headers=())
             self._loop = loop
@@ -314,6 +319,20 @@ class _Failed(Exception):
     def __init__(self, outcome: NoAnswer) -> None:
         super().__init__(outcome.reason)
         self.outcome = outcome
+
+
+def _keepalive_socket(address: Any) -> socket.socket:
+    """A socket with the sync transport's options: TCP keepalive with short intervals, TCP_USER_TIMEOUT."""
+    family, kind, protocol = address[0], address[1], address[2]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        for level, option, value in socket_options():
+            sock.setsockopt(level, option, value)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _headers(raw: aiohttp.ClientResponse) -> Headers:

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol
 
 from ..core.exchange import NO_RETRIES
+from ..core.http import Request
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from ..errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from ..objects import ApiList
@@ -60,6 +61,7 @@ class Watch:
         self._path = plan.request.path
         self._stopped = asyncio.Event()
         self._response: AsyncStream | None = None
+        self._connecting: asyncio.Future[AsyncStream] | None = None
         self._events = self._run()
 
     @property
@@ -94,6 +96,8 @@ class Watch:
     def stop(self) -> None:
         """End the watch: the iteration stops at its next step, without an error; the connection closes."""
         self._stopped.set()
+        if self._connecting is not None:
+            self._connecting.cancel()
         response = self._response
         if response is not None:
             response.abort()
@@ -153,15 +157,33 @@ class Watch:
                 except TimeoutError:
                     pass
 
+    async def _connect(self, request: Request, connect: float | None, read: float | None) -> AsyncStream | None:
+        """The answer's stream, or None when ``stop()`` came first (it cancels a connection attempt)."""
+        connecting = asyncio.ensure_future(self._transport.stream(
+            request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
+            retry=NO_RETRIES if self._plan.resume else None))  # resuming retries itself
+        self._connecting = connecting
+        try:
+            await asyncio.wait([connecting])
+        except asyncio.CancelledError:  # this task was cancelled: so is the attempt
+            connecting.cancel()
+            raise
+        finally:
+            self._connecting = None
+        if connecting.cancelled():
+            return None
+        response = connecting.result()
+        if self._stopped.is_set():
+            response.close()
+            return None
+        return response
+
     async def _stream(self) -> AsyncGenerator[WatchEvent, None]:
         """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
         timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
         request = self._point.request(self._plan.request, timeout_seconds)
-        response = await self._transport.stream(request, rate_limited=False,
-                                                timeout=(connect, read),  # type: ignore[arg-type]
-                                                retry=NO_RETRIES if self._plan.resume else None)
-        if self._stopped.is_set():
-            response.close()
+        response = await self._connect(request, connect, read)
+        if response is None:
             return
         self._response = response
         decoder = JSONStreamDecoder()
