@@ -113,8 +113,7 @@ class AsyncTransport:
     """
 
     def __init__(self, config: Config, *, qps: float | None = DEFAULT_QPS, burst: int = DEFAULT_BURST,
-                 timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
-                 pool_maxsize: int = 32) -> None:
+                 timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy()) -> None:
         check_timeout(timeout)
         check_rate_limit(qps, burst, retry)
         self.config = config
@@ -123,7 +122,6 @@ class AsyncTransport:
         self.retry = retry
         self._limiter = AsyncTokenBucket(qps, burst) if qps and qps > 0 else None
         self._secure = urlsplit(self.base_url).scheme == "https"
-        self._pool_maxsize = pool_maxsize
         self._session: aiohttp.ClientSession | None = None
         self._retired: list[aiohttp.ClientSession] = []  # replaced sessions, closed with the transport
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -304,7 +302,9 @@ class AsyncTransport:
             context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
             tracing = aiohttp.TraceConfig()
             tracing.on_connection_reuseconn.append(_on_reuse)
-            connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=self._pool_maxsize,
+            # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
+            # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
+            connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
                                              keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
                                              socket_factory=_keepalive_socket)
             self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
