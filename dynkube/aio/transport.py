@@ -124,6 +124,7 @@ class AsyncTransport:
         self._secure = urlsplit(self.base_url).scheme == "https"
         self._session: aiohttp.ClientSession | None = None
         self._retired: list[aiohttp.ClientSession] = []  # replaced sessions, closed with the transport
+        self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
         self._proxy = config.proxy_url or _environment_proxy(self.base_url)
@@ -289,27 +290,40 @@ class AsyncTransport:
         return await asyncio.to_thread(self.config.credentials.refresh)
 
     async def _session_for(self, certificate: tuple[bytes, bytes] | None, *, fresh: bool) -> aiohttp.ClientSession:
-        """The pooled session: made in the running loop on first use; made again (and the old one
-        closed) when the client certificate changed or a fresh connection is needed."""
+        """The pooled session: made in the running loop on first use; made again when the client
+        certificate changed or a fresh connection is needed (the old one is closed with the transport)."""
         loop = asyncio.get_running_loop()
+        stale = self._session
         if self._loop is not None and self._loop is not loop:
             raise errors.InvalidInput("this dynkube.aio client was first used in another event loop; "
                                       "use one dynkube.aio.Client per event loop")
-        if self._session is None or self._session.closed or certificate != self._client_certificate or fresh:
-            if self._session is not None:  # requests in flight on it finish; closed with the transport
-                self._retired.append(self._session)
-            self._client_certificate = certificate
-            context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
-            tracing = aiohttp.TraceConfig()
-            tracing.on_connection_reuseconn.append(_on_reuse)
-            # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
-            # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
-            connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
-                                             keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
-                                             socket_factory=_keepalive_socket)
-            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
-                                                  auto_decompress=True, skip_auto_headers=())
-            self._loop = loop
+        session = self._session
+        if session is not None and not session.closed and certificate == self._client_certificate and not fresh:
+            return session
+        if self._building is None:
+            self._building = asyncio.Lock()
+        async with self._building:  # one new session, however many requests need it at once
+            session = self._session
+            if session is None or session.closed or certificate != self._client_certificate or (
+                    fresh and session is stale):
+                session = await self._new_session(certificate)
+                self._loop = loop
+        return session
+
+    async def _new_session(self, certificate: tuple[bytes, bytes] | None) -> aiohttp.ClientSession:
+        if self._session is not None:  # requests in flight on it finish; closed with the transport
+            self._retired.append(self._session)
+        context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
+        tracing = aiohttp.TraceConfig()
+        tracing.on_connection_reuseconn.append(_on_reuse)
+        # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
+        # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
+        connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
+                                         keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
+                                         socket_factory=_keepalive_socket)
+        self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
+                                              auto_decompress=True)
+        self._client_certificate = certificate
         return self._session
 
 
