@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import requests
+from multidict import CIMultiDict
 
 from .. import errors
 from ..config import Config
@@ -228,7 +229,7 @@ class AsyncTransport:
         started = time.monotonic()
         attempt_deadline = min(deadline, started + limits.attempt) if limits.attempt is not None else deadline
         connect, read = clamped(limits, attempt_deadline, started)
-        send_headers = {"User-Agent": USER_AGENT, **headers, **request.headers}
+        send_headers = _header_lines({"User-Agent": USER_AGENT, **headers, **request.headers})
         if self.config.disable_compression:
             send_headers["Accept-Encoding"] = "identity"
         url, method, body = self.url(request.path), request.method, request.body
@@ -275,7 +276,7 @@ class AsyncTransport:
 
     # ---- identity and the connection pool ---------------------------------------------------
 
-    async def _identity(self) -> tuple[dict[str, str], tuple[bytes, bytes] | None]:
+    async def _identity(self) -> tuple[Mapping[str, str | list[str]], tuple[bytes, bytes] | None]:
         """The credentials' headers, then their client certificate (on a worker thread: a token file
         may be re-read, an exec plugin run)."""
         if not self._secure:
@@ -347,6 +348,15 @@ def _keepalive_socket(address: Any) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _header_lines(headers: Mapping[str, str | list[str]]) -> CIMultiDict[str]:
+    """The header lines of a request: a list value is one line per item (several Impersonate-Group)."""
+    lines: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        for item in value if isinstance(value, list) else (value,):
+            lines.add(name, item)
+    return lines
 
 
 def _headers(raw: aiohttp.ClientResponse) -> Headers:
