@@ -66,7 +66,7 @@ def setup(client: Any, objects: int, kinds: int) -> None:
         have = {o["metadata"]["name"] for o in resource.list(NS)}
         missing = [f"obj-{n:05d}" for n in range(per_kind) if f"obj-{n:05d}" not in have]
 
-        def make(name: str) -> None:
+        def make(name: str, resource: dynkube.ResourceClient = resource) -> None:
             resource.create({"metadata": {"name": name, "labels": {"bench": "export"}},
                              "spec": {"size": "medium", "replicas": 3, "note": "x" * 200}}, NS)
 

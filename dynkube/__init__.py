@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "retry_on_conflict": "helpers", "wait_for": "helpers",
-    "describe": "descriptions", "Description": "descriptions", "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
+    "describe": "descriptions", "Description": "descriptions",
+    "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
     "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
     "RulesReview": "access",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
@@ -64,7 +65,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
     "PropagationPolicy",
-    "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
+    "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url",
+    "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
     "watch_events", "Watch", "WatchEvent", "EventType",

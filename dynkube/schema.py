@@ -975,10 +975,8 @@ class _Explainer:
 
     def element(self, node: Any, *, maps: bool = False) -> Mapping[str, Any]:
         """The schema that holds a field's fields: through refs and array items (as kubectl walks)."""
-        last: Mapping[str, Any] = {}
-        for last in self.chain(node, maps=maps):
-            pass
-        return last
+        chain = list(self.chain(node, maps=maps))
+        return chain[-1] if chain else {}
 
     def refs(self, node: Any) -> set[str]:
         """Every component a field's type goes through (to stop recursive expansion at a cycle)."""
@@ -1249,7 +1247,8 @@ class _State:
     def __init__(self) -> None:
         self.index: dict[str, _Entry] | None = None
         self.fetched_at = 0.0
-        self.documents: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=_DOCUMENTS_IN_MEMORY)  # by document id ("<gv>@<hash>")
+        # by document id ("<gv>@<hash>")
+        self.documents: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=_DOCUMENTS_IN_MEMORY)
         self.models: dict[str, dict[tuple[str, str, str], str]] = {}  # by document id
         self.compiled: dict[tuple[str, str], _CompiledSchema] = {}  # by (document id, kind)
 

@@ -49,7 +49,8 @@ def main() -> None:
     index = t.request("GET", "/openapi/v3").json()
     save("openapi/index.json", index)
     for key in ("apis/batch/v1", "apis/fixtures.dynkube.io/v1"):
-        save(f"openapi/{key.replace('/', '__')}.json", t.request("GET", index["paths"][key]["serverRelativeURL"]).json())
+        document = t.request("GET", index["paths"][key]["serverRelativeURL"]).json()
+        save(f"openapi/{key.replace('/', '__')}.json", document)
     record_statuses(client)
     print(f"fixtures written to {OUT}")
 

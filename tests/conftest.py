@@ -85,7 +85,8 @@ def crd_factory(client: dynkube.Client) -> Iterator[Callable[..., str]]:
             "group": group, "scope": scope,
             "names": {"plural": plural, "singular": f"thing{suffix}", "kind": kind, "shortNames": list(short_names)},
             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                                         "x-kubernetes-preserve-unknown-fields": True}}}]}})
         created.append(f"{plural}.{group}")
         dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
         return kind

@@ -322,7 +322,6 @@ def fetch_table(ctx: Context, target: Target) -> Table:
 
     A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
     """
-    rc, names = target.resource, target.names
     namespace, all_namespaces = _scope(ctx, target)
     if not ctx.args.server_print or ctx.args.sort_by:
         objects, failed, version = _collect(ctx, target)

@@ -107,7 +107,8 @@ def test_dry_run_creates_nothing(client: dynkube.Client, namespace: str) -> None
 
 def test_directory_and_list_documents(client: dynkube.Client, namespace: str, tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    (tmp_path / "a.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: {namespace}}}\n")
+    (tmp_path / "a.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: {namespace}}}\n")
     (tmp_path / "sub" / "b.json").write_text(
         '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", '
         f'"metadata": {{"name": "b", "namespace": "{namespace}"}}}}]}}')

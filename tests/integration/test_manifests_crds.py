@@ -64,7 +64,7 @@ def _write_set(folder: Path, group: str, namespace: str) -> None:
 def test_crds_are_applied_together_and_their_objects_after_one_refresh(
         client: dynkube.Client, group: str, namespace: str, tmp_path: Path) -> None:
     _write_set(tmp_path / "set", group, namespace)
-    client.discovery.map  # loaded before: what follows counts only the refreshes the apply needs
+    assert client.discovery.map  # loaded before: what follows counts only the refreshes the apply needs
     before = client.discovery.stats["requests"]
     stages: list[tuple[str, int, int]] = []
     seen: list[tuple[str, int, int]] = []
