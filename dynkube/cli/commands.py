@@ -12,7 +12,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error, one_line
+from .context import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
 from .sources import manifest_source, not_utf8, read_manifests

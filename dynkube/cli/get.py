@@ -10,7 +10,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error
+from .context import CommandFailed, Context, UsageError, describe_error
 from .getopts import as_json, read_output_file, sort_path, sorted_objects
 from .jsonpath import JSONPathError, Template
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
