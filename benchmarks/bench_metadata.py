@@ -106,7 +106,7 @@ def ensure_tree(kubeconfig: Path, count: int) -> dict[str, Any]:
     import dynkube
 
     client = _common.admin_client(kubeconfig)
-    client.apply_manifests(_common.ROOT / "fixtures" / "crds" / "gizmos.yaml")
+    dynkube.apply_manifests(client, _common.ROOT / "fixtures" / "crds" / "gizmos.yaml")
     _common.ensure_namespace(client, TREE_NS)
     configmaps = client.resource("configmaps")
     try:

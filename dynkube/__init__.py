@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from .helpers import retry_on_conflict, wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
-    from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
+    from .manifests import ApplyResult, Document, apply_manifests, is_manifest_url, load_documents, load_url
     from .raw import Answer
+    from .snapshot import open_snapshot
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
@@ -44,7 +45,7 @@ _LAZY = {
     "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
     "RulesReview": "access",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
-    "is_manifest_url": "manifests",
+    "is_manifest_url": "manifests", "apply_manifests": "manifests", "open_snapshot": "snapshot",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
     "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
@@ -66,7 +67,7 @@ __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
     "PropagationPolicy",
     "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url",
-    "RetryPolicy",
+    "apply_manifests", "open_snapshot", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
     "watch_events", "Watch", "WatchEvent", "EventType",

@@ -25,7 +25,6 @@ from .core.exchange import RetryPolicy
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
 
 if TYPE_CHECKING:
-    from .manifests import ApplyResult
     from .watch import Watch
 
 T = TypeVar("T")
@@ -51,14 +50,6 @@ class Client:
         self.discovery = Discovery(self.transport, cache_dir=cache_dir, disk_ttl=discovery_ttl)
         self._cache_dir = cache_dir
         self._schemas: Any = None
-
-    @classmethod
-    def from_snapshot(cls, path: str | Path, *, namespace: str = "default") -> Client:
-        """A client answering discovery, schemas and the version from a snapshot file, offline
-        (see ``dynkube.snapshot``): reading objects and writing raise ``SnapshotError``."""
-        from .snapshot import open_snapshot
-
-        return open_snapshot(path, namespace=namespace)
 
     def __enter__(self) -> Client:
         return self
@@ -145,13 +136,6 @@ class Client:
         return raw.read_answer(self.transport.send(request, timeout=timeout), form, method, self.transport.url(path))
 
     # ---- manifests, schemas ------------------------------------------------------------
-
-    def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:
-        """Server-side apply every document of YAML text, a file, a directory, an http(s) URL or a
-        list of dicts; see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
-        from .manifests import apply_manifests
-
-        return apply_manifests(self, source, **options)
 
     @property
     def schemas(self) -> Any:

@@ -224,7 +224,7 @@ def generate_stubs(client: Client, output: str | Path, kinds: Iterable[str] = ()
                    package: str = "dynkube_stubs") -> StubsResult:
     """Write the package ``package`` of TypedDicts for ``kinds`` (default: every kind served) into ``output``.
 
-    Works on any client, a snapshot's too (``Client.from_snapshot``). A kind without an OpenAPI
+    Works on any client, a snapshot's too (``dynkube.open_snapshot``). A kind without an OpenAPI
     model (e.g. an aggregated API without schemas) is skipped and named in the result; an unknown
     kind or an unwritable directory raises before anything is written.
     """

@@ -28,7 +28,7 @@ OUT = ROOT / "fixtures"
 def main() -> None:
     kubeconfig = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".envtest" / "run" / "kubeconfig"
     client = dynkube.Client(kubeconfig=kubeconfig, cache_dir=False)
-    results = client.apply_manifests(OUT / "crds" / "gizmos.yaml")
+    results = dynkube.apply_manifests(client, OUT / "crds" / "gizmos.yaml")
     if not all(r.ok for r in results):
         sys.exit(f"installing the fixture CRD failed: {[str(r) for r in results]}")
     t = client.transport

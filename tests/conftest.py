@@ -46,7 +46,7 @@ def client(kubeconfig_path: Path, cache_root: Path) -> Iterator[dynkube.Client]:
 @pytest.fixture(scope="session")
 def gizmo_crds(client: dynkube.Client) -> None:
     """The namespaced and cluster-scoped test CRDs of fixtures/crds/gizmos.yaml, installed once."""
-    results = client.apply_manifests(ROOT / "fixtures" / "crds" / "gizmos.yaml")
+    results = dynkube.apply_manifests(client, ROOT / "fixtures" / "crds" / "gizmos.yaml")
     assert all(r.ok for r in results), [str(r) for r in results]
 
 

@@ -159,8 +159,8 @@ def apply(ctx: Context) -> int:
 
     for source in args.filename:
         try:
-            ctx.client.apply_manifests(
-                manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
+            dynkube.apply_manifests(
+                ctx.client, manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
                 force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
                 recursive=args.recursive, on_result=report, on_progress=progress.stage, collect=False,
                 wait_for_crds="used")

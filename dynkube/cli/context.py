@@ -34,7 +34,7 @@ class Context:
     @property
     def client(self) -> dynkube.Client:
         if self._client is None and getattr(self.args, "snapshot", None):
-            self._client = dynkube.Client.from_snapshot(self.args.snapshot, namespace=self.args.namespace or "default")
+            self._client = dynkube.open_snapshot(self.args.snapshot, namespace=self.args.namespace or "default")
         if self._client is None:
             options: dict[str, Any] = {}
             if self.args.request_timeout:  # a number bounds each request in all; else the library's defaults

@@ -26,10 +26,7 @@ LAYERS = {  # the second part of a module's name -> its layer, bottom (1) to top
     "__init__": 7,  # the package's public names (``import dynkube``), which the CLI uses
     "cli": 8, "__main__": 8,
 }
-KNOWN = {  # convenience methods of Client that delegate up: not yet inverted
-    ("dynkube.client", "dynkube.manifests"),  # Client.apply_manifests
-    ("dynkube.client", "dynkube.snapshot"),  # Client.from_snapshot
-}
+KNOWN: set[tuple[str, str]] = set()  # imports upward not yet inverted: none
 
 
 class Use(NamedTuple):
