@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
     from .descriptions import Description, describe
     from .events import Event, events_for, list_events, watch_events
-    from .helpers import retry_on_conflict, wait_for
+    from .retrying import retry_on_conflict
+    from .waiting import wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, apply_manifests, is_manifest_url, load_documents, load_url
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
-    "retry_on_conflict": "helpers", "wait_for": "helpers",
+    "retry_on_conflict": "retrying", "wait_for": "waiting",
     "describe": "descriptions", "Description": "descriptions",
     "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
     "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
