@@ -192,7 +192,7 @@ def phases(kubeconfig: Path, runs: int) -> dict[str, Any]:
             model = schema.find_model(doc, resource.group, resource.version, resource.kind)
             converted = schema.to_json_schema(doc, model)
             t3 = time.perf_counter()
-            issues = schema._CompiledSchema(converted).issues(obj, strict=True)
+            issues = schema.validation.CompiledSchema(converted).issues(obj, strict=True)
             t4 = time.perf_counter()
             assert issues == [], issues
             size = len(body)
