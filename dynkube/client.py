@@ -11,7 +11,7 @@ import builtins
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
@@ -27,8 +27,6 @@ from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Tra
 from .verbs import Plan, ResourceNames, Target, check_validation
 from .watch import Watch, WatchPlan
 
-if TYPE_CHECKING:
-    from .manifests import ApplyResult
 
 T = TypeVar("T")
 
@@ -53,14 +51,6 @@ class Client:
         self.discovery = Discovery(self.transport, cache_dir=cache_dir, disk_ttl=discovery_ttl)
         self._cache_dir = cache_dir
         self._schemas: Any = None
-
-    @classmethod
-    def from_snapshot(cls, path: str | Path, *, namespace: str = "default") -> Client:
-        """A client answering discovery, schemas and the version from a snapshot file, offline
-        (see ``dynkube.snapshot``): reading objects and writing raise ``SnapshotError``."""
-        from .snapshot import open_snapshot
-
-        return open_snapshot(path, namespace=namespace)
 
     def __enter__(self) -> Client:
         return self
@@ -147,13 +137,6 @@ class Client:
         return raw.read_answer(self.transport.send(request, timeout=timeout), form, method, self.transport.url(path))
 
     # ---- manifests, schemas ------------------------------------------------------------
-
-    def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:
-        """Server-side apply every document of YAML text, a file, a directory, an http(s) URL or a
-        list of dicts; see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
-        from .manifests import apply_manifests
-
-        return apply_manifests(self, source, **options)
 
     @property
     def schemas(self) -> Any:

@@ -93,7 +93,7 @@ def open_client(request: pytest.FixtureRequest, aio_loop: EventLoopThread) -> It
 @pytest.fixture(scope="session")
 def gizmo_crds(client: dynkube.Client) -> None:
     """The namespaced and cluster-scoped test CRDs of fixtures/crds/gizmos.yaml, installed once."""
-    results = client.apply_manifests(ROOT / "fixtures" / "crds" / "gizmos.yaml")
+    results = dynkube.apply_manifests(client, ROOT / "fixtures" / "crds" / "gizmos.yaml")
     assert all(r.ok for r in results), [str(r) for r in results]
 
 
@@ -132,7 +132,8 @@ def crd_factory(client: dynkube.Client) -> Iterator[Callable[..., str]]:
             "group": group, "scope": scope,
             "names": {"plural": plural, "singular": f"thing{suffix}", "kind": kind, "shortNames": list(short_names)},
             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                                         "x-kubernetes-preserve-unknown-fields": True}}}]}})
         created.append(f"{plural}.{group}")
         dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
         return kind

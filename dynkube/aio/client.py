@@ -204,7 +204,8 @@ class ResourceClient(ResourceNames):
         self._transport = client.transport
 
     def __repr__(self) -> str:
-        return f"<dynkube.aio.ResourceClient {self.resource.group_resource} {self.resource.api_version} kind={self.kind}>"
+        resource = self.resource
+        return f"<dynkube.aio.ResourceClient {resource.group_resource} {resource.api_version} kind={self.kind}>"
 
     @property
     def default_namespace(self) -> str | None:

@@ -28,7 +28,8 @@ from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, Retry
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
 from .. import transport as sync_transport
-from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT, CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
+from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT, CertificateProblem,
+                         build_ssl_context, certificate_error, check_rate_limit, check_timeout,
                          socket_options, surface_warnings, verification_problem)
 
 log = logging.getLogger(__name__)

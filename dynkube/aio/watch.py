@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Protocol
 
 from ..core.exchange import NO_RETRIES
@@ -109,7 +109,8 @@ class Watch:
 
     # ---- the connection loop -----------------------------------------------------------
 
-    async def _initial_list(self, list_pages: Callable[[], AsyncGenerator[ApiList, None]]) -> AsyncGenerator[WatchEvent, None]:
+    async def _initial_list(self, list_pages: Callable[[], AsyncGenerator[ApiList, None]]
+                            ) -> AsyncGenerator[WatchEvent, None]:
         first = True
         async with aclosing(list_pages()) as pages:
             async for page in pages:

@@ -162,7 +162,8 @@ def test_cli_reports_an_html_answer_in_one_line(server: FaultProxy, tls: tuple[s
                                                "certificate-authority-data": base64.b64encode(tls[1]).decode()}}],
         "users": [{"name": "u", "user": {"token": TOKEN}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    server.inject("GET", r"^/api/v1/namespaces(\?|$)", 200, b"<html>Sign in</html>", headers={"Content-Type": "text/html"})
+    server.inject("GET", r"^/api/v1/namespaces(\?|$)", 200, b"<html>Sign in</html>",
+                  headers={"Content-Type": "text/html"})
     capsys.readouterr()
     code = main(["--kubeconfig", str(kubeconfig), "get", "namespaces"])
     err = capsys.readouterr().err

@@ -117,7 +117,8 @@ def test_discovery_answer_of_the_wrong_shape(via_proxy: dynkube.Client, proxy: F
 
 def test_credentials_are_not_sent_over_plain_http(proxy: FaultProxy, tmp_path: Path) -> None:
     proxy.seen.clear()
-    with dynkube.Client(Config(server=proxy.url, credentials=StaticToken("plain-http-secret")), cache_dir=tmp_path) as client:
+    config = Config(server=proxy.url, credentials=StaticToken("plain-http-secret"))
+    with dynkube.Client(config, cache_dir=tmp_path) as client:
         client.version()
     assert proxy.seen and all("Authorization" not in s.headers for s in proxy.seen)
 

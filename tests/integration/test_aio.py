@@ -48,7 +48,8 @@ def test_verbs_lists_and_watches_read_as_asyncio_code(kubeconfig_path: Path, nam
             configmaps = await client.resource("configmaps")
             made = await configmaps.create({"metadata": {"name": "a", "labels": {"app": "t"}}, "data": {"k": "1"}})
             seen = [cm.metadata.name async for cm in configmaps.list(label_selector="app=t")]
-            async with configmaps.watch(label_selector="app=t", resource_version=made.metadata.resourceVersion) as watch:
+            start = made.metadata.resourceVersion
+            async with configmaps.watch(label_selector="app=t", resource_version=start) as watch:
                 await configmaps.patch("a", {"data": {"k": "2"}})
                 async for event in watch:
                     seen.append(f"{event.type.value} {event.object.data.k}")

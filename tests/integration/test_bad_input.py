@@ -90,4 +90,4 @@ def test_grace_period_must_be_an_integer(configmaps: dynkube.ResourceClient, nam
 @pytest.mark.parametrize("source", [12345, b"apiVersion: v1\n", None])
 def test_apply_manifests_refuses_what_is_not_manifests(client: dynkube.Client, source: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="^manifests must be YAML text, a path, a URL"):
-        client.apply_manifests(source)
+        dynkube.apply_manifests(client, source)

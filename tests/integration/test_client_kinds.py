@@ -287,7 +287,8 @@ def test_scope_errors_before_any_request(each_client: Any) -> None:
 
 
 def test_table_listing(each_client: Any, namespace: str, gizmo_crds: None) -> None:
-    each_client.resource("gizmos").create({"metadata": {"name": "t"}, "spec": {"size": "large", "replicas": 2}}, namespace)
+    gizmo = {"metadata": {"name": "t"}, "spec": {"size": "large", "replicas": 2}}
+    each_client.resource("gizmos").create(gizmo, namespace)
     table = each_client.resource("gizmos").list_page(namespace, as_table=True)
     assert [c["name"] for c in table.columns][:3] == ["Name", "Size", "Replicas"]
     assert table.rows[0]["cells"][:3] == ["t", "large", 2]

@@ -78,7 +78,8 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(kubeconfig_path: Path, fres
     assert json.loads(cache_file.read_bytes())["kind"] == "aggregated"
 
 
-def test_disk_cache_can_be_turned_off(kubeconfig_path: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_cache_can_be_turned_off(kubeconfig_path: Path, fresh_cache: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECACHEDIR", str(fresh_cache / "default-root"))
     _client(kubeconfig_path, False).api_map()
     assert not (fresh_cache / "default-root").exists()
@@ -142,7 +143,8 @@ def test_typos_do_not_storm_the_server(each_client: Any) -> None:
 def test_map_matches_kubectl_api_resources(each_client: Any, kubeconfig_path: Path) -> None:
     each_client.discovery.refresh()
     output = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig_path), "api-resources", "--cached=false"],
-                            capture_output=True, text=True, check=True, env={**os.environ, "KUBECACHEDIR": "/nonexistent"}).stdout
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "KUBECACHEDIR": "/nonexistent"}).stdout
     kubectl = _parse_table(output)
     # Other tests create and delete CRDs in *.example.com groups concurrently: compare the rest.
     ours = {(r.plural, r.api_version, r.namespaced, r.kind): tuple(sorted(r.short_names))

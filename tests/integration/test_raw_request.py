@@ -136,7 +136,7 @@ def test_create_and_delete_raw_as_kubectl(cli: Callable[..., Run], kubectl: Call
     assert each_client.resource("configmaps").get("raw", namespace).metadata.name == "raw"
     again = cli("create", "--raw", path, "-f", str(body))
     assert again.code == 1
-    assert one_error_line(again) == f'Error from server (AlreadyExists): configmaps "raw" already exists'
+    assert one_error_line(again) == 'Error from server (AlreadyExists): configmaps "raw" already exists'
 
 
 def test_raw_errors_are_one_line_like_kubectls(cli: Callable[..., Run], kubeconfig_path: Path) -> None:

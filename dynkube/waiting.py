@@ -1,42 +1,21 @@
-"""Helpers users otherwise write by hand: retry on conflict (client-go's retry.RetryOnConflict) and
-waiting for a condition (kubectl wait: a condition type, a JSONPath value, or deletion)."""
+"""Waiting for an object to meet a condition, as kubectl wait: a condition type, a JSONPath value,
+creation or deletion (``wait_for``)."""
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, WaitTimeout
+from .errors import InvalidInput, NotFound, WaitTimeout
 from .objects import ApiObject
 
 if TYPE_CHECKING:
     from .client import ResourceClient
 
-T = TypeVar("T")
-
 DELETED = "delete"
 CREATED = "create"
-
-
-def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.01, jitter: float = 0.1) -> T:
-    """Call ``fn`` until it does not raise ``Conflict`` (at most ``attempts`` times), as client-go's
-    DefaultRetry: 5 steps, 10 ms apart, 10 % jitter. ``fn`` should re-read the object each time.
-
-    ``AlreadyExists`` is a Conflict subclass but never retried: retrying a create cannot succeed.
-    """
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except AlreadyExists:
-            raise
-        except Conflict:
-            if attempt + 1 == attempts:
-                raise
-            time.sleep(delay * (1 + random.uniform(0, jitter)))
-    raise AssertionError("unreachable")
 
 
 def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, *,
