@@ -482,7 +482,11 @@ class Informer:
 
 def server_version(client: Client) -> tuple[int, int]:
     """The server's (major, minor) from /version (``"34+"`` counts as 34); (0, 0) if unreadable."""
-    document = client.version()
+    return version_numbers(client.version())
+
+
+def version_numbers(document: Mapping[str, Any]) -> tuple[int, int]:
+    """(major, minor) of a /version document (``"34+"`` counts as 34); (0, 0) if unreadable."""
     try:
         return int(document["major"]), int(re.match(r"\d+", document["minor"]).group())  # type: ignore[union-attr]
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -12,7 +12,8 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 
 from .client import Client, ResourceClient
 from .discovery import AsyncDiscovery
+from .informer import Informer
 from .transport import AsyncStream, AsyncTransport
 from .watch import Watch
 
-__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "ResourceClient", "Watch"]
+__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "Informer", "ResourceClient", "Watch"]
