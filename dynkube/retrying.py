@@ -18,13 +18,19 @@ def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 
 
     ``AlreadyExists`` is a Conflict subclass but never retried: retrying a create cannot succeed.
     """
-    for attempt in range(attempts):
+    for wait in conflict_waits(attempts, delay, jitter):
         try:
             return fn()
         except AlreadyExists:
             raise
         except Conflict:
-            if attempt + 1 == attempts:
+            if wait is None:
                 raise
-            time.sleep(delay * (1 + random.uniform(0, jitter)))
+            time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+def conflict_waits(attempts: int, delay: float, jitter: float) -> list[float | None]:
+    """The pause after each attempt that hits a Conflict (None after the last: give up), client-go's
+    DefaultRetry shape. Shared by ``retry_on_conflict`` and ``dynkube.aio.retry_on_conflict``."""
+    return [delay * (1 + random.uniform(0, jitter)) for _ in range(attempts - 1)] + [None]

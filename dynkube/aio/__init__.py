@@ -14,6 +14,8 @@ from .client import Client, ResourceClient
 from .discovery import AsyncDiscovery
 from .informer import Informer
 from .transport import AsyncStream, AsyncTransport
+from .waiting import retry_on_conflict, wait_for
 from .watch import Watch
 
-__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "Informer", "ResourceClient", "Watch"]
+__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "Informer", "ResourceClient", "Watch",
+           "retry_on_conflict", "wait_for"]

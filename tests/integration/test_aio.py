@@ -156,3 +156,36 @@ def test_raw_request_lines_arrive_as_an_async_iterator(kubeconfig_path: Path) ->
     lines = run(main)
     assert lines[-1].strip() == "readyz check passed"
     assert any(line.startswith("[+]ping ok") for line in lines)
+
+
+def test_wait_for_and_retry_on_conflict_awaited(kubeconfig_path: Path, namespace: str) -> None:
+    async def main() -> tuple[str, Any, str, int]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
+            configmaps = await client.resource("configmaps")
+
+            async def create_later() -> None:
+                await asyncio.sleep(0.3)
+                await configmaps.create({"metadata": {"name": "later"}, "data": {"n": "0"}})
+
+            creating = asyncio.ensure_future(create_later())
+            made = await dynkube.aio.wait_for(configmaps, "later", condition="jsonpath={.data.n}=0", timeout=30)
+            await creating
+            calls = 0
+
+            async def bump() -> Any:  # the first write uses a stale resourceVersion: Conflict, then a re-read
+                nonlocal calls
+                calls += 1
+                current = await configmaps.get("later")
+                if calls == 1:
+                    await configmaps.patch("later", {"data": {"n": "other"}})
+                return await configmaps.replace({**current.to_dict(), "data": {"n": str(calls)}})
+
+            bumped = await dynkube.aio.retry_on_conflict(bump)
+            await configmaps.delete("later")
+            gone = await dynkube.aio.wait_for(configmaps, "later", condition="delete", timeout=30)
+            with pytest.raises(dynkube.WaitTimeout, match="configmaps/never"):
+                await dynkube.aio.wait_for(configmaps, "never", condition="create", timeout=0.5)
+            return made.metadata.name, gone, bumped.data.n, calls
+
+    name, gone, value, calls = run(main)
+    assert (name, gone, value, calls) == ("later", None, "2", 2)
