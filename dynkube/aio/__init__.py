@@ -13,9 +13,10 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 from .client import Client, ResourceClient
 from .discovery import AsyncDiscovery
 from .informer import Informer
+from .manifests import apply_manifests
 from .transport import AsyncStream, AsyncTransport
 from .waiting import retry_on_conflict, wait_for
 from .watch import Watch
 
 __all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "Informer", "ResourceClient", "Watch",
-           "retry_on_conflict", "wait_for"]
+           "apply_manifests", "retry_on_conflict", "wait_for"]

@@ -189,3 +189,23 @@ def test_wait_for_and_retry_on_conflict_awaited(kubeconfig_path: Path, namespace
 
     name, gone, value, calls = run(main)
     assert (name, gone, value, calls) == ("later", None, "2", 2)
+
+
+def test_apply_manifests_awaited(kubeconfig_path: Path, namespace: str) -> None:
+    manifest = f"""
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: first, namespace: {namespace}}}
+---
+apiVersion: v1
+kind: NoSuchKind
+metadata: {{name: x}}
+"""
+
+    async def main() -> list[str]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=False) as client:
+            results = await dynkube.aio.apply_manifests(client, manifest)
+            assert (await (await client.resource("configmaps")).get("first", namespace)).metadata.name == "first"
+            return [f"{r.ok} {r.document.body['kind']}" for r in results]
+
+    assert run(main) == ["True ConfigMap", "False NoSuchKind"]
