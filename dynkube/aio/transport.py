@@ -178,6 +178,8 @@ class AsyncTransport:
         deadline = started + limits.overall
         flow = attempts(request.method, policy, deadline, time.monotonic, rate_limited=rate_limited)
         response: aiohttp.ClientResponse | None = None
+        body = b""  # an error answer's body, read before its connection is released
+        identity: Identity = ({}, None)  # what the last attempt was sent with
         failure: NoAnswer | None = None
         outcome: Answered | NoAnswer | bool | None = None
         try:
@@ -193,14 +195,15 @@ class AsyncTransport:
                 elif command is REFRESH:
                     if response is not None:
                         response.release()
-                    outcome = await self._refresh_credentials()
+                    outcome = await self._refresh_credentials(identity[0])
                 elif command is RESERVE:
                     if self._limiter:
                         await self._limiter.acquire()
                 elif isinstance(command, Send):
-                    response, failure = None, None
+                    response, failure, body = None, None, b""
+                    identity = await self._identity()
                     try:
-                        response = await self._attempt(request, limits, deadline, fresh=command.fresh)
+                        response, body = await self._attempt(request, limits, deadline, identity, fresh=command.fresh)
                         outcome = Answered(response.status, _headers(response))
                     except _Failed as failed:
                         outcome = failure = failed.outcome
@@ -210,22 +213,20 @@ class AsyncTransport:
             return response
         url = self.url(request.path)
         if response is not None:
-            try:
-                answer = Response(response.status, _headers(response), await response.read(), response.reason or "",
-                                  str(response.url))
-            finally:
-                response.release()
-            raise error_for(answer, request.method, url)
+            response.release()
+            raise error_for(Response(response.status, _headers(response), body, response.reason or "",
+                                     str(response.url)), request.method, url)
         assert failure is not None
         if failure.expired:
             raise errors.TransportError(f"{request.method} {url}: timed out after {time.monotonic() - started:.1f} s "
                                         f"without a complete answer", url=url)
         raise errors.TransportError(f"{request.method} {url}: {failure.reason}", url=url)
 
-    async def _attempt(self, request: Request, limits: Limits, deadline: float, *,
-                       fresh: bool) -> aiohttp.ClientResponse:
-        """One attempt, redirects within the server's origin followed; ``_Failed`` when no answer came."""
-        headers, certificate = await self._identity()
+    async def _attempt(self, request: Request, limits: Limits, deadline: float, identity: Identity, *,
+                       fresh: bool) -> tuple[aiohttp.ClientResponse, bytes]:
+        """One attempt, redirects within the server's origin followed; ``_Failed`` when no answer came.
+        The answer, and its body when it was read (an error's, or a whole answer's; a stream's is not)."""
+        headers, certificate = identity
         session = await self._session_for(certificate, fresh=fresh)
         started = time.monotonic()
         attempt_deadline = min(deadline, started + limits.attempt) if limits.attempt is not None else deadline
@@ -258,8 +259,9 @@ class AsyncTransport:
                 else:
                     raise errors.TransportError(f"{request.method} {self.url(request.path)}: more than "
                                                 f"{MAX_REDIRECTS} redirects", url=self.url(request.path))
-                if not request.stream and response.status < 400:
-                    await response.read()  # the whole body within the attempt's time
+                body = b""
+                if not request.stream or response.status >= 400:
+                    body = await response.read()  # the whole body within the attempt's time
         except aiohttp.ClientConnectorCertificateError as exc:
             problem = verification_problem(exc.certificate_error) or CertificateProblem(str(exc), "other")
             raise certificate_error(self.config, request.method, self.url(request.path), problem) from None
@@ -273,11 +275,11 @@ class AsyncTransport:
         log.debug("%s %s -> %d in %.1f ms", request.method, response.url, response.status,
                   (time.monotonic() - started) * 1000)
         surface_warnings(response.headers.get("Warning"))
-        return response
+        return response, body
 
     # ---- identity and the connection pool ---------------------------------------------------
 
-    async def _identity(self) -> tuple[Mapping[str, str | list[str]], tuple[bytes, bytes] | None]:
+    async def _identity(self) -> Identity:
         """The credentials' headers, then their client certificate (on a worker thread: a token file
         may be re-read, an exec plugin run)."""
         if not self._secure:
@@ -285,11 +287,14 @@ class AsyncTransport:
         credentials = self.config.credentials
         return await asyncio.to_thread(lambda: (credentials.headers(), credentials.client_certificate()))
 
-    async def _refresh_credentials(self) -> bool:
-        """After a 401: ask the credentials to rotate (on a worker thread)."""
+    async def _refresh_credentials(self, sent: Mapping[str, str | list[str]]) -> bool:
+        """After a 401: ask the credentials to rotate (on a worker thread); True if they did, or if
+        another request's refresh already rotated them since this one was sent (the credentials
+        track what each thread sent, and worker threads are shared by every request)."""
         if not self._secure:
             return False
-        return await asyncio.to_thread(self.config.credentials.refresh)
+        credentials = self.config.credentials
+        return await asyncio.to_thread(lambda: credentials.refresh() or dict(credentials.headers()) != dict(sent))
 
     async def _session_for(self, certificate: tuple[bytes, bytes] | None, *, fresh: bool) -> aiohttp.ClientSession:
         """The pooled session: made in the running loop on first use; made again when the client
@@ -327,6 +332,10 @@ class AsyncTransport:
                                               auto_decompress=True)
         self._client_certificate = certificate
         return self._session
+
+
+Identity = tuple[Mapping[str, "str | list[str]"], "tuple[bytes, bytes] | None"]
+"""What a request is sent with: the credentials' headers and client certificate."""
 
 
 class _Failed(Exception):

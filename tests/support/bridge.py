@@ -56,6 +56,14 @@ class AsyncBridge:
     def __repr__(self) -> str:
         return f"AsyncBridge({self._target!r})"
 
+    def __enter__(self) -> AsyncBridge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self._target, "close", None)
+        if close is not None:
+            self._wrap(close())
+
     def _wrap(self, value: Any) -> Any:
         if inspect.isawaitable(value):
             value = self._runner.run(value)  # type: ignore[arg-type]
