@@ -155,7 +155,8 @@ def runs(counter: Path) -> int:
 # --- client certificates -----------------------------------------------------------------------
 
 
-def test_client_certificate_files_relative_to_the_kubeconfig(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_client_certificate_files_relative_to_the_kubeconfig(connect: Callable[..., Any],
+                                                             envtest: Envtest, tmp_path: Path) -> None:
     (tmp_path / "pki").mkdir()
     (tmp_path / "pki" / "ca.crt").write_bytes(envtest.ca)
     (tmp_path / "pki" / "admin.crt").write_bytes(envtest.admin_cert)
@@ -181,7 +182,8 @@ def test_client_certificate_data(connect: Callable[..., Any], envtest: Envtest, 
     assert (me["username"], "uid" in me) == ("admin", False)
 
 
-def test_client_certificate_from_an_unknown_ca_is_unauthorized(connect: Callable[..., Any], envtest: Envtest, other_pki: Path,
+def test_client_certificate_from_an_unknown_ca_is_unauthorized(connect: Callable[..., Any],
+                                                               envtest: Envtest, other_pki: Path,
                                                                tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {
         "client-certificate": str(other_pki / "other-ca.crt"), "client-key": str(other_pki / "other-ca.key")})
@@ -198,7 +200,8 @@ def test_bearer_token(connect: Callable[..., Any], envtest: Envtest, tmp_path: P
     assert (me["username"], me["uid"]) == ("admin", "admin-uid")
 
 
-def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(connect: Callable[..., Any],
+                                                                      envtest: Envtest, tmp_path: Path) -> None:
     server = "HTTPS" + envtest.server.removeprefix("https")
     cluster = {"server": server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster=cluster)) as client:
@@ -217,7 +220,8 @@ def test_wrong_token_is_unauthorized(connect: Callable[..., Any], envtest: Envte
     assert "not-a-valid-token" not in str(caught.value)
 
 
-def test_user_without_rights_is_forbidden(connect: Callable[..., Any], client: dynkube.Client, envtest: Envtest, namespace: str) -> None:
+def test_user_without_rights_is_forbidden(connect: Callable[..., Any],
+                                          client: dynkube.Client, envtest: Envtest, namespace: str) -> None:
     with connect(envtest.kubeconfig, context="envtest-nobody") as nobody:
         assert whoami(nobody)["username"] == "nobody"  # authenticated: not a 401
         with pytest.raises(dynkube.Forbidden) as caught:
@@ -284,7 +288,8 @@ def test_exec_plugin_provide_cluster_info(connect: Callable[..., Any], envtest: 
     assert cluster == {"server": envtest.server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
 
 
-def test_exec_plugin_reruns_when_its_credential_expires(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_reruns_when_its_credential_expires(connect: Callable[..., Any],
+                                                        envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="3")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -297,7 +302,8 @@ def test_exec_plugin_reruns_when_its_credential_expires(connect: Callable[..., A
 
 
 @pytest.mark.parametrize("certificate", [False, True], ids=["token", "token-and-certificate"])
-def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path,
+def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(connect: Callable[..., Any],
+                                                                              envtest: Envtest, tmp_path: Path,
                                                                                  certificate: bool) -> None:
     files = {"cert_file": str(PKI / "admin.crt"), "key_file": str(PKI / "admin.key")} if certificate else {}
     user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="-60", **files)
@@ -320,7 +326,8 @@ def test_exec_plugin_reruns_once_after_a_401(connect: Callable[..., Any], envtes
     assert runs(counter) == 2
 
 
-def test_exec_plugin_that_keeps_failing_gives_unauthorized_after_one_rerun(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_that_keeps_failing_gives_unauthorized_after_one_rerun(connect: Callable[..., Any],
+                                                                           envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, token="never-valid-{count}")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -337,7 +344,8 @@ def test_exec_plugin_client_certificate(connect: Callable[..., Any], envtest: En
     assert (me["username"], "uid" in me, runs(counter)) == ("admin", False, 1)
 
 
-def test_exec_plugin_client_certificate_rotates_on_expiry(connect: Callable[..., Any], envtest: Envtest, other_pki: Path, tmp_path: Path) -> None:
+def test_exec_plugin_client_certificate_rotates_on_expiry(connect: Callable[..., Any],
+                                                          envtest: Envtest, other_pki: Path, tmp_path: Path) -> None:
     cert, key = tmp_path / "client.crt", tmp_path / "client.key"
     cert.write_bytes(envtest.admin_cert)
     key.write_bytes(envtest.admin_key)
@@ -359,7 +367,8 @@ def test_exec_plugin_client_certificate_rotates_on_expiry(connect: Callable[...,
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # urllib3's, see docs/configuration.md
 @pytest.mark.parametrize("credential", ["token", "client-certificate"])
-def test_insecure_skip_tls_verify_without_a_ca(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path, credential: str) -> None:
+def test_insecure_skip_tls_verify_without_a_ca(connect: Callable[..., Any],
+                                               envtest: Envtest, tmp_path: Path, credential: str) -> None:
     user = {"token": ADMIN_TOKEN} if credential == "token" else {
         "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
         "client-key-data": base64.b64encode(envtest.admin_key).decode()}
@@ -369,7 +378,8 @@ def test_insecure_skip_tls_verify_without_a_ca(connect: Callable[..., Any], envt
         assert whoami(client)["username"] == "admin"
 
 
-def test_no_ca_means_the_system_cas_which_do_not_know_the_server(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_no_ca_means_the_system_cas_which_do_not_know_the_server(connect: Callable[..., Any],
+                                                                 envtest: Envtest, tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN},
                                   cluster={"server": envtest.server})
     with connect(kubeconfig) as client, pytest.raises(dynkube.TransportError) as caught:
@@ -415,7 +425,8 @@ def test_tls_server_name_is_checked_instead_of_the_url_host(envtest: Envtest, tm
     assert "elsewhere.dynkube.local" in str(caught.value) and envtest.server in str(caught.value)
 
 
-def test_a_ca_that_does_not_match_gives_a_readable_error(connect: Callable[..., Any], envtest: Envtest, other_pki: Path, tmp_path: Path,
+def test_a_ca_that_does_not_match_gives_a_readable_error(connect: Callable[..., Any],
+                                                         envtest: Envtest, other_pki: Path, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster={
         "server": envtest.server, "certificate-authority": str(other_pki / "other-ca.crt")})
@@ -512,7 +523,8 @@ def test_without_kubeconfig_or_pod_the_error_says_what_was_looked_for(tmp_path: 
 # --- secrets and side effects ------------------------------------------------------------------
 
 
-def test_secrets_never_reach_logs_or_reprs(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_reach_logs_or_reprs(connect: Callable[..., Any],
+                                           envtest: Envtest, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     token_user = write_kubeconfig(tmp_path / "token", envtest, {
         "token": ADMIN_TOKEN, "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
         "client-key-data": base64.b64encode(envtest.admin_key).decode()})
@@ -616,7 +628,8 @@ def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
     return results
 
 
-def test_concurrent_401s_all_pick_up_the_rotated_token_file(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_concurrent_401s_all_pick_up_the_rotated_token_file(connect: Callable[..., Any],
+                                                            envtest: Envtest, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("a-token-the-server-does-not-know")
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"tokenFile": str(token_file)})) as client:
@@ -626,7 +639,8 @@ def test_concurrent_401s_all_pick_up_the_rotated_token_file(connect: Callable[..
         assert _concurrently(client, 8) == ["admin"] * 8
 
 
-def test_concurrent_401s_rerun_the_exec_plugin_once(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
+def test_concurrent_401s_rerun_the_exec_plugin_once(connect: Callable[..., Any],
+                                                    envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN},third-run-is-a-bug")
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         assert _concurrently(client, 8) == ["admin"] * 8
