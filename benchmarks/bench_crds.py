@@ -327,8 +327,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", type=int, default=1, help="fresh installs per contender (default 1)")
     parser.add_argument("--unchanged", type=int, default=3, help="unchanged re-applies after each fresh install")
     parser.add_argument("--keep", action="store_true", help="leave the CRDs installed at the end")
-    parser.add_argument("--reset-command", default=os.environ.get("DYNKUBE_BENCH_CRDS_RESET"), help="a shell command that leaves the server without the set (a new "
-                        "control plane), run instead of deleting the CRDs; the kubeconfig's path must stay the same")
+    parser.add_argument("--reset-command", default=os.environ.get("DYNKUBE_BENCH_CRDS_RESET"),
+                        help="a shell command that leaves the server without the set (a new control plane), run "
+                             "instead of deleting the CRDs; the kubeconfig's path must stay the same")
     parser.add_argument("--discovery-runs", type=int, default=5,
                         help="fresh interpreters per contender for discovery with the set installed (0: skip)")
     parser.add_argument("--only-discovery", action="store_true",

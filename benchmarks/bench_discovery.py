@@ -322,7 +322,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     runs = 2 if options.quick else options.runs
     env = _common.child_env()
     script = Path(__file__).resolve()
-    samples: dict[str, dict[str, list[dict[str, Any]]]] = {n: {"cold": [], "disk": [], "memory": []} for n in CONTENDERS}
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = {
+        n: {"cold": [], "disk": [], "memory": []} for n in CONTENDERS}
     errors: dict[str, str] = {}
     root = Path(tempfile.mkdtemp(prefix="dynkube-bench-discovery-"))
     try:

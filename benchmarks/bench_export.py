@@ -11,7 +11,7 @@ against the way people do it today: a shell loop of ``kubectl get KIND -n NS -o 
 over the same kinds (wall time; requests and the peak RSS of the largest ``kubectl`` process from a
 second pass at ``-v=6`` under ``/usr/bin/time``; the export rows give the exporting process's peak
 RSS too). Snapshot: ``save_snapshot`` time and file size, and
-``Client.from_snapshot`` + ``api_resources`` + one ``explain`` time.
+``dynkube.open_snapshot`` + ``api_resources`` + one ``explain`` time.
 
     python benchmarks/bench_export.py [--objects 20000] [--kinds 50] [--runs 3] [--cleanup] [--json PATH]
 """
@@ -66,7 +66,7 @@ def setup(client: Any, objects: int, kinds: int) -> None:
         have = {o["metadata"]["name"] for o in resource.list(NS)}
         missing = [f"obj-{n:05d}" for n in range(per_kind) if f"obj-{n:05d}" not in have]
 
-        def make(name: str) -> None:
+        def make(name: str, resource: dynkube.ResourceClient = resource) -> None:
             resource.create({"metadata": {"name": name, "labels": {"bench": "export"}},
                              "spec": {"size": "medium", "replicas": 3, "note": "x" * 200}}, NS)
 
@@ -165,7 +165,7 @@ def measure_snapshot(client: Any, runs: int) -> list[dict[str, Any]]:
             size = save_snapshot(client, path)["bytes"]
             saves.append(time.perf_counter() - started)
             started = time.perf_counter()
-            offline = dynkube.Client.from_snapshot(path)
+            offline = dynkube.open_snapshot(path)
             offline.api_resources()
             offline.explain(f"{plural(0)}.{GROUP}")
             loads.append(time.perf_counter() - started)

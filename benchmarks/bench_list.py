@@ -378,8 +378,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 continue
             if attempt:
                 samples[name].append(answer)
-                print(f"  {name:<20} {answer['seconds']:.3f} s (cpu {answer['cpu']:.3f} s), {answer['items']} items, {answer['requests']} "
-                      f"requests, RSS +{answer['rss_peak'] / 2**20:.1f} MiB", flush=True)
+                print(f"  {name:<20} {answer['seconds']:.3f} s (cpu {answer['cpu']:.3f} s), {answer['items']} items, "
+                      f"{answer['requests']} requests, RSS +{answer['rss_peak'] / 2**20:.1f} MiB", flush=True)
     for name in CONTENDERS:
         if name not in errors:
             answer = _common.run_worker(script, ["list", name, str(kubeconfig), "memory"], timeout=WORKER_TIMEOUT,
@@ -394,7 +394,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         if not s:
             rows.append({"name": name, "error": errors.get(name, "no samples")})
             continue
-        rows.append({"name": name, "page": PAGE_SIZE.get(name, PAGE), "seconds": _common.median(x["seconds"] for x in s),
+        rows.append({"name": name, "page": PAGE_SIZE.get(name, PAGE),
+                     "seconds": _common.median(x["seconds"] for x in s),
                      "min": min(x["seconds"] for x in s), "cpu": _common.median(x["cpu"] for x in s),
                      "rss": _common.median(x["rss_peak"] for x in s),
                      "traced": memory.get(name, {}).get("tracemalloc_peak"), "items": s[0]["items"],

@@ -5,8 +5,8 @@ with 1 KB of random base64 data each, labelled ``dynkube-bench-meta=true``, in t
 ``dynkube-bench-meta`` (reused when present). Each measurement is a fresh interpreter that builds a
 client, does discovery and reads one page of one item, then keeps every item of
 ``list(label_selector=..., metadata_only=...)`` in memory (as an inventory would) and reports the
-bytes read from the TLS socket (headers included; gzip-compressed where the server compresses), the client CPU time (user + system) and the
-peak RSS growth (VmHWM reset just before).
+bytes read from the TLS socket (headers included; gzip-compressed where the server compresses), the client
+CPU time (user + system) and the peak RSS growth (VmHWM reset just before).
 
 Owner tree: a ConfigMap ``bench-root`` in the namespace ``dynkube-bench-tree`` owning ``--tree``
 objects (default 2,000) spread over 20 kinds, and ``owners.owner_tree`` of it: HTTP requests and
@@ -106,7 +106,7 @@ def ensure_tree(kubeconfig: Path, count: int) -> dict[str, Any]:
     import dynkube
 
     client = _common.admin_client(kubeconfig)
-    client.apply_manifests(_common.ROOT / "fixtures" / "crds" / "gizmos.yaml")
+    dynkube.apply_manifests(client, _common.ROOT / "fixtures" / "crds" / "gizmos.yaml")
     _common.ensure_namespace(client, TREE_NS)
     configmaps = client.resource("configmaps")
     try:

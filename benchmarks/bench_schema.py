@@ -192,7 +192,7 @@ def phases(kubeconfig: Path, runs: int) -> dict[str, Any]:
             model = schema.find_model(doc, resource.group, resource.version, resource.kind)
             converted = schema.to_json_schema(doc, model)
             t3 = time.perf_counter()
-            issues = schema._CompiledSchema(converted).issues(obj, strict=True)
+            issues = schema.validation.CompiledSchema(converted).issues(obj, strict=True)
             t4 = time.perf_counter()
             assert issues == [], issues
             size = len(body)
@@ -219,9 +219,11 @@ def phases(kubeconfig: Path, runs: int) -> dict[str, Any]:
 # ---- the benchmark --------------------------------------------------------------------------------------------
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
+    import dynkube
+
     kubeconfig = _common.kubeconfig_path()
     admin = _common.admin_client(kubeconfig)
-    results = admin.apply_manifests(GIZMO_CRDS)
+    results = dynkube.apply_manifests(admin, GIZMO_CRDS)
     if not all(r.ok for r in results):
         sys.exit(f"bench_schema: cannot install {GIZMO_CRDS}: {[str(r) for r in results]}")
     runs = 2 if options.quick else options.runs

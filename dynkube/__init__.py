@@ -30,20 +30,23 @@ if TYPE_CHECKING:
     from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
     from .descriptions import Description, describe
     from .events import Event, events_for, list_events, watch_events
-    from .helpers import retry_on_conflict, wait_for
+    from .retrying import retry_on_conflict
+    from .waiting import wait_for
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
-    from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
+    from .manifests import ApplyResult, Document, apply_manifests, is_manifest_url, load_documents, load_url
     from .raw import Answer
+    from .snapshot import open_snapshot
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
-    "retry_on_conflict": "helpers", "wait_for": "helpers",
-    "describe": "descriptions", "Description": "descriptions", "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
+    "retry_on_conflict": "retrying", "wait_for": "waiting",
+    "describe": "descriptions", "Description": "descriptions",
+    "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",
     "whoami": "access", "can_i": "access", "rules": "access", "Identity": "access", "AccessDecision": "access",
     "RulesReview": "access",
     "ApplyResult": "manifests", "Document": "manifests", "load_documents": "manifests", "load_url": "manifests",
-    "is_manifest_url": "manifests",
+    "is_manifest_url": "manifests", "apply_manifests": "manifests", "open_snapshot": "snapshot",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
     "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
@@ -64,7 +67,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "__version__", "Client", "ResourceClient", "Config", "Overrides", "PatchType", "FieldValidation",
     "PropagationPolicy",
-    "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url", "RetryPolicy",
+    "ApiObject", "ApiList", "TableList", "ApplyResult", "Document", "load_documents", "load_url", "is_manifest_url",
+    "apply_manifests", "open_snapshot", "RetryPolicy",
     "Resource", "ResourceMap", "Subresource",
     "retry_on_conflict", "wait_for", "describe", "Description", "Event", "events_for", "list_events",
     "watch_events", "Watch", "WatchEvent", "EventType",

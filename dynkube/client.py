@@ -8,25 +8,25 @@ the transport, and returns what the call's reader made of the answer.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .config import Config, check_arguments, default_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
+from . import verbs
 from .core import calls
-from .core.calls import DEFAULT_FIELD_MANAGER, DEFAULT_PAGE_SIZE, Call, describe
-from .core.http import Request
-from .errors import InvalidInput, NotFound, ResourceNotFound, ValidationFailed
-from .objects import ApiList, ApiObject
-from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
-from .resources import Resource, ResourceMap
+from .core.calls import Call, describe
 from .core.exchange import RetryPolicy
+from .core.http import Request
+from .errors import InvalidInput, NotFound, ResourceNotFound
+from .objects import ApiList, ApiObject
+from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
+from .verbs import Plan, ResourceNames, Target, check_validation
+from .watch import Watch, WatchPlan
 
-if TYPE_CHECKING:
-    from .manifests import ApplyResult
-    from .watch import Watch
 
 T = TypeVar("T")
 
@@ -42,23 +42,15 @@ class Client:
                  context: str | None = None, namespace: str | None = None, qps: float | None = DEFAULT_QPS,
                  burst: int = DEFAULT_BURST, timeout: Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
                  cache_dir: str | Path | None | bool = None, discovery_ttl: float = DEFAULT_DISK_TTL) -> None:
-        _check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
+        check_client_arguments(config, kubeconfig, context, namespace, cache_dir, discovery_ttl)
         if config is None:
-            config = _load_config(kubeconfig, context)
+            config = load_client_config(kubeconfig, context)
         self.config = config
         self.namespace = namespace or config.namespace
         self.transport = Transport(config, qps=qps, burst=burst, timeout=timeout, retry=retry)
         self.discovery = Discovery(self.transport, cache_dir=cache_dir, disk_ttl=discovery_ttl)
         self._cache_dir = cache_dir
         self._schemas: Any = None
-
-    @classmethod
-    def from_snapshot(cls, path: str | Path, *, namespace: str = "default") -> Client:
-        """A client answering discovery, schemas and the version from a snapshot file, offline
-        (see ``dynkube.snapshot``): reading objects and writing raise ``SnapshotError``."""
-        from .snapshot import open_snapshot
-
-        return open_snapshot(path, namespace=namespace)
 
     def __enter__(self) -> Client:
         return self
@@ -146,13 +138,6 @@ class Client:
 
     # ---- manifests, schemas ------------------------------------------------------------
 
-    def apply_manifests(self, source: str | Path | list[Mapping[str, Any]], **options: Any) -> list[ApplyResult]:
-        """Server-side apply every document of YAML text, a file, a directory, an http(s) URL or a
-        list of dicts; see ``dynkube.manifests.apply_manifests`` for options and the per-object results."""
-        from .manifests import apply_manifests
-
-        return apply_manifests(self, source, **options)
-
     @property
     def schemas(self) -> Any:
         """The OpenAPI v3 schema store of this server (``dynkube.schema.SchemaStore``; fetched lazily, cached)."""
@@ -227,8 +212,8 @@ def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str
     return resource_map.resolve(parts[0]), ".".join(parts[1:])
 
 
-def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
-                            discovery_ttl: Any) -> None:
+def check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
+                           discovery_ttl: Any) -> None:
     """InvalidInput for the first unusable ``Client()`` argument (transport settings: see Transport)."""
     if config is not None and not isinstance(config, Config):
         raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
@@ -240,7 +225,8 @@ def _check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespac
         raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
 
 
-def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
+def load_client_config(kubeconfig: str | Path | None, context: str | None) -> Config:
+    """The configuration of a client given no ``config``: the kubeconfig named, else the default one."""
     if kubeconfig is not None:
         from .config import load_kubeconfig
 
@@ -248,9 +234,50 @@ def _load_config(kubeconfig: str | Path | None, context: str | None) -> Config:
     return default_config(context=context)
 
 
-class ResourceClient:
+P = ParamSpec("P")
+
+
+def _sends(plan: Callable[Concatenate[Target, P], Plan[T]]) -> Callable[Concatenate[ResourceClient, P], T]:
+    """The method of a verb that sends one request and returns what its reader made of the answer."""
+    @functools.wraps(plan)
+    def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(plan(self, *args, **kwargs))
+    return verb
+
+
+def _pages(plan: Callable[Concatenate[Target, P], Plan[ApiList]]
+           ) -> Callable[Concatenate[ResourceClient, P], Iterator[ApiList]]:
+    """The method of a paged list: the pages, lazily (bad arguments raise at the call)."""
+    @functools.wraps(plan)
+    def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[ApiList]:
+        return self._pages(plan(self, *args, **kwargs))
+    return verb
+
+
+def _items(plan: Callable[Concatenate[Target, P], Plan[ApiList]]
+           ) -> Callable[Concatenate[ResourceClient, P], Iterator[ApiObject]]:
+    """The method of a list: the objects of every page, lazily (bad arguments raise at the call)."""
+    @functools.wraps(plan)
+    def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[ApiObject]:
+        return (item for page in self._pages(plan(self, *args, **kwargs)) for item in page.items)
+    return verb
+
+
+def _watches(plan: Callable[Concatenate[Target, P], WatchPlan]) -> Callable[Concatenate[ResourceClient, P], Watch]:
+    """The method of a watch: a ``Watch`` that connects on its first ``next()``."""
+    @functools.wraps(plan)
+    def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> Watch:
+        return self._watch(plan(self, *args, **kwargs))
+    return verb
+
+
+class ResourceClient(ResourceNames):
     """Every verb on one resource. ``namespace=None`` means the client's default namespace for
-    namespaced resources; cluster-scoped resources take no namespace."""
+    namespaced resources; cluster-scoped resources take no namespace.
+
+    The verbs are written once in ``dynkube.verbs`` (signatures, docstrings, checks) and shared
+    with ``dynkube.aio.ResourceClient``; here each one sends its request and waits for the answer.
+    """
 
     def __init__(self, client: Client, resource: Resource) -> None:
         self.client = client
@@ -260,201 +287,42 @@ class ResourceClient:
     def __repr__(self) -> str:
         return f"<ResourceClient {self.resource.group_resource} {self.resource.api_version} kind={self.kind}>"
 
-    kind = property(lambda self: self.resource.kind, doc="The resource's kind, e.g. Deployment.")
-    plural = property(lambda self: self.resource.plural, doc="The resource's plural name, e.g. deployments.")
-    group = property(lambda self: self.resource.group, doc='The API group ("" for core).')
-    version = property(lambda self: self.resource.version, doc="The API version, e.g. v1.")
-    api_version = property(lambda self: self.resource.api_version, doc="apiVersion, e.g. apps/v1.")
-    namespaced = property(lambda self: self.resource.namespaced, doc="True for namespaced resources.")
+    @property
+    def default_namespace(self) -> str | None:
+        """The namespace of a namespaced verb given none: the client's."""
+        return self.client.namespace
 
-    # ---- reading -----------------------------------------------------------------------
+    get = _sends(verbs.get)
+    list = _items(verbs.list)
+    list_pages = _pages(verbs.list_pages)
+    list_page = _sends(verbs.list_page)
+    watch = _watches(verbs.watch)
+    create = _sends(verbs.create)
+    replace = _sends(verbs.replace)
+    patch = _sends(verbs.patch)
+    apply = _sends(verbs.apply)
+    delete = _sends(verbs.delete)
+    delete_collection = _sends(verbs.delete_collection)
 
-    def get(self, name: str, namespace: str | None = None, *, subresource: str | None = None,
-            resource_version: str | None = None, as_table: bool = False, metadata_only: bool = False,
-            timeout: Timeout = None) -> ApiObject:
-        """GET one object (or one of its subresources, e.g. ``subresource="status"`` or ``"scale"``).
+    # ---- the driver ----------------------------------------------------------------------
 
-        ``as_table=True`` asks for the server's Table rendering of the object (``kind`` Table, with
-        ``columnDefinitions`` and one of ``rows``), as kubectl's ``get TYPE NAME``; a server that does
-        not print tables answers with the object itself. ``metadata_only=True`` asks for its
-        ``meta.k8s.io/v1`` PartialObjectMetadata: ``metadata`` only, no spec, status or data.
-        """
-        return self._execute(calls.get(self.resource, name, namespace, default_namespace=self.client.namespace,
-                                       subresource=subresource, resource_version=resource_version,
-                                       as_table=as_table, metadata_only=metadata_only),
-                             timeout=timeout)
+    def _run(self, plan: Plan[T]) -> T:
+        if plan.validate is not None:
+            check_validation(plan.validate, self.client.schemas.validate(
+                plan.validate.body, self.group, self.version, self.kind, strict=plan.validate.strict))
+        return self._execute(plan.call, timeout=plan.timeout)
 
-    def watch(self, namespace: str | None = None, *, all_namespaces: bool = False,
-              label_selector: str | Mapping[str, str] | None = None,
-              field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
-              timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-              send_initial_events: bool = False, metadata_only: bool = False) -> Watch:
-        """Follow changes as ``WatchEvent``s (a ``dynkube.watch.Watch``: an iterator and context manager
-        with ``stop()``); see docs/watch.md.
-
-        Without ``resource_version`` the server first sends ADDED for every current object; with one,
-        only changes after it. ``resume=True`` reconnects after drops and server timeouts from the last
-        resourceVersion seen, never replaying or skipping an event; 410 raises ``Gone`` (relist).
-        ``resume=True`` without ``resource_version`` (or with "0") lists first, yielding ADDED for
-        every listed object, then watches from the list's resourceVersion (``kubectl get --watch``).
-        ``send_initial_events=True`` is a streaming list: ADDED for every object, then a BOOKMARK
-        annotated ``k8s.io/initial-events-end``, then changes. ``metadata_only=True``: every event's
-        object is a PartialObjectMetadata (see ``list_page``).
-        """
-        from .watch import watch
-
-        return watch(self, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                     field_selector=field_selector, resource_version=resource_version,
-                     timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks, resume=resume,
-                     send_initial_events=send_initial_events, metadata_only=metadata_only)
-
-    def list(self, namespace: str | None = None, *, all_namespaces: bool = False,
-             label_selector: str | Mapping[str, str] | None = None,
-             field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
-             resource_version: str | None = None, resource_version_match: str | None = None,
-             metadata_only: bool = False, timeout: Timeout = None) -> Iterator[ApiObject]:
-        """Iterate over every matching object, fetching ``limit`` objects a page, lazily (constant memory).
-
-        A continue token that expires mid-way (410) raises ``dynkube.errors.Gone``: start again.
-        ``metadata_only=True``: each object is a PartialObjectMetadata (see ``list_page``).
-        """
-        for page in self.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                    field_selector=field_selector, limit=limit, resource_version=resource_version,
-                                    resource_version_match=resource_version_match, metadata_only=metadata_only,
-                                    timeout=timeout):
-            yield from page.items
-
-    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
-                   label_selector: str | Mapping[str, str] | None = None,
-                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
-                   resource_version: str | None = None, resource_version_match: str | None = None,
-                   as_table: bool = False, metadata_only: bool = False,
-                   timeout: Timeout = None) -> Iterator[ApiList]:
-        """Iterate over the pages of a list (as ``list_page`` returns them), one LIST request each,
-        lazily, following the continue tokens; ``resource_version`` applies to the first page.
-        Bad arguments raise at once, before any request."""
-        call = calls.list_page(self.resource, namespace, default_namespace=self.client.namespace,
-                               all_namespaces=all_namespaces, label_selector=label_selector,
-                               field_selector=field_selector, limit=limit, resource_version=resource_version,
-                               resource_version_match=resource_version_match, as_table=as_table,
-                               metadata_only=metadata_only)
-        return self._pages(call, timeout)
-
-    def _pages(self, call: Call[ApiList], timeout: Timeout) -> Iterator[ApiList]:
-        request: Request | None = call.request
+    def _pages(self, plan: Plan[ApiList]) -> Iterator[ApiList]:
+        request: Request | None = plan.call.request
         while request is not None:
-            page = self._execute(Call(request, call.parse), timeout=timeout)
+            page = self._execute(Call(request, plan.call.parse), timeout=plan.timeout)
             yield page
             request = calls.next_page(request, page)
 
-    def list_page(self, namespace: str | None = None, *, all_namespaces: bool = False,
-                  label_selector: str | Mapping[str, str] | None = None,
-                  field_selector: str | Mapping[str, str] | None = None, limit: int | None = None,
-                  continue_token: str | None = None, resource_version: str | None = None,
-                  resource_version_match: str | None = None, as_table: bool = False,
-                  metadata_only: bool = False, timeout: Timeout = None) -> ApiList:
-        """One LIST request: the raw page with ``items``, ``metadata.resourceVersion`` and ``metadata.continue``.
-
-        ``as_table=True`` asks the server for its Table rendering (kubectl's columns); the result's
-        ``kind`` is then ``Table`` and ``items`` is empty (rows are in ``to_dict()["rows"]``).
-        ``metadata_only=True`` asks for a PartialObjectMetadataList (client-go's metadata client):
-        each item is ``apiVersion: meta.k8s.io/v1, kind: PartialObjectMetadata`` with ``metadata``
-        alone, so names, labels, owners and resourceVersions arrive without any spec, status or data.
-        """
-        call = calls.list_page(self.resource, namespace, default_namespace=self.client.namespace,
-                               all_namespaces=all_namespaces, label_selector=label_selector,
-                               field_selector=field_selector, limit=limit, continue_token=continue_token,
-                               resource_version=resource_version, resource_version_match=resource_version_match,
-                               as_table=as_table, metadata_only=metadata_only)
-        return self._execute(call, timeout=timeout)
-
-    # ---- writing -----------------------------------------------------------------------
-
-    def create(self, body: Mapping[str, Any], namespace: str | None = None, *, subresource: str | None = None,
-               name: str | None = None, dry_run: bool = False, field_manager: str | None = None,
-               field_validation: str | FieldValidation | None = None, validate: bool = False) -> ApiObject:
-        """POST a new object (or, with ``subresource`` and ``name``, e.g. ``pods/eviction``).
-
-        ``validate=True`` checks the object against the server's schema first (see ``Client.validate``).
-        """
-        body = calls.write_body(self.resource, body, subresource)
-        self._validate_first(body, validate and not subresource, field_validation)
-        return self._execute(calls.create(self.resource, body, namespace, default_namespace=self.client.namespace,
-                                          subresource=subresource, name=name, dry_run=dry_run,
-                                          field_manager=field_manager, field_validation=field_validation))
-
-    def replace(self, body: Mapping[str, Any], namespace: str | None = None, *, name: str | None = None,
-                subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
-                field_validation: str | FieldValidation | None = None, validate: bool = False) -> ApiObject:
-        """PUT the whole object (named by ``metadata.name`` unless ``name`` is given); the server checks
-        ``metadata.resourceVersion`` when it is set (a stale one raises ``Conflict``).
-        ``validate=True`` checks the schema first."""
-        body = calls.write_body(self.resource, body, subresource)
-        self._validate_first(body, validate and not subresource, field_validation)
-        return self._execute(calls.replace(self.resource, body, namespace, default_namespace=self.client.namespace,
-                                           name=name, subresource=subresource, dry_run=dry_run,
-                                           field_manager=field_manager, field_validation=field_validation))
-
-    def patch(self, name: str, patch: Mapping[str, Any] | builtins.list[Any], namespace: str | None = None, *,
-              patch_type: str | PatchType | None = None, subresource: str | None = None, dry_run: bool = False,
-              field_manager: str | None = None, field_validation: str | FieldValidation | None = None,
-              force: bool = False) -> ApiObject:
-        """PATCH an object: merge patch for a dict, JSON patch for a list, unless ``patch_type``
-        says otherwise (``"strategic"`` works on built-in kinds only; ``"apply"`` = server-side apply)."""
-        return self._execute(calls.patch(self.resource, name, patch, namespace,
-                                         default_namespace=self.client.namespace, patch_type=patch_type,
-                                         subresource=subresource, dry_run=dry_run, field_manager=field_manager,
-                                         field_validation=field_validation, force=force))
-
-    def apply(self, body: Mapping[str, Any], namespace: str | None = None, *,
-              field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False, subresource: str | None = None,
-              dry_run: bool = False, field_validation: str | FieldValidation | None = None,
-              validate: bool = False) -> ApiObject:
-        """Server-side apply: create the object or merge the fields this ``field_manager`` owns.
-
-        Conflicts with other managers raise ``Conflict`` (its ``causes`` name them) unless ``force=True``.
-        ``validate=True`` checks the object against the server's schema first.
-        """
-        body = calls.apply_body(self.resource, body, subresource)
-        self._validate_first(body, validate and not subresource, field_validation)
-        return self._execute(calls.apply(self.resource, body, namespace, default_namespace=self.client.namespace,
-                                         field_manager=field_manager, force=force, subresource=subresource,
-                                         dry_run=dry_run, field_validation=field_validation))
-
-    def delete(self, name: str, namespace: str | None = None, *,
-               propagation_policy: str | PropagationPolicy | None = None, grace_period_seconds: int | None = None,
-               preconditions: Mapping[str, str] | None = None, dry_run: bool = False) -> ApiObject:
-        """DELETE an object. Returns the object (possibly still finalizing) or the server's Status.
-
-        ``preconditions`` may hold ``uid`` and/or ``resourceVersion``; a mismatch raises ``Conflict``.
-        """
-        return self._execute(calls.delete(self.resource, name, namespace, default_namespace=self.client.namespace,
-                                          propagation_policy=propagation_policy,
-                                          grace_period_seconds=grace_period_seconds, preconditions=preconditions,
-                                          dry_run=dry_run))
-
-    def delete_collection(self, namespace: str | None = None, *, all_namespaces: bool = False,
-                          label_selector: str | Mapping[str, str] | None = None,
-                          field_selector: str | Mapping[str, str] | None = None,
-                          propagation_policy: str | PropagationPolicy | None = None,
-                          grace_period_seconds: int | None = None, dry_run: bool = False) -> ApiObject:
-        """DELETE every object matching the selectors (needs the ``deletecollection`` verb)."""
-        return self._execute(calls.delete_collection(
-            self.resource, namespace, default_namespace=self.client.namespace, all_namespaces=all_namespaces,
-            label_selector=label_selector, field_selector=field_selector, propagation_policy=propagation_policy,
-            grace_period_seconds=grace_period_seconds, dry_run=dry_run))
-
-    # ---- helpers -----------------------------------------------------------------------
-
-    def _validate_first(self, body: Mapping[str, Any], validate: bool, field_validation: Any) -> None:
-        """Client-side schema validation before sending (strict when field_validation is Strict)."""
-        if not validate:
-            return
-        strict = to_enum(FieldValidation, field_validation, "field validation") is FieldValidation.STRICT
-        issues = self.client.schemas.validate(body, self.group, self.version, self.kind, strict=strict)
-        if issues:
-            raise ValidationFailed(f"{describe(body)} is not valid: " + "; ".join(map(str, issues[:10]))
-                                   + (f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""), issues=issues)
+    def _watch(self, plan: WatchPlan) -> Watch:
+        first = plan.list_first
+        list_first = None if first is None else (lambda: self._pages(Plan(first)))
+        return Watch(self, plan, list_first=list_first)
 
     def _execute(self, call: Call[T], *, timeout: Timeout = None) -> T:
         """Send a call's request (every verb but watch comes through here); what its reader makes

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dynkube.credentials import (
@@ -22,10 +22,12 @@ from dynkube.credentials import (
     BasicCredentials,
     ClientCertificateCredentials,
     CombinedCredentials,
+    Credentials,
     ExecCredentials,
     ExecSpec,
     Impersonation,
     InteractiveMode,
+    NoCredentials,
     Origin,
     TokenCredentials,
     decode_base64,
@@ -45,39 +47,6 @@ _AUTH_PROVIDER_REPLACEMENTS = {
     "azure": "the kubelogin exec plugin (github.com/Azure/kubelogin; kubelogin convert-kubeconfig)",
     "oidc": "an OIDC exec plugin such as kubelogin (github.com/int128/kubelogin, kubectl oidc-login)",
 }
-
-
-class Credentials(Protocol):
-    """Who the client is. The transport asks for these on every request, so they may rotate: first
-    ``headers()``, then ``client_certificate()``, from the same thread."""
-
-    def headers(self) -> dict[str, str]:
-        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""
-        ...
-
-    def client_certificate(self) -> tuple[bytes, bytes] | None:
-        """(certificate PEM, key PEM) for TLS client auth, or None."""
-        ...
-
-    def refresh(self) -> bool:
-        """Called after a 401: get fresh credentials; True if they changed and a retry makes sense."""
-        ...
-
-
-class NoCredentials:
-    """Anonymous access."""
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
-    def client_certificate(self) -> tuple[bytes, bytes] | None:
-        return None
-
-    def refresh(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "NoCredentials()"
 
 
 _ANONYMOUS = NoCredentials()

@@ -1,6 +1,6 @@
 """Credential providers: who the client is, as request headers and a TLS client certificate.
 
-Every class here satisfies ``dynkube.config.Credentials``. Secrets live only in private attributes:
+Every class here satisfies ``Credentials``, the Protocol the transport uses. Secrets live only in private attributes:
 reprs and messages say where a credential came from, never its value. Exec credential plugins run
 here; what they return is cached per (plugin configuration, cluster) and shared by every Config in
 the process, as client-go does.
@@ -21,12 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from dynkube.errors import ConfigError
-
-if TYPE_CHECKING:
-    from dynkube.config import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +44,39 @@ _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _HEADER_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&'*+-.^_`|~")
 _STDERR_TAIL_CHARS = 2000
+
+
+class Credentials(Protocol):
+    """Who the client is. The transport asks for these on every request, so they may rotate: first
+    ``headers()``, then ``client_certificate()``, from the same thread."""
+
+    def headers(self) -> dict[str, str]:
+        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""
+        ...
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        """(certificate PEM, key PEM) for TLS client auth, or None."""
+        ...
+
+    def refresh(self) -> bool:
+        """Called after a 401: get fresh credentials; True if they changed and a retry makes sense."""
+        ...
+
+
+class NoCredentials:
+    """Anonymous access."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def client_certificate(self) -> tuple[bytes, bytes] | None:
+        return None
+
+    def refresh(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NoCredentials()"
 
 
 class Origin(NamedTuple):

@@ -227,7 +227,8 @@ def _identity(obj: ApiObject, *, created: bool = True) -> list[Field]:
         fields.append(Field("Namespace", str(meta["namespace"])))
     if created:
         fields.append(Field("CreationTimestamp", timestamp(meta.get("creationTimestamp"))))
-    fields += [Field("Labels", _labels(meta.get("labels"))), Field("Annotations", _annotations(meta.get("annotations")))]
+    fields += [Field("Labels", _labels(meta.get("labels"))),
+               Field("Annotations", _annotations(meta.get("annotations")))]
     return fields
 
 
@@ -241,7 +242,8 @@ def _generic(client: Client, obj: ApiObject, now: dt.datetime) -> list[Field]:
     fields += [Field("Kind", f"{obj.get('kind')} ({obj.get('apiVersion')})"),
                Field("Created", f"{age(meta.get('creationTimestamp'), now)} ago "
                                 f"({timestamp(meta.get('creationTimestamp'))})"),
-               Field("Labels", _labels(meta.get("labels"))), Field("Annotations", _annotations(meta.get("annotations")))]
+               Field("Labels", _labels(meta.get("labels"))),
+               Field("Annotations", _annotations(meta.get("annotations")))]
     if meta.get("deletionTimestamp"):
         fields.append(Field("Deleting", f"since {age(meta['deletionTimestamp'], now)} "
                                         f"(finalizers: {', '.join(meta.get('finalizers') or []) or NONE})"))

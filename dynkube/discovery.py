@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
-from .core.discovery import (group_list_request, is_aggregated_content_type, legacy_paths, legacy_request,
-                             parse_answer, parse_cached)
+from .core.discovery import CACHE_FORMAT, Fetch, fetch, parse_cached
 from .core.http import Request, Response
-from .errors import ApiError, DiscoveryError, NotFound, ResourceNotFound, TransportError
+from .errors import ApiError, DiscoveryError, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap
 from .transport import Transport
 
@@ -30,7 +29,6 @@ DEFAULT_DISK_TTL = 6 * 3600.0  # kubectl's
 DEFAULT_MEMORY_TTL = 600.0
 MIN_REFRESH_INTERVAL = 1.0
 LEGACY_WORKERS = 8
-CACHE_FORMAT = 1
 
 # Parsed maps shared by every client of the same server in this process.
 _MEMORY_LOCK = threading.Lock()
@@ -50,14 +48,120 @@ def _memory() -> Any:
 T = TypeVar("T")
 
 
-class _Known(NamedTuple):
+class KnownMap(NamedTuple):
     """A discovery cache document and the resource map parsed from it."""
 
     document: dict[str, Any]
     map: ResourceMap
 
 
-class Discovery:
+class DiscoveryCache:
+    """What a discovery keeps, without the I/O of asking the server: the map last learned, the
+    process-wide memory cache and the disk cache, and the bookkeeping of refreshes. The sync
+    ``Discovery`` and ``dynkube.aio.discovery.AsyncDiscovery`` add the asking; both use the same
+    caches, so clients of either kind share what one of them learned."""
+
+    def __init__(self, server: str, *, cache_dir: Path | str | None | bool = None,
+                 disk_ttl: float = DEFAULT_DISK_TTL, aggregated: bool = True) -> None:
+        self._server = server
+        root = Path(cache_dir) if isinstance(cache_dir, (str, Path)) else default_cache_root()
+        self._disk = None if cache_dir is False else DiskCache(
+            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
+        self._disk_ttl = disk_ttl
+        self._known: KnownMap | None = None
+        self._generation = 0
+        self._last_refresh = 0.0
+        self._aggregated = aggregated
+        self._memory_key = f"{self._server} aggregated={aggregated}"
+        self.stats = {"requests": 0, "not_modified": 0}
+
+    def invalidate(self) -> None:
+        """Forget the memory and disk caches of this server; the next use asks the server."""
+        self._known = None
+        with _MEMORY_LOCK:
+            _memory().pop(self._memory_key, None)
+        if self._disk:
+            self._disk.remove_all()
+
+    def _cached(self) -> tuple[KnownMap | None, KnownMap | None]:
+        """The map to use without asking: the memory cache's, else a disk entry younger than the TTL
+        (remembered); and the disk entry to revalidate when there is none."""
+        with _MEMORY_LOCK:
+            cached = _memory().get(self._memory_key)
+        if cached is not None:
+            return cached, None
+        stored = self._read_disk()
+        if stored and time.time() - stored.document["saved"] < self._disk_ttl:
+            self._remember(stored)
+            return stored, None
+        return None, stored
+
+    def _previous(self) -> KnownMap | None:
+        """What the next request revalidates (its ETags): the newest map of this process, else the disk's."""
+        with _MEMORY_LOCK:
+            cached = _memory().get(self._memory_key)
+        return cached or self._known or self._read_disk()
+
+    def _fetch_flow(self, previous: KnownMap | None) -> Fetch:
+        return fetch(previous.document if previous else None, aggregated=self._aggregated, url=self._url)
+
+    def _url(self, path: str) -> str:
+        return self._server + path
+
+    def _store(self, previous: KnownMap | None, document: dict[str, Any], unchanged: bool) -> KnownMap:
+        """Keep what a fetch learned: in memory, on disk; the same map object when nothing changed."""
+        known = previous if unchanged and previous else KnownMap(document, parse_cached(document))
+        if self._disk:
+            self._disk.write("dynkube.json", {**document, "saved": time.time()})
+        self._last_refresh = time.monotonic()
+        self._generation += 1
+        self._remember(known)
+        self._known = known
+        return known
+
+    def _counted(self, response: Response) -> Response:
+        self.stats["requests"] += 1
+        if response.status_code == 304:
+            self.stats["not_modified"] += 1
+        return response
+
+    def _read_disk(self) -> KnownMap | None:
+        """The disk cache entry and its map, or None when absent, unreadable or inconsistent."""
+        stored = self._disk.read("dynkube.json") if self._disk else None
+        if stored is None:
+            return None
+        problem = cache_document_problem(stored)
+        if problem is None:
+            try:
+                return KnownMap(stored, parse_cached(stored))
+            except DiscoveryError as exc:
+                problem = str(exc)
+        log.warning("ignoring the discovery cache of %s: %s", self._server, problem)
+        return None
+
+    def _remember(self, known: KnownMap) -> None:
+        with _MEMORY_LOCK:
+            _memory()[self._memory_key] = known
+        if known.map.failed:
+            log.warning("discovery of %s failed for: %s", self._server,
+                        "; ".join(f"{gv}: {why}" for gv, why in sorted(known.map.failed.items())))
+
+
+def served_now(resource: Resource, current: ResourceMap) -> Resource:
+    """``resource`` as ``current`` serves it at the same group-version, or ResourceNotFound naming it
+    (and where it is served now, if elsewhere): after a 404 for a URL of a cached resource."""
+    key = (resource.group, resource.version, resource.plural)
+    for candidate in current:
+        if (candidate.group, candidate.version, candidate.plural) == key:
+            return candidate
+    elsewhere = sorted({r.api_version for r in current if (r.group, r.plural) == key[::2]})
+    hint = f"; it is now served at {', '.join(elsewhere)}" if elsewhere else ""
+    raise ResourceNotFound(f"the server no longer serves {resource.group_resource} ({resource.api_version}, kind "
+                           f"{resource.kind}): it was removed since discovery was cached{hint}",
+                           name=resource.group_resource, candidates=tuple(elsewhere))
+
+
+class Discovery(DiscoveryCache):
     """The server's resource map, fetched once and cached; refreshed on a miss.
 
     ``cache_dir=None`` uses ``$KUBECACHEDIR`` or ``~/.kube/cache``; ``cache_dir=False`` turns the
@@ -68,19 +172,9 @@ class Discovery:
 
     def __init__(self, transport: Transport, *, cache_dir: Path | str | None | bool = None,
                  disk_ttl: float = DEFAULT_DISK_TTL, aggregated: bool = True) -> None:
+        super().__init__(transport.base_url, cache_dir=cache_dir, disk_ttl=disk_ttl, aggregated=aggregated)
         self.transport = transport
-        self._server = transport.base_url
-        root = Path(cache_dir) if isinstance(cache_dir, (str, Path)) else default_cache_root()
-        self._disk = None if cache_dir is False else DiskCache(
-            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
-        self._disk_ttl = disk_ttl
         self._lock = threading.Lock()
-        self._known: _Known | None = None
-        self._generation = 0
-        self._last_refresh = 0.0
-        self._aggregated = aggregated
-        self._memory_key = f"{self._server} aggregated={aggregated}"
-        self.stats = {"requests": 0, "not_modified": 0}
 
     # ---- public ------------------------------------------------------------------------
 
@@ -92,7 +186,8 @@ class Discovery:
             return current.map
         with self._lock:
             if self._known is None:
-                self._known = self._load()
+                fresh, stale = self._cached()
+                self._known = fresh or self._fetch_and_store(stale)
             return self._known.map
 
     def resolve(self, name: str, kind: str | None = None) -> Resource:
@@ -116,33 +211,19 @@ class Discovery:
         """Ask the server again now (revalidating with ETags: two 304s when nothing changed), and
         replace the cached map. When nothing changed the same ResourceMap object is kept."""
         with self._lock:
-            self._known = self._fetch_and_store(self._previous())
-            return self._known.map
+            return self._fetch_and_store(self._previous()).map
 
     def recheck(self, resource: Resource) -> Resource:
         """After the server answered 404 for a URL of ``resource`` as if it did not serve it: refresh
         discovery (rate-limited as on a miss) and return the resource as now served at the same
         group-version, or raise ResourceNotFound naming it when the server no longer serves it there."""
         self._refresh_after(self._generation)
-        current = self.map
-        key = (resource.group, resource.version, resource.plural)
-        for candidate in current:
-            if (candidate.group, candidate.version, candidate.plural) == key:
-                return candidate
-        elsewhere = sorted({r.api_version for r in current if (r.group, r.plural) == key[::2]})
-        hint = f"; it is now served at {', '.join(elsewhere)}" if elsewhere else ""
-        raise ResourceNotFound(f"the server no longer serves {resource.group_resource} ({resource.api_version}, kind "
-                               f"{resource.kind}): it was removed since discovery was cached{hint}",
-                               name=resource.group_resource, candidates=tuple(elsewhere))
+        return served_now(resource, self.map)
 
     def invalidate(self) -> None:
         """Forget the memory and disk caches of this server; the next use asks the server."""
         with self._lock:
-            self._known = None
-            with _MEMORY_LOCK:
-                _memory().pop(self._memory_key, None)
-            if self._disk:
-                self._disk.remove_all()
+            super().invalidate()
 
     # ---- loading -----------------------------------------------------------------------
 
@@ -158,119 +239,43 @@ class Discovery:
             wait = self._last_refresh + MIN_REFRESH_INTERVAL - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            self._known = self._fetch_and_store(self._previous())
+            self._fetch_and_store(self._previous())
             return True
 
-    def _load(self) -> _Known:
-        with _MEMORY_LOCK:
-            cached = _memory().get(self._memory_key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        stored = self._read_disk()
-        if stored and time.time() - stored.document["saved"] < self._disk_ttl:
-            self._remember(stored)
-            return stored
-        return self._fetch_and_store(stored)
-
-    def _previous(self) -> _Known | None:
-        """What the next request revalidates (its ETags): the newest map of this process, else the disk's."""
-        with _MEMORY_LOCK:
-            cached = _memory().get(self._memory_key)
-        return cached or self._known or self._read_disk()
-
-    def _fetch_and_store(self, previous: _Known | None) -> _Known:
-        document, unchanged = self._fetch(previous.document if previous else None)
-        known = previous if unchanged and previous else _Known(document, parse_cached(document))
-        if self._disk:
-            self._disk.write("dynkube.json", {**document, "saved": time.time()})
-        self._last_refresh = time.monotonic()
-        self._generation += 1
-        self._remember(known)
-        return known
-
-    def _read_disk(self) -> _Known | None:
-        """The disk cache entry and its map, or None when absent, unreadable or inconsistent."""
-        stored = self._disk.read("dynkube.json") if self._disk else None
-        if stored is None:
-            return None
-        problem = cache_document_problem(stored)
-        if problem is None:
+    def _fetch_and_store(self, previous: KnownMap | None) -> KnownMap:
+        """Obey the discovery exchange (``core.discovery.fetch``): one request at a time, or the
+        legacy group-versions concurrently; then keep what it learned."""
+        flow = self._fetch_flow(previous)
+        answer: Any = None
+        failure: Exception | None = None
+        while True:
             try:
-                return _Known(stored, parse_cached(stored))
-            except DiscoveryError as exc:
-                problem = str(exc)
-        log.warning("ignoring the discovery cache of %s: %s", self._server, problem)
-        return None
+                command = flow.throw(failure) if failure is not None else flow.send(answer)
+            except StopIteration as stop:
+                return self._store(previous, *stop.value)
+            answer, failure = None, None
+            if isinstance(command, Request):
+                try:
+                    answer = self._get(command)
+                except (ApiError, TransportError) as exc:
+                    failure = exc
+            else:
+                answer = self._get_all(command)
 
-    def _remember(self, known: _Known) -> None:
-        with _MEMORY_LOCK:
-            _memory()[self._memory_key] = known
-        if known.map.failed:
-            log.warning("discovery of %s failed for: %s", self._server,
-                        "; ".join(f"{gv}: {why}" for gv, why in sorted(known.map.failed.items())))
-
-    def _fetch(self, stored: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
-        """A cache document, aggregated {api, apis, etags} or legacy {api, apis, resources, failed},
-        and whether it is ``stored`` unchanged (both answers 304 Not Modified)."""
-        etags = stored["etags"] if stored and stored.get("kind") == "aggregated" else {}
-        core, core_etag = self._get_aggregated("/api", etags.get("api"), stored, "api")
-        groups, groups_etag = self._get_aggregated("/apis", etags.get("apis"), stored, "apis")
-        if _is_aggregated(core) and _is_aggregated(groups):
-            document = {"format": CACHE_FORMAT, "kind": "aggregated", "api": core["body"], "apis": groups["body"],
-                        "etags": {"api": core_etag, "apis": groups_etag}}
-            return document, bool(core.get("not_modified") and groups.get("not_modified"))
-        return self._fetch_legacy(self._legacy_body("/api", core), self._legacy_body("/apis", groups)), False
-
-    def _legacy_body(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
-        """The legacy document at ``path``; asked again when the first answer was aggregated."""
-        if not _is_aggregated(answer):
-            body: dict[str, Any] = answer["body"]
-            return body
-        return parse_answer(self._get(legacy_request(path)), self.transport.url(path))
-
-    def _get_aggregated(self, path: str, etag: str | None, stored: dict[str, Any] | None,
-                        key: str) -> tuple[dict[str, Any], str | None]:
-        try:
-            response = self._get(group_list_request(path, aggregated=self._aggregated, etag=etag))
-        except NotFound:
-            if path == "/api":  # aggregated API servers may not serve /api at all
-                return {"aggregated": True, "body": {"kind": "APIGroupDiscoveryList", "items": []}}, None
-            raise
-        if response.status_code == 304 and stored:
-            return {"aggregated": True, "body": stored[key], "not_modified": True}, etag
-        body = parse_answer(response, self.transport.url(path))
-        aggregated = is_aggregated_content_type(response.headers.get("Content-Type", ""))
-        return {"aggregated": aggregated, "body": body}, response.headers.get("ETag")
-
-    def _fetch_legacy(self, core: dict[str, Any], groups: dict[str, Any]) -> dict[str, Any]:
-        """Legacy discovery: the group lists we already have, then every group-version concurrently."""
-        paths = legacy_paths(core, groups)
+    def _get_all(self, requests: tuple[Request, ...]) -> list[Response | Exception]:
         from concurrent.futures import ThreadPoolExecutor  # only old servers need it: not at import time
 
-        resources: dict[str, Any] = {}
-        failed: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=LEGACY_WORKERS) as pool:
-            for path, outcome in zip(paths, pool.map(self._try_get_json, paths)):
-                gv = path.split("/", 2)[2]
-                if isinstance(outcome, Exception):
-                    failed[gv] = str(outcome)
-                else:
-                    resources[gv] = outcome
-        return {"format": CACHE_FORMAT, "kind": "legacy", "api": core, "apis": groups,
-                "resources": resources, "failed": failed}
+            return list(pool.map(self._try_get, requests))
 
-    def _try_get_json(self, path: str) -> Any:
+    def _try_get(self, request: Request) -> Response | Exception:
         try:
-            return parse_answer(self._get(legacy_request(path)), self.transport.url(path))
-        except (ApiError, TransportError, DiscoveryError) as exc:
+            return self._get(request)
+        except (ApiError, TransportError) as exc:
             return exc
 
     def _get(self, request: Request) -> Response:
-        self.stats["requests"] += 1
-        response = self.transport.send(request)
-        if response.status_code == 304:
-            self.stats["not_modified"] += 1
-        return response
+        return self._counted(self.transport.send(request))
 
 
 def clear_memory_cache() -> None:
@@ -309,6 +314,3 @@ def cache_document_problem(document: Any) -> str | None:
                 return f"it has no body for /{key}"
     return None
 
-
-def _is_aggregated(answer: dict[str, Any]) -> bool:
-    return bool(answer["aggregated"])

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import DrainError, InvalidInput, NotFound, TooManyRequests, WaitTimeout
-from .helpers import wait_for
+from .waiting import wait_for
 from .objects import ApiObject
 
 if TYPE_CHECKING:

@@ -495,7 +495,7 @@ def import_export(client: Client, source: str | Path, *, namespace: str | None =
 
     With ``namespace``, every namespaced object goes into that namespace and the export's one
     Namespace object is renamed to it (an export of several namespaces cannot be moved into one:
-    InvalidInput). Namespaces and CRDs are applied first; see ``Client.apply_manifests``.
+    InvalidInput). Namespaces and CRDs are applied first; see ``dynkube.apply_manifests``.
     """
     if not isinstance(source, (str, Path)) or not Path(source).exists():
         raise InvalidInput(f"cannot import {source!r}: no such file or directory")

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import builtins
 import collections
-import enum
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .core import calls
+from .core.store import DeletedFinalStateUnknown as DeletedFinalStateUnknown  # the name users import from here
+from .core.store import Note, Notice, StoreSync, object_key
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
 from .transport import CancelScope
-from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, EventType, Watch, watch
+from . import verbs
+from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, Watch, WatchEvent
 
 if TYPE_CHECKING:
     from .client import Client, ResourceClient
@@ -39,21 +41,6 @@ IndexFunc = Callable[[ApiObject], Iterable[str]]
 AddHandler = Callable[[ApiObject, bool], Any]
 UpdateHandler = Callable[[ApiObject, ApiObject], Any]
 DeleteHandler = Callable[[Any], Any]
-
-
-class DeletedFinalStateUnknown(NamedTuple):
-    """Given to ``on_delete`` for an object deleted while the watch was down: ``obj`` is the last
-    state the informer knew, not the state at deletion."""
-
-    key: str
-    obj: ApiObject
-
-
-def object_key(obj: Mapping[str, Any]) -> str:
-    """The store key of an object: ``namespace/name``, or ``name`` when cluster-scoped."""
-    metadata = obj["metadata"]
-    namespace = metadata.get("namespace")
-    return f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
 
 
 def _namespace_index(obj: ApiObject) -> list[str]:
@@ -167,13 +154,6 @@ class Store:
                         del index[value]
 
 
-class _Note(enum.Enum):
-    ADD = enum.auto()
-    UPDATE = enum.auto()
-    DELETE = enum.auto()
-    SYNCED = enum.auto()
-
-
 class HandlerRegistration:
     """One set of handlers on an informer, with its own queue and thread. ``has_synced()`` is True
     once the handlers have been called for every object of the initial list."""
@@ -183,8 +163,8 @@ class HandlerRegistration:
         for what, func in (("on_add", on_add), ("on_update", on_update), ("on_delete", on_delete)):
             if func is not None and not callable(func):
                 raise InvalidInput(f"{what} must be callable, not {type(func).__name__}")
-        self._handlers = {_Note.ADD: on_add, _Note.UPDATE: on_update, _Note.DELETE: on_delete}
-        self._queue: collections.deque[tuple[_Note, tuple[Any, ...]]] = collections.deque()
+        self._handlers = {Note.ADD: on_add, Note.UPDATE: on_update, Note.DELETE: on_delete}
+        self._queue: collections.deque[tuple[Note, tuple[Any, ...]]] = collections.deque()
         self._ready = threading.Condition(threading.Lock())
         self._closed = False
         self._synced = threading.Event()
@@ -193,7 +173,7 @@ class HandlerRegistration:
     def has_synced(self) -> bool:
         return self._synced.is_set()
 
-    def push(self, note: _Note, *args: Any) -> None:
+    def push(self, note: Note, *args: Any) -> None:
         with self._ready:
             self._queue.append((note, args))
             self._ready.notify()
@@ -220,8 +200,8 @@ class HandlerRegistration:
                 note, args = self._queue.popleft()
             self._deliver(note, args)
 
-    def _deliver(self, note: _Note, args: tuple[Any, ...]) -> None:
-        if note is _Note.SYNCED:
+    def _deliver(self, note: Note, args: tuple[Any, ...]) -> None:
+        if note is Note.SYNCED:
             self._synced.set()
             return
         handler = self._handlers[note]
@@ -257,9 +237,9 @@ class Informer:
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
                  idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
         calls.require_verb(resource.resource, "list")
-        watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-              field_selector=field_selector, timeout_seconds=timeout_seconds,
-              idle_timeout=idle_timeout)  # validates; sends nothing
+        verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                    field_selector=field_selector, timeout_seconds=timeout_seconds,
+                    idle_timeout=idle_timeout)  # validates; sends nothing
         if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
                                           or resync_period <= 0):
             raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
@@ -277,6 +257,7 @@ class Informer:
         self._watch_list = use_watch_list  # None until the server's version has been asked
         self._watch_list_forced = use_watch_list is not None
         self._backoff = backoff
+        self._sync = StoreSync(self.store)
         self._progressed = False
         self._lock = threading.RLock()  # store changes and their fan-out to handlers are atomic
         self._registrations: list[HandlerRegistration] = []
@@ -308,8 +289,8 @@ class Informer:
         with self._lock:
             if self._synced.is_set():
                 for obj in self.store.list():
-                    registration.push(_Note.ADD, obj, True)
-                registration.push(_Note.SYNCED)
+                    registration.push(Note.ADD, obj, True)
+                registration.push(Note.SYNCED)
             self._registrations.append(registration)
         if self.started:
             registration.start()
@@ -429,26 +410,22 @@ class Informer:
         self._list_then_watch()
 
     def _stream_list_and_watch(self) -> None:
-        initial: dict[str, ApiObject] | None = {}
+        self._sync.stream_started()
         for event in self._open_watch(resource_version=None, send_initial_events=True):
-            if initial is None:
-                self._apply(event.type, event.object)
-            elif event.is_initial_events_end:
-                self._replace(initial)
-                initial = None
-            elif event.type is EventType.ADDED:
-                initial[object_key(event.object)] = event.object
+            self._on_event(event)
 
     def _list_then_watch(self) -> None:
         version, objects = self._list()
-        self._replace(objects)
+        with self._lock:
+            self._notify(self._sync.listed(objects))
+        self._listed()
         for event in self._open_watch(resource_version=version, send_initial_events=False):
-            self._apply(event.type, event.object)
+            self._on_event(event)
 
     def _open_watch(self, *, resource_version: str | None, send_initial_events: bool) -> Watch:
-        opened = watch(self.resource, **self._selection, resource_version=resource_version, resume=True,
-                       send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
-                       backoff=self._backoff, idle_timeout=self._idle_timeout)
+        opened = self.resource.watch(**self._selection, resource_version=resource_version, resume=True,
+                                     send_initial_events=send_initial_events, timeout_seconds=self._timeout_seconds,
+                                     backoff=self._backoff, idle_timeout=self._idle_timeout)
         with self._lock:
             self._watch = opened
         if self._stopping.is_set():
@@ -472,71 +449,44 @@ class Informer:
                 objects[object_key(obj)] = obj
         return version, objects
 
-    # ---- applying changes -------------------------------------------------------------------
+    # ---- applying changes (decided by core.store.StoreSync) ----------------------------------
 
-    def _apply(self, kind: EventType, obj: ApiObject) -> None:
-        if kind is EventType.BOOKMARK:
-            return
-        key = object_key(obj)
+    def _on_event(self, event: WatchEvent) -> None:
         with self._lock:
-            if kind is EventType.DELETED:
-                if self.store.remove(key) is not None:
-                    self._notify(_Note.DELETE, obj)
-                return
-            old = self.store.put(key, obj)
-            if old is None:
-                self._notify(_Note.ADD, obj, False)
-            else:
-                self._notify(_Note.UPDATE, old, obj)
-        self._progressed = True
+            listing = self._sync.listing
+            notices = self._sync.event(event)
+            self._notify(notices)
+        if listing and not self._sync.listing:  # the end of a streaming list's initial events
+            self._listed()
+        elif any(notice.note in (Note.ADD, Note.UPDATE) for notice in notices):
+            self._progressed = True
 
-    def _replace(self, objects: dict[str, ApiObject]) -> None:
-        """Make the store equal ``objects``, notifying the differences (all adds on the first sync)."""
-        initial = not self._synced.is_set()
-        with self._lock:
-            for key in [k for k in self.store.keys() if k not in objects]:
-                gone = self.store.remove(key)
-                if gone is not None:
-                    self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, gone))
-            for key, obj in objects.items():
-                old = self.store.put(key, obj)
-                if old is None:
-                    self._notify(_Note.ADD, obj, initial)
-                elif _uid(old) != _uid(obj):
-                    self._notify(_Note.DELETE, DeletedFinalStateUnknown(key, old))
-                    self._notify(_Note.ADD, obj, False)
-                elif _version(old) != _version(obj):
-                    self._notify(_Note.UPDATE, old, obj)
-            if initial:
-                self._notify(_Note.SYNCED)
-                self._synced.set()
+    def _listed(self) -> None:
         self.last_error = None
         self._progressed = True
         log.debug("%r: store replaced from a list", self)
 
-    def _notify(self, note: _Note, *args: Any) -> None:
-        for registration in self._registrations:
-            registration.push(note, *args)
+    def _notify(self, notices: builtins.list[Notice]) -> None:
+        """Queue each notice for every handler; called under the lock, in the order of the changes."""
+        for notice in notices:
+            for registration in self._registrations:
+                registration.push(notice.note, *notice.args)
+            if notice.note is Note.SYNCED:
+                self._synced.set()
 
     def _resync_loop(self, period: float) -> None:
         while not self._stopping.wait(period):
             with self._lock:
-                if self._synced.is_set():
-                    for obj in self.store.list():
-                        self._notify(_Note.UPDATE, obj, obj)
-
-
-def _uid(obj: ApiObject) -> Any:
-    return obj["metadata"].get("uid")
-
-
-def _version(obj: ApiObject) -> Any:
-    return obj["metadata"].get("resourceVersion")
+                self._notify(self._sync.resync())
 
 
 def server_version(client: Client) -> tuple[int, int]:
     """The server's (major, minor) from /version (``"34+"`` counts as 34); (0, 0) if unreadable."""
-    document = client.version()
+    return version_numbers(client.version())
+
+
+def version_numbers(document: Mapping[str, Any]) -> tuple[int, int]:
+    """(major, minor) of a /version document (``"34+"`` counts as 34); (0, 0) if unreadable."""
     try:
         return int(document["major"]), int(re.match(r"\d+", document["minor"]).group())  # type: ignore[union-attr]
     except (KeyError, TypeError, ValueError, AttributeError):

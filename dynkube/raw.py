@@ -97,17 +97,30 @@ def _json(response: Response, method: str, url: str) -> Any:
                                 "accept='text'", url=url, body_start=content[:80]) from None
 
 
+class LineSplitter:
+    """Text lines (each with its line end) of bytes fed as they arrive; ``rest()`` is what follows
+    the last line end."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The lines completed by ``chunk``."""
+        *complete, self._pending = (self._pending + chunk).split(b"\n")
+        return [(line + b"\n").decode("utf-8", "replace") for line in complete]
+
+    def rest(self) -> list[str]:
+        """The unterminated last line, if any."""
+        return [self._pending.decode("utf-8", "replace")] if self._pending else []
+
+
 def lines(stream: LineSource) -> Iterator[str]:
     """The lines of a streamed answer as they arrive (the stream is closed at the end, or when the
     iterator is closed)."""
     try:
-        pending = b""
+        splitter = LineSplitter()
         for chunk in stream.chunks(65536):
-            pending += chunk
-            *complete, pending = pending.split(b"\n")
-            for line in complete:
-                yield (line + b"\n").decode("utf-8", "replace")
-        if pending:
-            yield pending.decode("utf-8", "replace")
+            yield from splitter.feed(chunk)
+        yield from splitter.rest()
     finally:
         stream.close()

@@ -222,7 +222,8 @@ class ResourceMap:
             return self._pick(name, self._lookup(name, "", first), query)
         return self._pick(name, self._lookup(name, first, None), query)
 
-    def _lookup(self, name: str, group: str | None, version: str | None, *, group_prefix: bool = False) -> list[Resource]:
+    def _lookup(self, name: str, group: str | None, version: str | None, *,
+                group_prefix: bool = False) -> list[Resource]:
         """Candidates for ``name`` in the first tier that has any: plural/singular, kind, short name."""
         pool = [r for r in self.resources if _group_matches(r.group, group, group_prefix)
                 and (version is None or r.version == version)]

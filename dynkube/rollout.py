@@ -140,7 +140,8 @@ def _generic_status(obj: Mapping[str, Any]) -> RolloutStatus:
         return RolloutStatus(True, f'{kind.lower()} "{name}" successfully rolled out')
     detail = ": ".join(str(p) for p in (condition.get("reason"), condition.get("message")) if p)
     return RolloutStatus(False, f'Waiting for {kind.lower()} "{name}" rollout to finish: '
-                                f'{condition.get("type")}={condition.get("status")}' + (f" ({detail})" if detail else ""))
+                                f'{condition.get("type")}={condition.get("status")}'
+                                + (f" ({detail})" if detail else ""))
 
 
 def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:

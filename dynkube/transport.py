@@ -39,9 +39,9 @@ from ._version import __version__
 from .config import Config
 from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry names were taught from here
 from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
-from .core.exchange import RetryPolicy as RetryPolicy
+from .core.exchange import Limits, RetryPolicy as RetryPolicy, Timeout as Timeout, clamped, limits_for
 from .core.exchange import retry_delay as retry_delay
-from .core.http import Headers, Request, Response, display_url
+from .core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from .core.status import error_for, json_object, parse_warning_header
 from .objects import encode_json
 
@@ -56,10 +56,6 @@ IDLE_CONNECTION_SECONDS = 90.0  # a pooled connection idle longer is not reused 
 KEEPALIVE = (30, 10, 3)  # TCP keepalive: first probe after 30 s idle, then every 10 s, dead after 3 unanswered
 USER_TIMEOUT_MS = 30_000  # TCP_USER_TIMEOUT: a connection whose sent bytes stay unacknowledged 30 s is dead
 
-Timeout = float | tuple[float, float | None] | None
-"""A number: the total bound of a request, retries included (kubectl's ``--request-timeout``).
-(connect, read): seconds to connect and between bytes, and connect + read for each attempt in all;
-a read of None waits forever (streams)."""
 
 
 MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
@@ -108,9 +104,6 @@ class TokenBucket:
         return wait
 
 
-MAX_REDIRECTS = 10  # Go's http.Client
-
-
 class _Session(requests.Session):
     """A Session that follows a redirect only within the origin (scheme, host and port) it was sent to.
 
@@ -125,33 +118,12 @@ class _Session(requests.Session):
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         location = super().get_redirect_target(resp)
         if location is not None:
-            _check_redirect(resp, urljoin(resp.url, location))
+            refusal = redirect_refusal(resp.request.method or "GET", resp.url, resp.status_code,
+                                       urljoin(resp.url, location))
+            if refusal is not None:
+                resp.close()
+                raise refusal
         return location
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    try:
-        port = parts.port or default
-    except ValueError:  # a port that is not a number: no origin matches it
-        port = -1
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _check_redirect(response: requests.Response, target: str) -> None:
-    """Raise RedirectRefused for a redirect that leaves the origin of the request it answers."""
-    if _origin(target) == _origin(response.url):
-        return
-    response.close()
-    url, shown = response.url, display_url(target)
-    if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-        why = "from https to plain http; dynkube never downgrades"
-    else:
-        why = "to another origin; dynkube follows redirects only within the server's scheme, host and port"
-    raise errors.RedirectRefused(
-        f"{response.request.method} {display_url(url)}: the server answered {response.status_code} redirecting "
-        f"to {shown}, {why} (the credentials and the request body would go along)", url=url, location=shown)
 
 
 class _HTTPSConnection(urllib3.connection.HTTPSConnection):
@@ -391,7 +363,7 @@ class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def _socket_options() -> list[tuple[int, int, int]]:
+def socket_options() -> list[tuple[int, int, int]]:
     """TCP_NODELAY (urllib3's default) and keepalive with short intervals, where the platform has them."""
     options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
     idle, interval, count = KEEPALIVE
@@ -409,14 +381,14 @@ class _Adapter(HTTPAdapter):
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["socket_options"] = _socket_options()
+        kwargs["socket_options"] = socket_options()
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         socks = proxy.lower().startswith("socks")  # SOCKS proxies bring their own pools and sockets
         if not socks:
-            proxy_kwargs.setdefault("socket_options", _socket_options())
+            proxy_kwargs.setdefault("socket_options", socket_options())
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not socks:
             manager.pool_classes_by_scheme = _POOL_CLASSES
@@ -625,11 +597,11 @@ class Transport:
         if timeout is not None:
             check_timeout(timeout)
         policy = retry or self.retry
-        limits = _limits(timeout if timeout is not None else self.timeout, policy)
+        limits = limits_for(timeout if timeout is not None else self.timeout, policy)
         with _exchange() as exchange:
             return self._exchange(exchange, request, limits, policy, rate_limited)
 
-    def _exchange(self, exchange: _Exchange, request: Request, limits: _Limits, policy: RetryPolicy,
+    def _exchange(self, exchange: _Exchange, request: Request, limits: Limits, policy: RetryPolicy,
                   rate_limited: bool) -> requests.Response:
         """Obey the exchange's commands for one request, until an answer to return or an error to raise."""
         method, path = request.method, request.path
@@ -671,23 +643,23 @@ class Transport:
         assert failure is not None
         raise self._no_answer(exchange, method, path, failure, started) from None
 
-    def _attempt(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> tuple[
+    def _attempt(self, exchange: _Exchange, request: Request, limits: Limits, deadline: float) -> tuple[
             requests.Response | None, requests.exceptions.RequestException | None, Answered | NoAnswer]:
         """One attempt: the answer, or the failure (a certificate the server's name or CA does not
         match is raised at once: a configuration problem that asking again cannot help)."""
         try:
             response = self._send(exchange, request, limits, deadline)
         except requests.exceptions.RequestException as exc:
-            if problem := _certificate_problem(exc):
-                raise self._certificate_error(request.method, request.path, problem) from None
+            if problem := certificate_problem(exc):
+                raise certificate_error(self.config, request.method, self.url(request.path), problem) from None
             if exchange.interrupted.is_set():
                 raise self._no_answer(exchange, request.method, request.path, exc, time.monotonic()) from None
             return None, exc, NoAnswer(exc.__class__.__name__, never_sent=_never_sent(exc), reused=exchange.reused,
                                        expired=exchange.expired)
-        self._surface_warnings(response)
+        surface_warnings(response.headers.get("Warning"))
         return response, None, Answered(response.status_code, response.headers)
 
-    def _send(self, exchange: _Exchange, request: Request, limits: _Limits, deadline: float) -> requests.Response:
+    def _send(self, exchange: _Exchange, request: Request, limits: Limits, deadline: float) -> requests.Response:
         """One attempt, ended by the watchdog at its deadline (for a stream: until the headers)."""
         headers = dict(request.headers)
         if self._secure:  # headers first, then the certificate: see Credentials
@@ -704,7 +676,7 @@ class Transport:
         try:
             response = session.request(request.method, self.url(request.path), params=request.params or None,
                                        headers=headers, data=request.body,
-                                       timeout=_clamped(limits, attempt_deadline, started), stream=request.stream)
+                                       timeout=clamped(limits, attempt_deadline, started), stream=request.stream)
         finally:
             _local.exchange = None
             exchange.end()
@@ -740,38 +712,6 @@ class Transport:
                     old.close()
             return self._session
 
-    def _certificate_error(self, method: str, path: str, problem: _CertificateProblem) -> errors.TransportError:
-        """A readable error for a server certificate that failed verification, saying what to change."""
-        config = self.config
-        if config.source == "url":
-            where, ca_setting, name_setting = "Config.from_url()", "ca=", "tls_server_name="
-        elif config.source == "in-cluster":
-            where, ca_setting, name_setting = "the in-cluster configuration", "the service account's ca.crt", "-"
-        else:
-            where = config.source + (f" (context {config.context!r})" if config.context else "")
-            ca_setting, name_setting = "certificate-authority or certificate-authority-data", "tls-server-name"
-        if problem.kind == "name" and config.tls_server_name:
-            hint = f"the certificate is not valid for the tls-server-name {config.tls_server_name!r} of {where}"
-        elif problem.kind == "name":
-            hint = "connect by a name the certificate is valid for" + (
-                f", or set {name_setting} in {where}" if name_setting != "-" else "")
-        elif problem.kind == "issuer" and config.ca_data:
-            hint = f"the server's certificate is not signed by the certificate authority configured in {where}"
-        elif problem.kind == "issuer":
-            hint = (f"{where} configures no certificate authority, and the system's do not trust this server; "
-                    f"set {ca_setting}")
-        else:
-            hint = f"check the server's certificate and the TLS settings of {where}"
-        return errors.TransportError(
-            f"{method} {self.url(path)}: cannot verify the TLS certificate of {self.base_url}: {problem.text}; {hint}",
-            url=self.url(path))
-
-    @staticmethod
-    def _surface_warnings(response: requests.Response) -> None:
-        header = response.headers.get("Warning")
-        if header:
-            for text in parse_warning_header(header):
-                warnings.warn(text, errors.ServerWarning, stacklevel=_caller_outside_dynkube())
 
 
 def build_request(method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
@@ -888,32 +828,42 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
 
 
-class _Limits(NamedTuple):
-    """The time bounds of one request, from its Timeout and RetryPolicy (seconds; None: unbounded)."""
+def certificate_error(config: Config, method: str, url: str, problem: CertificateProblem) -> errors.TransportError:
+    """A readable error for a server certificate that failed verification, saying what to change."""
+    if config.source == "url":
+        where, ca_setting, name_setting = "Config.from_url()", "ca=", "tls_server_name="
+    elif config.source == "in-cluster":
+        where, ca_setting, name_setting = "the in-cluster configuration", "the service account's ca.crt", "-"
+    else:
+        where = config.source + (f" (context {config.context!r})" if config.context else "")
+        ca_setting, name_setting = "certificate-authority or certificate-authority-data", "tls-server-name"
+    if problem.kind == "name" and config.tls_server_name:
+        hint = f"the certificate is not valid for the tls-server-name {config.tls_server_name!r} of {where}"
+    elif problem.kind == "name":
+        hint = "connect by a name the certificate is valid for" + (
+            f", or set {name_setting} in {where}" if name_setting != "-" else "")
+    elif problem.kind == "issuer" and config.ca_data:
+        hint = f"the server's certificate is not signed by the certificate authority configured in {where}"
+    elif problem.kind == "issuer":
+        hint = (f"{where} configures no certificate authority, and the system's do not trust this server; "
+                f"set {ca_setting}")
+    else:
+        hint = f"check the server's certificate and the TLS settings of {where}"
+    return errors.TransportError(
+        f"{method} {url}: cannot verify the TLS certificate of {config.server.rstrip('/')}: {problem.text}; {hint}",
+        url=url)
 
-    connect: float | None
-    read: float | None
-    attempt: float | None  # each attempt in all: connect, TLS, headers and (unless streamed) body
-    overall: float  # every attempt and wait
+
+def surface_warnings(header: str | None) -> None:
+    """Each warning of a ``Warning`` header as a ``ServerWarning``, pointing at the caller's line."""
+    if header:
+        for text in parse_warning_header(header):
+            warnings.warn(text, errors.ServerWarning, stacklevel=_caller_outside_dynkube())
 
 
-def _limits(timeout: Timeout, policy: RetryPolicy) -> _Limits:
-    if timeout is None:
-        return _Limits(None, None, None, policy.total_seconds)
-    if isinstance(timeout, tuple):
-        connect, read = timeout
-        return _Limits(connect, read, connect + read if read is not None else None, policy.total_seconds)
-    return _Limits(timeout, timeout, timeout, min(timeout, policy.total_seconds))
+class CertificateProblem(NamedTuple):
+    """Why a server certificate failed verification."""
 
-
-def _clamped(limits: _Limits, deadline: float, now: float) -> tuple[float, float]:
-    """requests' (connect, read) timeouts, none of them reaching past the attempt's deadline."""
-    left = max(0.001, deadline - now)
-    return (min(limits.connect, left) if limits.connect is not None else left,
-            min(limits.read, left) if limits.read is not None else left)
-
-
-class _CertificateProblem(NamedTuple):
     text: str  # OpenSSL's or urllib3's words
     kind: str  # "name" (not valid for the name checked), "issuer" (not signed by a trusted CA) or "other"
 
@@ -922,20 +872,26 @@ _NAME_MISMATCH = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR
 _UNKNOWN_ISSUER = frozenset({2, 18, 19, 20, 21})  # issuer missing, self-signed, unable to verify
 
 
-def _certificate_problem(exc: requests.exceptions.RequestException) -> _CertificateProblem | None:
+def certificate_problem(exc: requests.exceptions.RequestException) -> CertificateProblem | None:
     """Why the server's certificate failed verification; None for every other failure (a handshake
     cut short by a restarting server is a connection error, retried as one)."""
     if not isinstance(exc, requests.exceptions.SSLError):
         return None
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     cause = reason.args[0] if isinstance(reason, Exception) and reason.args else None
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        code = cause.verify_code
-        kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
-        return _CertificateProblem(str(cause.verify_message).rstrip("."), kind)
     if isinstance(cause, ValueError) and type(cause).__name__ == "CertificateError":  # urllib3 checking tls-server-name
-        return _CertificateProblem(str(cause), "name")
-    return None
+        return CertificateProblem(str(cause), "name")
+    return verification_problem(cause)
+
+
+def verification_problem(cause: object) -> CertificateProblem | None:
+    """The problem an ``ssl.SSLCertVerificationError`` names (None for anything else): a name the
+    certificate is not valid for, an issuer not trusted, or another."""
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return None
+    code = cause.verify_code
+    kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
+    return CertificateProblem(str(cause.verify_message).rstrip("."), kind)
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

@@ -16,22 +16,20 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, NamedTuple, Protocol
 
-from .core import calls
-from .core.calls import DEFAULT_PAGE_SIZE
+from .core.calls import Call
 from .core.exchange import NO_RETRIES, backoff
 from .core.http import Request
 from .core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
-from .errors import InvalidInput, ServerError, ServerTimeout, TooManyRequests, TransportError
+from .errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from .objects import ApiList
 from .resources import Resource
 from .transport import CancelScope, Stream, Transport
 
 __all__ = ["Backoff", "DEFAULT_BACKOFF", "EventType", "IDLE_TIMEOUT", "JSONStreamDecoder", "Watch", "WatchEvent",
-           "decode_event", "watch"]  # the decoder and the event values live in dynkube.core.watchstream
+           "WatchPlan", "decode_event"]  # the decoder and the event values live in dynkube.core.watchstream
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +41,10 @@ IDLE_TIMEOUT = 1.5 * BOOKMARK_INTERVAL  # silence after which a resuming watch's
 HEALTHY_SECONDS = 1.0  # a connection that ends sooner without an event counts as a failure (backoff)
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     """Waits between failed reconnects: ``initial`` seconds doubling up to ``cap``, with the retries'
-    jitter (between half and all of it: ``dynkube.core.exchange.backoff``)."""
+    jitter (between half and all of it: ``dynkube.core.exchange.backoff``). A NamedTuple, not a
+    dataclass: ``import dynkube`` imports this module, and would otherwise pay for ``dataclasses``."""
 
     initial: float = 0.8
     cap: float = 30.0
@@ -57,6 +55,32 @@ class Backoff:
 
 
 DEFAULT_BACKOFF = Backoff()
+
+
+class WatchPlan(NamedTuple):
+    """A watch to run (``dynkube.verbs.watch`` makes it): its first connection's request, where it
+    starts, how it resumes, and the first page of the list to read before watching (a resuming
+    watch without a resourceVersion lists first)."""
+
+    request: Request
+    resource_version: str | None
+    timeout_seconds: int | None
+    resume: bool
+    send_initial_events: bool
+    backoff: Backoff
+    idle_timeout: float | None
+    list_first: Call[ApiList] | None
+
+
+def connection_timeouts(plan: WatchPlan, transport_timeout: Any) -> tuple[int | None, float | None, float | None]:
+    """For one connection of a watch: its ``timeoutSeconds`` (a resuming watch picks 5 to 10 minutes,
+    as client-go's reflector), the connect timeout, and the silence after which it counts as dead:
+    well past the server's own end of it, or ``idle_timeout`` (resuming watches), whichever comes first."""
+    timeout_seconds = plan.timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if plan.resume else None)
+    connect = transport_timeout[0] if isinstance(transport_timeout, tuple) else transport_timeout
+    idle = plan.idle_timeout if plan.resume else None
+    limits = [t for t in (timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None, idle) if t is not None]
+    return timeout_seconds, connect, min(limits) if limits else None
 
 
 class _Dropped(Exception):
@@ -86,11 +110,6 @@ class Watched(Protocol):
     @property
     def client(self) -> WatchedClient: ...
 
-    def list_pages(self, namespace: str | None = None, *, all_namespaces: bool = False,
-                   label_selector: str | Mapping[str, str] | None = None,
-                   field_selector: str | Mapping[str, str] | None = None, limit: int | None = DEFAULT_PAGE_SIZE,
-                   resource_version: str | None = None, metadata_only: bool = False) -> Iterator[ApiList]: ...
-
 
 class Watch:
     """A running watch: iterate it for ``WatchEvent``s. ``stop()`` (from any thread) or leaving a
@@ -99,26 +118,20 @@ class Watch:
     The first request is sent on the first ``next()``. ``resource_version`` is the resume point:
     the resourceVersion of the last event or bookmark (not advanced by the initial events of a
     streaming list until their end bookmark). With ``list_first`` (a function giving the pages of
-    a list) the watch first yields ADDED for every listed object, then watches
-    from the list's resourceVersion. With ``resume``, a connection silent for
+    the plan's ``list_first`` list) the watch first yields ADDED for every listed object, then
+    watches from the list's resourceVersion. When resuming, a connection silent for the plan's
     ``idle_timeout`` seconds is dropped and resumed on a new one.
     """
 
-    def __init__(self, resource: Watched, request: Request, *,
-                 resource_version: str | None, timeout_seconds: int | None, resume: bool,
-                 send_initial_events: bool, backoff: Backoff = DEFAULT_BACKOFF,
-                 list_first: Callable[[], Iterator[ApiList]] | None = None,
-                 idle_timeout: float | None = IDLE_TIMEOUT) -> None:
+    def __init__(self, resource: Watched, plan: WatchPlan, *,
+                 list_first: Callable[[], Iterator[ApiList]] | None = None) -> None:
         self.resource = resource
-        self._point = ResumePoint(resource_version, send_initial_events)
+        self._plan = plan
+        self._point = ResumePoint(plan.resource_version, plan.send_initial_events)
         self._list_first = list_first
         self._transport = resource.client.transport
-        self._request = request
-        self._path = request.path
-        self._timeout_seconds = timeout_seconds
-        self._resume = resume
-        self._backoff = backoff
-        self._idle_timeout = idle_timeout if resume else None
+        self._path = plan.request.path
+        self._resume = plan.resume
         self._stopped = threading.Event()
         self._connecting = CancelScope()  # ends a connection attempt when stop() is called
         self._lock = threading.Lock()
@@ -210,7 +223,7 @@ class Watch:
             healthy = delivered > 0 or time.monotonic() - started >= HEALTHY_SECONDS
             failures = 0 if healthy else failures + 1
             if failures:
-                self._stopped.wait(self._backoff.delay(failures))
+                self._stopped.wait(self._plan.backoff.delay(failures))
 
     def _stream(self) -> Iterator[WatchEvent]:
         """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
@@ -236,12 +249,10 @@ class Watch:
             raise _Dropped("the stream ended inside an event")
 
     def _connect(self) -> Stream | None:
-        timeout_seconds = self._timeout_seconds or (random.randint(*RESUME_TIMEOUT_SECONDS) if self._resume else None)
-        request = self._point.request(self._request, timeout_seconds)
-        timeout = (self._connect_timeout(), self._read_timeout(timeout_seconds))
+        timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
+        request = self._point.request(self._plan.request, timeout_seconds)
         with self._connecting:
-            response = self._transport.stream(request, rate_limited=False,
-                                              timeout=timeout,  # type: ignore[arg-type]
+            response = self._transport.stream(request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
                                               retry=NO_RETRIES if self._resume else None)  # resuming retries itself
         with self._lock:
             if not self._stopped.is_set():
@@ -249,17 +260,6 @@ class Watch:
                 return response
         response.close()
         return None
-
-    def _read_timeout(self, timeout_seconds: int | None) -> float | None:
-        """Silence after which the connection counts as dead: well past the server's own end of it,
-        or ``idle_timeout`` (resuming watches), whichever comes first."""
-        limits = [t for t in (timeout_seconds + READ_TIMEOUT_MARGIN if timeout_seconds else None, self._idle_timeout)
-                  if t is not None]
-        return min(limits) if limits else None
-
-    def _connect_timeout(self) -> float | None:
-        timeout = self._transport.timeout
-        return timeout[0] if isinstance(timeout, tuple) else timeout
 
     def _release(self, response: Stream) -> None:
         with self._lock:
@@ -269,45 +269,3 @@ class Watch:
 
 def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
-
-
-def _pages(resource: Watched, namespace: str | None, all_namespaces: bool,
-           label_selector: str | Mapping[str, str] | None, field_selector: str | Mapping[str, str] | None,
-           start: str | None, metadata_only: bool) -> Callable[[], Iterator[ApiList]]:
-    """The pages of the list (the first at ``start``) of a watch that lists first."""
-    def pages() -> Iterator[ApiList]:
-        return resource.list_pages(namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                                   field_selector=field_selector, limit=DEFAULT_PAGE_SIZE, resource_version=start,
-                                   metadata_only=metadata_only)
-    return pages
-
-
-def watch(resource: Watched, namespace: str | None = None, *, all_namespaces: bool = False,
-          label_selector: str | Mapping[str, str] | None = None,
-          field_selector: str | Mapping[str, str] | None = None, resource_version: str | None = None,
-          timeout_seconds: int | None = None, allow_bookmarks: bool = True, resume: bool = False,
-          send_initial_events: bool = False, backoff: Backoff = DEFAULT_BACKOFF,
-          idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> Watch:
-    """A Watch of ``resource``'s collection; see ``ResourceClient.watch``. ``backoff`` paces
-    reconnects that fail; with ``resume``, a connection silent for ``idle_timeout`` seconds counts
-    as dead (None: never); ``metadata_only`` makes every event's object a PartialObjectMetadata.
-    Validates everything before any request."""
-    request = calls.watch(resource.resource, namespace, default_namespace=resource.client.namespace,
-                          all_namespaces=all_namespaces, label_selector=label_selector,
-                          field_selector=field_selector, resource_version=resource_version,
-                          timeout_seconds=timeout_seconds, allow_bookmarks=allow_bookmarks,
-                          send_initial_events=send_initial_events, metadata_only=metadata_only)
-    if idle_timeout is not None and (isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float))
-                                     or idle_timeout <= 0):
-        raise InvalidInput(f"idle_timeout must be a positive number of seconds or None, not {idle_timeout!r}")
-    list_first = None
-    if resume and not send_initial_events and resource_version in (None, "", "0"):
-        # the synthetic ADDED events of a watch without a version cannot be resumed from: list, then watch
-        calls.collection_path(resource.resource, namespace, all_namespaces, "list",
-                              default_namespace=resource.client.namespace)
-        list_first = _pages(resource, namespace, all_namespaces, label_selector, field_selector,
-                            resource_version or None, metadata_only)
-        resource_version = None
-    return Watch(resource, request, resource_version=resource_version or None,
-                 timeout_seconds=timeout_seconds, resume=resume, send_initial_events=send_initial_events,
-                 backoff=backoff, list_first=list_first, idle_timeout=idle_timeout)

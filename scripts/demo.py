@@ -50,7 +50,7 @@ def main() -> None:
         print(f"  {name!r:<22} -> {r.plural}.{r.api_version} ({r.kind})")
 
     step("2. Install a CRD and use its kind immediately (discovery refreshes on a miss)")
-    for result in client.apply_manifests(ROOT / "fixtures" / "crds" / "gizmos.yaml"):
+    for result in dynkube.apply_manifests(client, ROOT / "fixtures" / "crds" / "gizmos.yaml"):
         print(f"  {result}")
     gizmos = client.resource("gz")
     print(f"  'gz' -> {gizmos.plural}.{gizmos.api_version}, subresources: "
@@ -150,7 +150,7 @@ def tools_tour(client: dynkube.Client, cli: list[str], namespace: str) -> None:
                   "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
                       "metadata": {"labels": labels},
                       "spec": {"containers": [{"name": "app", "image": "registry.example/shop:1"}]}}}}
-    client.apply_manifests([deployment])
+    dynkube.apply_manifests(client, [deployment])
     deployments = client.resource("deployments")
     print(f"  {wait_for_rollout(client, deployments.get('shop', namespace), timeout=60).message}")
     deployment["spec"]["replicas"] = 3

@@ -28,7 +28,7 @@ OUT = ROOT / "fixtures"
 def main() -> None:
     kubeconfig = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".envtest" / "run" / "kubeconfig"
     client = dynkube.Client(kubeconfig=kubeconfig, cache_dir=False)
-    results = client.apply_manifests(OUT / "crds" / "gizmos.yaml")
+    results = dynkube.apply_manifests(client, OUT / "crds" / "gizmos.yaml")
     if not all(r.ok for r in results):
         sys.exit(f"installing the fixture CRD failed: {[str(r) for r in results]}")
     t = client.transport
@@ -49,7 +49,8 @@ def main() -> None:
     index = t.request("GET", "/openapi/v3").json()
     save("openapi/index.json", index)
     for key in ("apis/batch/v1", "apis/fixtures.dynkube.io/v1"):
-        save(f"openapi/{key.replace('/', '__')}.json", t.request("GET", index["paths"][key]["serverRelativeURL"]).json())
+        document = t.request("GET", index["paths"][key]["serverRelativeURL"]).json()
+        save(f"openapi/{key.replace('/', '__')}.json", document)
     record_statuses(client)
     print(f"fixtures written to {OUT}")
 

@@ -9,11 +9,15 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 import dynkube
+import dynkube.aio
+
+from .support.bridge import AsyncBridge, EventLoopThread
 
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = ROOT / "fixtures" / "upstream"  # copied reference data, see its README
@@ -44,9 +48,52 @@ def client(kubeconfig_path: Path, cache_root: Path) -> Iterator[dynkube.Client]:
 
 
 @pytest.fixture(scope="session")
+def aio_loop() -> Iterator[EventLoopThread]:
+    """An event loop on a thread of its own, where the bridged asyncio clients run."""
+    runner = EventLoopThread()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session", params=["sync", "async"])
+def each_client(request: pytest.FixtureRequest, client: dynkube.Client, kubeconfig_path: Path, cache_root: Path,
+                aio_loop: EventLoopThread) -> Iterator[Any]:
+    """Each client in turn, for tests that run against both: the sync ``client``, then a
+    ``dynkube.aio.Client`` of the same cluster driven through ``tests.support.bridge.AsyncBridge``
+    (same calls, same results and exceptions; every request the async client's own)."""
+    if request.param == "sync":
+        yield client
+        return
+    aio = dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root)
+    yield AsyncBridge(aio, aio_loop)
+    aio_loop.run(aio.close())
+
+
+@pytest.fixture(params=["sync", "async"])
+def open_client(request: pytest.FixtureRequest, aio_loop: EventLoopThread) -> Iterator[Callable[..., Any]]:
+    """Makes clients of each kind in turn: ``open_client(config, **kwargs)`` is a ``dynkube.Client``,
+    then (second run of the test) a bridged ``dynkube.aio.Client`` of the same arguments; closed
+    after the test."""
+    closers: list[Callable[[], None]] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if request.param == "sync":
+            made = dynkube.Client(*args, **kwargs)
+            closers.append(made.close)
+            return made
+        aio = dynkube.aio.Client(*args, **kwargs)
+        closers.append(lambda: aio_loop.run(aio.close()))
+        return AsyncBridge(aio, aio_loop)
+
+    yield make
+    for close in closers:
+        close()
+
+
+@pytest.fixture(scope="session")
 def gizmo_crds(client: dynkube.Client) -> None:
     """The namespaced and cluster-scoped test CRDs of fixtures/crds/gizmos.yaml, installed once."""
-    results = client.apply_manifests(ROOT / "fixtures" / "crds" / "gizmos.yaml")
+    results = dynkube.apply_manifests(client, ROOT / "fixtures" / "crds" / "gizmos.yaml")
     assert all(r.ok for r in results), [str(r) for r in results]
 
 
@@ -85,7 +132,8 @@ def crd_factory(client: dynkube.Client) -> Iterator[Callable[..., str]]:
             "group": group, "scope": scope,
             "names": {"plural": plural, "singular": f"thing{suffix}", "kind": kind, "shortNames": list(short_names)},
             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                                         "x-kubernetes-preserve-unknown-fields": True}}}]}})
         created.append(f"{plural}.{group}")
         dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
         return kind

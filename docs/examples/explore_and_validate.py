@@ -73,7 +73,7 @@ def explain_when_published(client: dynkube.Client, path: str, timeout: float = 3
 
 def main(kubeconfig: str | None) -> None:
     client = dynkube.Client(kubeconfig=kubeconfig)
-    for result in client.apply_manifests(CRD):  # waits until the CRD is Established and served
+    for result in dynkube.apply_manifests(client, CRD):  # waits until the CRD is Established and served
         print(result)
     namespace = f"pipelines-{uuid.uuid4().hex[:6]}"
     client.resource("namespaces").create({"metadata": {"name": namespace}})

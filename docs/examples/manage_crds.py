@@ -46,7 +46,7 @@ spec:
 
 def main(kubeconfig: str | None) -> None:
     client = dynkube.Client(kubeconfig=kubeconfig)
-    for result in client.apply_manifests(CRD):  # waits until the CRD is Established and served
+    for result in dynkube.apply_manifests(client, CRD):  # waits until the CRD is Established and served
         print(result)
 
     namespace = f"backups-{uuid.uuid4().hex[:6]}"

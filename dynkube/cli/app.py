@@ -1,4 +1,5 @@
-"""The parser, the shared command context, and the one place errors become exit codes and stderr lines."""
+"""The parser (every command's flags and handler) and ``main``: the one place errors become exit codes and
+stderr lines. The top of the CLI: it imports the command modules, and none of them imports it."""
 
 from __future__ import annotations
 
@@ -14,19 +15,14 @@ from typing import Any, NoReturn, TextIO
 
 import dynkube
 
-from .printing import colour_enabled, paint
+from . import (auth, change, commands, completion, create, edit, export, get, kubeconfig, raw, replace, snapshot, stubs,
+               tools)
+from .context import CommandFailed, Context, UsageError, describe_error, one_line
+from .printing import paint
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for kubectl cut short by `| head`
 MAX_DURATION = 9223372036.0  # seconds: Go's longest time.Duration, so kubectl's limit too
-
-
-class UsageError(Exception):
-    """The command line itself is wrong (exit code 2)."""
-
-
-class CommandFailed(Exception):
-    """Errors were already printed; exit with code 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,105 +61,6 @@ class _CommandParser(_Parser):
             return self.parse_known_intermixed_args(args, namespace)
         finally:
             self._intermixing = False
-
-
-class Context:
-    """What every command gets: parsed arguments, the output streams, and a client made on first use."""
-
-    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
-        self.args = args
-        self.out = out
-        self.err = err
-        self.colour = colour_enabled(out)
-        self.err_colour = colour_enabled(err)
-        self._client: dynkube.Client | None = None
-
-    @property
-    def client(self) -> dynkube.Client:
-        if self._client is None and getattr(self.args, "snapshot", None):
-            self._client = dynkube.Client.from_snapshot(self.args.snapshot, namespace=self.args.namespace or "default")
-        if self._client is None:
-            options: dict[str, Any] = {}
-            if self.args.request_timeout:  # a number bounds each request in all; else the library's defaults
-                options["timeout"] = self.args.request_timeout
-            overrides = connection_overrides(self.args)
-            if overrides is None:
-                self._client = dynkube.Client(kubeconfig=self.args.kubeconfig or None, context=self.args.context,
-                                              namespace=self.args.namespace, **options)
-            else:
-                self._client = dynkube.Client(overridden_config(self.args, overrides), namespace=self.args.namespace,
-                                              **options)
-        return self._client
-
-    @property
-    def namespace(self) -> str:
-        """``-n``, else the context's namespace, else "default"."""
-        return self.args.namespace or self.client.namespace
-
-    def print(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-
-    def error(self, text: str) -> None:
-        """One line on stderr."""
-        self.err.write(one_line(text) + "\n")
-        self.err.flush()
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-
-def connection_overrides(args: argparse.Namespace) -> dynkube.Overrides | None:
-    """kubectl's global connection flags as Overrides, or None when none is given."""
-    overrides = dynkube.Overrides(
-        server=args.server, cluster=args.cluster, user=args.user, token=args.token,
-        certificate_authority=args.certificate_authority, client_certificate=args.client_certificate,
-        client_key=args.client_key, insecure_skip_tls_verify=args.insecure_skip_tls_verify,
-        tls_server_name=args.tls_server_name, impersonate=args.impersonate, impersonate_uid=args.impersonate_uid,
-        impersonate_groups=tuple(args.impersonate_groups or ()))
-    if len(overrides.impersonate_groups) > 1:
-        raise UsageError("more than one --as-group is not supported yet (dynkube sends one Impersonate-Group header "
-                         "line; see docs/configuration.md)")
-    return overrides if overrides != dynkube.Overrides() else None
-
-
-def overridden_config(args: argparse.Namespace, overrides: dynkube.Overrides) -> dynkube.Config:
-    """The kubeconfig's context with the flags over it; with --server and no kubeconfig at all, the flags alone."""
-    from dynkube import config
-
-    if args.kubeconfig:
-        return config.load_kubeconfig(args.kubeconfig, context=args.context, overrides=overrides)
-    try:
-        return config.default_config(context=args.context, overrides=overrides)
-    except dynkube.ConfigError:
-        if not overrides.server or args.context or overrides.cluster or overrides.user:
-            raise
-    if overrides.impersonate or overrides.impersonate_groups or overrides.impersonate_uid:
-        raise dynkube.InvalidInput("--as, --as-group and --as-uid need a kubeconfig user entry to add them to")
-    return dynkube.Config.from_url(overrides.server, token=overrides.token, ca=overrides.certificate_authority,
-                                   insecure_skip_tls_verify=overrides.insecure_skip_tls_verify,
-                                   client_certificate=overrides.client_certificate, client_key=overrides.client_key,
-                                   tls_server_name=overrides.tls_server_name)
-
-
-def one_line(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
-
-
-def describe_error(exc: BaseException) -> str:
-    """An exception as the one line a person reads: kubectl's ``Error from server (Reason): message``
-    for API errors, ``error: ...`` for everything else."""
-    if isinstance(exc, dynkube.ApiError):
-        message = exc.message or exc.reason or str(exc)
-        if isinstance(exc, dynkube.Invalid):
-            fields = [f"{c.get('field')}: {c.get('message')}" for c in exc.causes if c.get("field")]
-            missing = [f for f in fields if f not in message]
-            if missing:
-                message += " [" + "; ".join(missing) + "]"
-        return one_line(f"Error from server ({exc.reason or exc.code}): {message}")
-    if isinstance(exc, dynkube.TransportError):
-        return one_line(f"error: unable to connect to the server: {exc}")
-    return one_line(f"error: {exc}")
 
 
 # ---- the parser -----------------------------------------------------------------------
@@ -233,8 +130,6 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, get, raw
-
     parser = _Parser(prog="dynkube", description="Explore and manage any Kubernetes cluster, any kind.")
     parser.add_argument("--version", action="version", version=f"dynkube {dynkube.__version__}")
     _add_global_options(parser, top=True)
@@ -363,8 +258,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tool_commands(command)
     _add_change_commands(command)
 
-    from . import auth, completion, create, edit, kubeconfig, replace
-
     auth.register(command, _add_global_options, _CommandParser)
     completion.register(command, sub)
     edit.register(command)
@@ -375,8 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    from . import export
-
     p = command("export", export.export_command, "Write objects as clean YAML that applies again (backup, migration).",
                 "examples:\n  dynkube export backup/ -n web\n  dynkube export backup/ -A --include-secrets\n"
                 "  dynkube export - -n web --kinds deploy,svc,cm > web.yaml")
@@ -406,8 +297,6 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
                    help="'server': the server checks and answers without persisting")
 
-    from . import snapshot
-
     p = command("snapshot", snapshot.snapshot_command, "Save what the server serves (discovery, OpenAPI schemas, "
                 "version) to a file, for offline use with --snapshot.",
                 "examples:\n  dynkube snapshot save cluster.snap\n"
@@ -425,8 +314,6 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("-o", "--output", choices=("json",), help="json: {documents, problems: [{file, index, kind, "
                    "name, path, message}]}")
 
-    from . import stubs
-
     p = command("stubs", stubs.stubs_command, "Generate a package of TypedDicts for kinds the server serves "
                 "(from its OpenAPI v3 schemas), for type checkers.",
                 "examples:\n  dynkube stubs --output typings/ certificates.cert-manager.io deployments\n"
@@ -438,8 +325,6 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
 
 def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     """events, describe, wait, diff, rollout, cordon, uncordon, drain (dynkube.cli.tools)."""
-    from . import tools
-
     p = command("events", tools.events, "List events, oldest first (of one object with --for).",
                 "examples:\n  dynkube events -n web\n  dynkube events --for deploy/web --types=Warning\n"
                 "  dynkube events -A --watch")
@@ -512,8 +397,6 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def _add_change_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     """patch, label, annotate, scale (dynkube.cli.change)."""
-    from . import change
-
     def common(p: argparse.ArgumentParser) -> None:
         p.set_defaults(mutates=True)
         p.add_argument("-o", "--output", choices=("name", "json", "yaml"), help="output format")
@@ -626,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     saved_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(_log_level(args.verbosity))
-    ctx = Context(args, out, err)
+    ctx = Context(args, out, err, parser)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", dynkube.ServerWarning)

@@ -8,7 +8,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError
+from .context import CommandFailed, Context, UsageError
 from .printing import dump_json, dump_yaml, format_table
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError
+from .context import CommandFailed, Context, UsageError
 from .get import Target, parse_targets
 from .printing import dump_json, dump_yaml, object_name, without_managed_fields
 

@@ -6,14 +6,13 @@ import platform
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error, one_line
+from .context import CommandFailed, Context, UsageError, describe_error, one_line
 from .get import is_type_name, resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, paint, qualified_kind
 from .sources import manifest_source, not_utf8, read_manifests
@@ -160,8 +159,8 @@ def apply(ctx: Context) -> int:
 
     for source in args.filename:
         try:
-            ctx.client.apply_manifests(
-                manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
+            dynkube.apply_manifests(
+                ctx.client, manifest_source(source), namespace=args.namespace, field_manager=args.field_manager,
                 force=args.force_conflicts, dry_run=dry_run, field_validation=field_validation, validate=validate,
                 recursive=args.recursive, on_result=report, on_progress=progress.stage, collect=False,
                 wait_for_crds="used")

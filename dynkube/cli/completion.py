@@ -14,7 +14,7 @@ from typing import Any
 
 import dynkube
 
-from .app import Context
+from .context import Context
 
 TYPE_COMMANDS = {"get", "delete", "edit", "explain"}  # their first positional is a resource type
 CONTEXT_COMMANDS = {"config use-context", "config set-context", "config get-contexts"}
@@ -67,11 +67,9 @@ def completion(ctx: Context) -> int:
 
 
 def complete(ctx: Context) -> int:
-    from .app import build_parser
-
     words = list(ctx.args.words) or [""]
     try:
-        found = candidates(build_parser(), words[:-1], words[-1])
+        found = candidates(ctx.parser, words[:-1], words[-1])
     except Exception:  # a completion must never print an error into the user's command line
         found = []
     for candidate in found:

@@ -8,7 +8,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error
+from .context import CommandFailed, Context, UsageError, describe_error
 from .printing import dump_json, dump_yaml, qualified_kind
 from .raw import add_raw_option, unless_raw
 from .sources import read_manifests

@@ -17,7 +17,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, one_line
+from .context import CommandFailed, Context, UsageError, one_line
 from .get import is_type_name
 from .printing import dump_json, dump_yaml, qualified_kind, without_managed_fields
 

@@ -7,7 +7,7 @@ from typing import TextIO
 import dynkube
 from dynkube.export import ExportProgress, ExportResult, Layout, export, import_export
 
-from .app import CommandFailed, Context, UsageError
+from .context import CommandFailed, Context, UsageError
 from .commands import apply_line
 from .printing import paint
 

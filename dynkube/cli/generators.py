@@ -16,7 +16,7 @@ from typing import Any
 
 import dynkube
 
-from .app import Context, UsageError
+from .context import Context, UsageError
 
 Options = Callable[[argparse.ArgumentParser, bool], None]
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")

@@ -10,7 +10,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error
+from .context import CommandFailed, Context, UsageError, describe_error
 from .getopts import as_json, read_output_file, sort_path, sorted_objects
 from .jsonpath import JSONPathError, Template
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
@@ -322,7 +322,6 @@ def fetch_table(ctx: Context, target: Target) -> Table:
 
     A server that answers without a Table gets kubectl's fallback: NAME and AGE from the objects.
     """
-    rc, names = target.resource, target.names
     namespace, all_namespaces = _scope(ctx, target)
     if not ctx.args.server_print or ctx.args.sort_by:
         objects, failed, version = _collect(ctx, target)

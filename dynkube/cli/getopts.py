@@ -9,7 +9,7 @@ from typing import Any
 
 import dynkube
 
-from .app import UsageError
+from .context import UsageError
 from .jsonpath import JSONPathError, column_path, evaluate
 from .printing import dump_json
 

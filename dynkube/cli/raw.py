@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dynkube
 
-from .app import Context, UsageError
+from .context import Context, UsageError
 
 Handler = Callable[[Context], "int | None"]
 METHODS = {"get": "GET", "create": "POST", "delete": "DELETE"}

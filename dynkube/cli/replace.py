@@ -10,7 +10,7 @@ from typing import Any
 
 import dynkube
 
-from .app import CommandFailed, Context, UsageError, describe_error
+from .context import CommandFailed, Context, UsageError, describe_error
 from .printing import qualified_kind
 from .sources import read_manifests
 

@@ -8,7 +8,7 @@ from typing import Any
 import dynkube
 from dynkube.snapshot import save_snapshot
 
-from .app import CommandFailed, Context, UsageError, describe_error
+from .context import CommandFailed, Context, UsageError, describe_error
 from .printing import dump_json
 from .sources import manifest_source, not_utf8
 

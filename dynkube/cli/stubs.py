@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dynkube.stubs import generate_stubs
 
-from .app import Context
+from .context import Context
 
 
 def stubs_command(ctx: Context) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import dynkube
 from dynkube.events import Event, list_events, watch_events
 
-from .app import Context, UsageError
+from .context import Context, UsageError
 from .get import resolve_types
 from .printing import as_list, dump_json, dump_yaml, format_table, human_duration
 
@@ -254,7 +254,7 @@ def diff(ctx: Context) -> int:
     """Print the diff of every object of the manifests; the exit code says whether there were any."""
     from dynkube.diff import diff_manifests
 
-    from .app import describe_error
+    from .context import describe_error
     from .sources import manifest_source, not_utf8
 
     args = ctx.args

@@ -1,16 +1,21 @@
 """Discovery without I/O: which requests learn what a server serves, and what their answers mean.
 
-``group_list_request`` asks /api or /apis for aggregated discovery (revalidated by ETag);
-``legacy_paths`` are the per-group-version documents of the legacy fallback; the parsers turn
-answers into a ``ResourceMap``. ``dynkube.discovery`` sends the requests and keeps the caches.
+``fetch`` is the whole exchange of one discovery, as a generator of the requests to send: it
+yields a ``Request`` (answered with its ``Response``, or its error thrown in) or a tuple of them
+(answered with one ``Response`` or exception each, sent concurrently), and returns the cache
+document and whether the server said nothing changed. ``group_list_request`` asks /api or /apis for
+aggregated discovery (revalidated by ETag); ``legacy_paths`` are the per-group-version documents of
+the legacy fallback; the parsers turn answers into a ``ResourceMap``. ``dynkube.discovery`` and
+``dynkube.aio.discovery`` send the requests and keep the caches.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, NamedTuple
 
-from ..errors import DiscoveryError
+from ..errors import ApiError, DiscoveryError, NotFound, TransportError
 from ..resources import Resource, ResourceMap, Subresource
 from .http import Request, Response
 
@@ -18,6 +23,70 @@ AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDis
                      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
                      "application/json")
 LEGACY_ACCEPT = "application/json"
+CACHE_FORMAT = 1
+
+Fetch = Generator["Request | tuple[Request, ...]", Any, "tuple[dict[str, Any], bool]"]
+
+
+class _GroupList(NamedTuple):
+    """The answer of /api or /apis: aggregated or legacy, its body, whether it was a 304."""
+
+    aggregated: bool
+    body: dict[str, Any]
+    not_modified: bool = False
+
+
+def fetch(stored: dict[str, Any] | None, *, aggregated: bool, url: Callable[[str], str]) -> Fetch:
+    """One discovery: aggregated {api, apis, etags} or legacy {api, apis, resources, failed}, revalidating
+    ``stored`` (the disk cache's document) by ETag, and whether it came back unchanged (two 304s).
+    Failing group-versions of legacy discovery are reported in ``failed``, not raised."""
+    etags = stored["etags"] if stored and stored.get("kind") == "aggregated" else {}
+    core, core_etag = yield from _group_list("/api", etags.get("api"), stored, "api", aggregated, url)
+    groups, groups_etag = yield from _group_list("/apis", etags.get("apis"), stored, "apis", aggregated, url)
+    if core.aggregated and groups.aggregated:
+        document = {"format": CACHE_FORMAT, "kind": "aggregated", "api": core.body, "apis": groups.body,
+                    "etags": {"api": core_etag, "apis": groups_etag}}
+        return document, core.not_modified and groups.not_modified
+    core_body = yield from _legacy_body("/api", core, url)
+    groups_body = yield from _legacy_body("/apis", groups, url)
+    paths = legacy_paths(core_body, groups_body)
+    outcomes = yield tuple(legacy_request(path) for path in paths)
+    resources: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for path, outcome in zip(paths, outcomes):
+        gv = path.split("/", 2)[2]
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            resources[gv] = parse_answer(outcome, url(path))
+        except (ApiError, TransportError, DiscoveryError) as exc:  # reported, not fatal
+            failed[gv] = str(exc)
+    return {"format": CACHE_FORMAT, "kind": "legacy", "api": core_body, "apis": groups_body,
+            "resources": resources, "failed": failed}, False
+
+
+def _group_list(path: str, etag: str | None, stored: dict[str, Any] | None, key: str, aggregated: bool,
+                url: Callable[[str], str]) -> Generator[Request, Response, tuple[_GroupList, str | None]]:
+    try:
+        response = yield group_list_request(path, aggregated=aggregated, etag=etag)
+    except NotFound:
+        if path == "/api":  # aggregated API servers may not serve /api at all
+            return _GroupList(True, {"kind": "APIGroupDiscoveryList", "items": []}), None
+        raise
+    if response.status_code == 304 and stored:
+        return _GroupList(True, stored[key], True), etag
+    body = parse_answer(response, url(path))
+    return _GroupList(is_aggregated_content_type(response.headers.get("Content-Type", "")), body), \
+        response.headers.get("ETag")
+
+
+def _legacy_body(path: str, answer: _GroupList, url: Callable[[str], str]
+                 ) -> Generator[Request, Response, dict[str, Any]]:
+    """The legacy document at ``path``; asked again when the first answer was aggregated."""
+    if not answer.aggregated:
+        return answer.body
+    response = yield legacy_request(path)
+    return parse_answer(response, url(path))
 
 
 def group_list_request(path: str, *, aggregated: bool = True, etag: str | None = None) -> Request:

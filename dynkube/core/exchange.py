@@ -34,6 +34,37 @@ class RetryPolicy(NamedTuple):
 
 NO_RETRIES = RetryPolicy(max_attempts=1)
 
+Timeout = float | tuple[float, float | None] | None
+"""A number: the total bound of a request, retries included (kubectl's ``--request-timeout``).
+(connect, read): seconds to connect and between bytes, and connect + read for each attempt in all;
+a read of None waits forever (streams)."""
+
+
+class Limits(NamedTuple):
+    """The time bounds of one request, from its Timeout and RetryPolicy (seconds; None: unbounded)."""
+
+    connect: float | None
+    read: float | None
+    attempt: float | None  # each attempt in all: connect, TLS, headers and (unless streamed) body
+    overall: float  # every attempt and wait
+
+
+def limits_for(timeout: Timeout, policy: RetryPolicy) -> Limits:
+    """The bounds of a request sent with ``timeout`` under ``policy``."""
+    if timeout is None:
+        return Limits(None, None, None, policy.total_seconds)
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return Limits(connect, read, connect + read if read is not None else None, policy.total_seconds)
+    return Limits(timeout, timeout, timeout, min(timeout, policy.total_seconds))
+
+
+def clamped(limits: Limits, deadline: float, now: float) -> tuple[float, float]:
+    """The (connect, read) timeouts of one attempt, none of them reaching past its deadline."""
+    left = max(0.001, deadline - now)
+    return (min(limits.connect, left) if limits.connect is not None else left,
+            min(limits.read, left) if limits.read is not None else left)
+
 
 def backoff(base: float, cap: float, attempt: int) -> float:
     """The one backoff formula: seconds to wait after failed attempt ``attempt`` (0 for the first),

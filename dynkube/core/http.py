@@ -15,6 +15,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from ..errors import RedirectRefused
+
 
 class Headers(Mapping[str, str]):
     """HTTP headers: a read-only mapping whose keys compare case-insensitively, as HTTP's do."""
@@ -78,3 +80,32 @@ def display_url(url: str) -> str:
     """The URL without user info, query or fragment, which may hold secrets."""
     parts = urlsplit(url)
     return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
+
+
+MAX_REDIRECTS = 10  # Go's http.Client
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The scheme, lower-cased host and port (the scheme's default when absent) of a URL."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:  # a port that is not a number: no origin matches it
+        port = -1
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def redirect_refusal(method: str, url: str, status: int, target: str) -> RedirectRefused | None:
+    """The RedirectRefused for a redirect from ``url`` to ``target`` that leaves its origin (scheme,
+    host and port), or None when it stays within it: the credentials, impersonation headers, client
+    certificate and a 307'd body would all go along."""
+    if origin(target) == origin(url):
+        return None
+    shown = display_url(target)
+    if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+        why = "from https to plain http; dynkube never downgrades"
+    else:
+        why = "to another origin; dynkube follows redirects only within the server's scheme, host and port"
+    return RedirectRefused(f"{method} {display_url(url)}: the server answered {status} redirecting to {shown}, {why} "
+                           f"(the credentials and the request body would go along)", url=url, location=shown)

@@ -20,7 +20,7 @@ from dynkube import transport
 from dynkube.cli import main
 from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
-from dynkube.watch import Backoff, EventType, watch
+from dynkube.watch import Backoff, EventType
 
 from .proxy import FaultProxy
 from .watchkit import SELECTOR, labelled, wait_for
@@ -38,8 +38,16 @@ def proxy(client: dynkube.Client) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def through(client: dynkube.Client, proxy: FaultProxy) -> Iterator[Callable[..., dynkube.Client]]:
-    """Makes clients of the real server that go through the proxy (closed afterwards)."""
+def through(client: dynkube.Client, proxy: FaultProxy, open_client: Callable[..., Any]) -> Callable[..., Any]:
+    """Makes clients (sync, then async) of the real server that go through the proxy (closed afterwards)."""
+    def make(**options: Any) -> Any:
+        return open_client(client.config.replace(server=proxy.url), cache_dir=False, qps=None, **options)
+    return make
+
+
+@pytest.fixture
+def through_sync(client: dynkube.Client, proxy: FaultProxy) -> Iterator[Callable[..., dynkube.Client]]:
+    """Makes sync clients through the proxy, for the informer (which has no async form yet)."""
     made: list[dynkube.Client] = []
 
     def make(**options: Any) -> dynkube.Client:
@@ -85,7 +93,7 @@ def test_a_trickling_answer_is_cut_at_the_deadline(through: Callable[..., dynkub
     proxy.trickle(0.05, 1024)  # 20 KB/s: each TLS record (16 KB at most) within a read timeout, 1.6 MB in 80 s
 
     def fetch() -> Any:
-        return client.transport.request("GET", "/openapi/v3/api/v1", timeout=timeout)
+        return client.request("GET", "/openapi/v3/api/v1", timeout=timeout)
 
     elapsed, outcome = finishes_within(10, fetch, unblock=lambda: proxy.trickle(None))
     assert isinstance(outcome, dynkube.TransportError) and "timed out" in str(outcome), outcome
@@ -121,9 +129,9 @@ def test_cli_request_timeout_bounds_the_command(proxy: FaultProxy, kubeconfig_pa
 
 # ---- stopping is prompt whatever the socket does -------------------------------------------------
 
-def test_informer_stop_is_prompt_while_its_list_trickles(through: Callable[..., dynkube.Client],
+def test_informer_stop_is_prompt_while_its_list_trickles(through_sync: Callable[..., dynkube.Client],
                                                          proxy: FaultProxy, namespace: str) -> None:
-    informer = Informer(through().resource("configmaps"), namespace, use_watch_list=False, backoff=FAST_BACKOFF)
+    informer = Informer(through_sync().resource("configmaps"), namespace, use_watch_list=False, backoff=FAST_BACKOFF)
     proxy.trickle(0.1)
     informer.start()
     wait_for(lambda: proxy.server_bytes > 0, what="the list to be answering, slowly")
@@ -138,7 +146,7 @@ def test_watch_stop_is_prompt_while_connecting_to_a_black_hole(through: Callable
     start = cms.list_page(namespace).resource_version
     proxy.black_hole()
     proxy.cut_all()  # the pooled connection: the watch must make a new one, into the hole
-    stream = watch(cms, namespace, resource_version=start, resume=True)
+    stream = cms.watch(namespace, resource_version=start, resume=True)
     reader = threading.Thread(target=lambda: list(stream), daemon=True)
     reader.start()
     wait_for(lambda: proxy.held >= 1, what="the watch to connect into the black hole")
@@ -152,7 +160,7 @@ def test_watch_stop_is_prompt_while_connecting_to_a_black_hole(through: Callable
 def test_resumed_watch_notices_a_frozen_connection(through: Callable[..., dynkube.Client], client: dynkube.Client,
                                                     proxy: FaultProxy, namespace: str) -> None:
     cms = through().resource("configmaps")
-    stream = watch(cms, namespace, resource_version=cms.list_page(namespace).resource_version, resume=True,
+    stream = cms.watch(namespace, resource_version=cms.list_page(namespace).resource_version, resume=True,
                    label_selector=SELECTOR, idle_timeout=1.5)
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(e.object.metadata.name for e in stream
@@ -169,9 +177,9 @@ def test_resumed_watch_notices_a_frozen_connection(through: Callable[..., dynkub
         reader.join(5)
 
 
-def test_informer_notices_a_frozen_watch(through: Callable[..., dynkube.Client], client: dynkube.Client,
+def test_informer_notices_a_frozen_watch(through_sync: Callable[..., dynkube.Client], client: dynkube.Client,
                                          proxy: FaultProxy, namespace: str) -> None:
-    informer = Informer(through().resource("configmaps"), namespace, label_selector=SELECTOR, idle_timeout=1.5,
+    informer = Informer(through_sync().resource("configmaps"), namespace, label_selector=SELECTOR, idle_timeout=1.5,
                         backoff=FAST_BACKOFF)
     with informer:
         assert informer.wait_for_sync(30), informer.last_error
@@ -203,8 +211,8 @@ def test_a_connection_idle_too_long_is_not_reused(through: Callable[..., dynkube
     assert elapsed < 5, "the frozen connection was reused"
 
 
-def test_connections_keep_alive_with_short_intervals(through: Callable[..., dynkube.Client]) -> None:
-    client = through()
+def test_connections_keep_alive_with_short_intervals(through_sync: Callable[..., dynkube.Client]) -> None:
+    client = through_sync()
     client.version()
     pools = client.transport.session.get_adapter(client.config.server).poolmanager.pools
     sockets = [conn.sock for key in pools.keys() for conn in list(pools[key].pool.queue)

@@ -4,10 +4,12 @@ and a success answer that is not a JSON object is a typed error."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,13 +67,15 @@ def server(proxies: dict[str, FaultProxy]) -> FaultProxy:
 
 
 @pytest.fixture
-def via_proxy(server: FaultProxy, tls: tuple[ssl.SSLContext, bytes], tmp_path: Path) -> Iterator[dynkube.Client]:
+def via_proxy(server: FaultProxy, tls: tuple[ssl.SSLContext, bytes], tmp_path: Path,
+              open_client: Callable[..., Any]) -> Iterator[Any]:
+    """A client (sync, then async) of the TLS server in front of the proxy."""
     clear_memory_cache()
     policy = RetryPolicy(max_attempts=2, backoff_base=0.05, backoff_cap=0.1, total_seconds=20)
     config = Config(server=server.url, ca_data=tls[1], credentials=StaticToken(TOKEN))
-    with dynkube.Client(config, cache_dir=tmp_path, retry=policy) as client:
-        client.api_map()  # discovery done before faults are queued
-        yield client
+    client = open_client(config, cache_dir=tmp_path, retry=policy)
+    client.api_map()  # discovery done before faults are queued
+    yield client
     clear_memory_cache()
 
 
@@ -158,7 +162,8 @@ def test_cli_reports_an_html_answer_in_one_line(server: FaultProxy, tls: tuple[s
                                                "certificate-authority-data": base64.b64encode(tls[1]).decode()}}],
         "users": [{"name": "u", "user": {"token": TOKEN}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    server.inject("GET", r"^/api/v1/namespaces(\?|$)", 200, b"<html>Sign in</html>", headers={"Content-Type": "text/html"})
+    server.inject("GET", r"^/api/v1/namespaces(\?|$)", 200, b"<html>Sign in</html>",
+                  headers={"Content-Type": "text/html"})
     capsys.readouterr()
     code = main(["--kubeconfig", str(kubeconfig), "get", "namespaces"])
     err = capsys.readouterr().err

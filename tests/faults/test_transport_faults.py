@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,13 @@ def proxy(kubeconfig_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture
-def via_proxy(proxy: FaultProxy, tmp_path: Path) -> Iterator[dynkube.Client]:
+def via_proxy(proxy: FaultProxy, tmp_path: Path, open_client: Callable[..., Any]) -> Iterator[Any]:
+    """A client (sync, then async) of the proxy."""
     proxy.faults.clear()
     proxy.seen.clear()
     clear_memory_cache()
     policy = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.2, total_seconds=20)
-    with dynkube.Client(Config(server=proxy.url), cache_dir=tmp_path, retry=policy) as client:
-        yield client
+    yield open_client(Config(server=proxy.url), cache_dir=tmp_path, retry=policy)
     clear_memory_cache()
 
 
@@ -116,7 +117,8 @@ def test_discovery_answer_of_the_wrong_shape(via_proxy: dynkube.Client, proxy: F
 
 def test_credentials_are_not_sent_over_plain_http(proxy: FaultProxy, tmp_path: Path) -> None:
     proxy.seen.clear()
-    with dynkube.Client(Config(server=proxy.url, credentials=StaticToken("plain-http-secret")), cache_dir=tmp_path) as client:
+    config = Config(server=proxy.url, credentials=StaticToken("plain-http-secret"))
+    with dynkube.Client(config, cache_dir=tmp_path) as client:
         client.version()
     assert proxy.seen and all("Authorization" not in s.headers for s in proxy.seen)
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,8 +112,18 @@ def write_kubeconfig(path: Path, env: Envtest, user: dict[str, Any], *, cluster:
     return path
 
 
-def connect(kubeconfig: Path, **kwargs: Any) -> dynkube.Client:
+def connect_sync(kubeconfig: Path, **kwargs: Any) -> dynkube.Client:
+    """A sync client only: for what the asyncio client cannot take (aiohttp refuses a URL host such
+    as 127.1, a non-canonical IPv4 address) or tests inspect (requests' pools)."""
     return dynkube.Client(kubeconfig=kubeconfig, cache_dir=False, **kwargs)
+
+
+@pytest.fixture
+def connect(open_client: Callable[..., Any]) -> Callable[..., Any]:
+    """Connects with a kubeconfig: a sync client, then (second run of the test) an asyncio one."""
+    def make(kubeconfig: Path, **kwargs: Any) -> Any:
+        return open_client(kubeconfig=kubeconfig, cache_dir=False, **kwargs)
+    return make
 
 
 def whoami(client: dynkube.Client) -> dict[str, Any]:
@@ -145,7 +155,8 @@ def runs(counter: Path) -> int:
 # --- client certificates -----------------------------------------------------------------------
 
 
-def test_client_certificate_files_relative_to_the_kubeconfig(envtest: Envtest, tmp_path: Path) -> None:
+def test_client_certificate_files_relative_to_the_kubeconfig(connect: Callable[..., Any],
+                                                             envtest: Envtest, tmp_path: Path) -> None:
     (tmp_path / "pki").mkdir()
     (tmp_path / "pki" / "ca.crt").write_bytes(envtest.ca)
     (tmp_path / "pki" / "admin.crt").write_bytes(envtest.admin_cert)
@@ -161,7 +172,7 @@ def test_client_certificate_files_relative_to_the_kubeconfig(envtest: Envtest, t
     assert "uid" not in me  # the token user has uid admin-uid; a certificate user has none
 
 
-def test_client_certificate_data(envtest: Envtest, tmp_path: Path) -> None:
+def test_client_certificate_data(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {
         "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
         "client-key-data": base64.b64encode(envtest.admin_key).decode()})
@@ -171,7 +182,8 @@ def test_client_certificate_data(envtest: Envtest, tmp_path: Path) -> None:
     assert (me["username"], "uid" in me) == ("admin", False)
 
 
-def test_client_certificate_from_an_unknown_ca_is_unauthorized(envtest: Envtest, other_pki: Path,
+def test_client_certificate_from_an_unknown_ca_is_unauthorized(connect: Callable[..., Any],
+                                                               envtest: Envtest, other_pki: Path,
                                                                tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {
         "client-certificate": str(other_pki / "other-ca.crt"), "client-key": str(other_pki / "other-ca.key")})
@@ -182,13 +194,14 @@ def test_client_certificate_from_an_unknown_ca_is_unauthorized(envtest: Envtest,
 # --- tokens ------------------------------------------------------------------------------------
 
 
-def test_bearer_token(envtest: Envtest, tmp_path: Path) -> None:
+def test_bearer_token(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN})) as client:
         me = whoami(client)
     assert (me["username"], me["uid"]) == ("admin", "admin-uid")
 
 
-def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(envtest: Envtest, tmp_path: Path) -> None:
+def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(connect: Callable[..., Any],
+                                                                      envtest: Envtest, tmp_path: Path) -> None:
     server = "HTTPS" + envtest.server.removeprefix("https")
     cluster = {"server": server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster=cluster)) as client:
@@ -199,7 +212,7 @@ def test_upper_case_https_scheme_still_applies_the_ca_and_credentials(envtest: E
         assert whoami(client)["username"] == "admin"
 
 
-def test_wrong_token_is_unauthorized(envtest: Envtest, tmp_path: Path) -> None:
+def test_wrong_token_is_unauthorized(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": "not-a-valid-token"})) as client:
         with pytest.raises(dynkube.Unauthorized) as caught:
             list(client.resource("pods").list(namespace="default"))
@@ -207,7 +220,8 @@ def test_wrong_token_is_unauthorized(envtest: Envtest, tmp_path: Path) -> None:
     assert "not-a-valid-token" not in str(caught.value)
 
 
-def test_user_without_rights_is_forbidden(client: dynkube.Client, envtest: Envtest, namespace: str) -> None:
+def test_user_without_rights_is_forbidden(connect: Callable[..., Any],
+                                          client: dynkube.Client, envtest: Envtest, namespace: str) -> None:
     with connect(envtest.kubeconfig, context="envtest-nobody") as nobody:
         assert whoami(nobody)["username"] == "nobody"  # authenticated: not a 401
         with pytest.raises(dynkube.Forbidden) as caught:
@@ -217,7 +231,7 @@ def test_user_without_rights_is_forbidden(client: dynkube.Client, envtest: Envte
     assert list(client.resource("pods").list(namespace=namespace)) == []  # the admin may
 
 
-def test_token_file_is_reread_after_a_401(envtest: Envtest, tmp_path: Path) -> None:
+def test_token_file_is_reread_after_a_401(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("a-token-the-server-does-not-know\n")
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"tokenFile": "token"})
@@ -232,7 +246,7 @@ def test_token_file_is_reread_after_a_401(envtest: Envtest, tmp_path: Path) -> N
     assert me["username"] == "admin"
 
 
-def test_token_file_is_cached_between_rereads(envtest: Envtest, tmp_path: Path,
+def test_token_file_is_cached_between_rereads(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(ADMIN_TOKEN)
@@ -250,7 +264,7 @@ def test_token_file_is_cached_between_rereads(envtest: Envtest, tmp_path: Path,
 
 
 @pytest.mark.parametrize("api_version", [V1, V1BETA1])
-def test_exec_plugin_token(envtest: Envtest, tmp_path: Path, api_version: str) -> None:
+def test_exec_plugin_token(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path, api_version: str) -> None:
     info = tmp_path / "exec-info.json"
     user, counter = exec_user(tmp_path, api_version, token=ADMIN_TOKEN, info_file=str(info))
 
@@ -263,7 +277,7 @@ def test_exec_plugin_token(envtest: Envtest, tmp_path: Path, api_version: str) -
     assert exec_info == {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
 
 
-def test_exec_plugin_provide_cluster_info(envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_provide_cluster_info(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     info = tmp_path / "exec-info.json"
     user, _ = exec_user(tmp_path, token=ADMIN_TOKEN, info_file=str(info))
     user["exec"]["provideClusterInfo"] = True
@@ -274,7 +288,8 @@ def test_exec_plugin_provide_cluster_info(envtest: Envtest, tmp_path: Path) -> N
     assert cluster == {"server": envtest.server, "certificate-authority-data": base64.b64encode(envtest.ca).decode()}
 
 
-def test_exec_plugin_reruns_when_its_credential_expires(envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_reruns_when_its_credential_expires(connect: Callable[..., Any],
+                                                        envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="3")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -287,7 +302,8 @@ def test_exec_plugin_reruns_when_its_credential_expires(envtest: Envtest, tmp_pa
 
 
 @pytest.mark.parametrize("certificate", [False, True], ids=["token", "token-and-certificate"])
-def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(envtest: Envtest, tmp_path: Path,
+def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(connect: Callable[..., Any],
+                                                                              envtest: Envtest, tmp_path: Path,
                                                                                  certificate: bool) -> None:
     files = {"cert_file": str(PKI / "admin.crt"), "key_file": str(PKI / "admin.key")} if certificate else {}
     user, counter = exec_user(tmp_path, token=ADMIN_TOKEN, expiry_seconds="-60", **files)
@@ -300,7 +316,7 @@ def test_exec_plugin_with_an_already_expired_credential_runs_once_per_request(en
             assert runs(counter) == before + request
 
 
-def test_exec_plugin_reruns_once_after_a_401(envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_reruns_once_after_a_401(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN}")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -310,7 +326,8 @@ def test_exec_plugin_reruns_once_after_a_401(envtest: Envtest, tmp_path: Path) -
     assert runs(counter) == 2
 
 
-def test_exec_plugin_that_keeps_failing_gives_unauthorized_after_one_rerun(envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_that_keeps_failing_gives_unauthorized_after_one_rerun(connect: Callable[..., Any],
+                                                                           envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, token="never-valid-{count}")
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -319,7 +336,7 @@ def test_exec_plugin_that_keeps_failing_gives_unauthorized_after_one_rerun(envte
     assert runs(counter) == 2  # one re-run per 401, not a loop
 
 
-def test_exec_plugin_client_certificate(envtest: Envtest, tmp_path: Path) -> None:
+def test_exec_plugin_client_certificate(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, token="", cert_file=str(PKI / "admin.crt"), key_file=str(PKI / "admin.key"))
 
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
@@ -327,7 +344,8 @@ def test_exec_plugin_client_certificate(envtest: Envtest, tmp_path: Path) -> Non
     assert (me["username"], "uid" in me, runs(counter)) == ("admin", False, 1)
 
 
-def test_exec_plugin_client_certificate_rotates_on_expiry(envtest: Envtest, other_pki: Path, tmp_path: Path) -> None:
+def test_exec_plugin_client_certificate_rotates_on_expiry(connect: Callable[..., Any],
+                                                          envtest: Envtest, other_pki: Path, tmp_path: Path) -> None:
     cert, key = tmp_path / "client.crt", tmp_path / "client.key"
     cert.write_bytes(envtest.admin_cert)
     key.write_bytes(envtest.admin_key)
@@ -349,7 +367,8 @@ def test_exec_plugin_client_certificate_rotates_on_expiry(envtest: Envtest, othe
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # urllib3's, see docs/configuration.md
 @pytest.mark.parametrize("credential", ["token", "client-certificate"])
-def test_insecure_skip_tls_verify_without_a_ca(envtest: Envtest, tmp_path: Path, credential: str) -> None:
+def test_insecure_skip_tls_verify_without_a_ca(connect: Callable[..., Any],
+                                               envtest: Envtest, tmp_path: Path, credential: str) -> None:
     user = {"token": ADMIN_TOKEN} if credential == "token" else {
         "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
         "client-key-data": base64.b64encode(envtest.admin_key).decode()}
@@ -359,7 +378,8 @@ def test_insecure_skip_tls_verify_without_a_ca(envtest: Envtest, tmp_path: Path,
         assert whoami(client)["username"] == "admin"
 
 
-def test_no_ca_means_the_system_cas_which_do_not_know_the_server(envtest: Envtest, tmp_path: Path) -> None:
+def test_no_ca_means_the_system_cas_which_do_not_know_the_server(connect: Callable[..., Any],
+                                                                 envtest: Envtest, tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN},
                                   cluster={"server": envtest.server})
     with connect(kubeconfig) as client, pytest.raises(dynkube.TransportError) as caught:
@@ -382,14 +402,14 @@ def test_tls_server_name_verifies_a_server_reached_by_another_name(envtest: Envt
 
     plain = write_kubeconfig(tmp_path / "plain", envtest, {"token": ADMIN_TOKEN},
                              cluster={"server": server, "certificate-authority-data": ca})
-    with connect(plain) as client, pytest.raises(dynkube.TransportError) as caught:
+    with connect_sync(plain) as client, pytest.raises(dynkube.TransportError) as caught:
         whoami(client)
     assert server in str(caught.value) and "not valid for '127.1'" in str(caught.value)
     assert "tls-server-name" in str(caught.value)
 
     named = write_kubeconfig(tmp_path / "named", envtest, {"token": ADMIN_TOKEN}, cluster={
         "server": server, "certificate-authority-data": ca, "tls-server-name": TLS_SERVER_NAME})
-    with connect(named) as client:
+    with connect_sync(named) as client:
         assert whoami(client)["username"] == "admin"
     config = Config.from_url(server, token=ADMIN_TOKEN, ca=envtest.ca, tls_server_name=TLS_SERVER_NAME)
     with dynkube.Client(config, cache_dir=False) as client:
@@ -400,12 +420,13 @@ def test_tls_server_name_is_checked_instead_of_the_url_host(envtest: Envtest, tm
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster={
         "server": envtest.server, "certificate-authority-data": base64.b64encode(envtest.ca).decode(),
         "tls-server-name": "elsewhere.dynkube.local"})  # the URL's 127.0.0.1 alone would pass
-    with connect(kubeconfig) as client, pytest.raises(dynkube.TransportError) as caught:
+    with connect_sync(kubeconfig) as client, pytest.raises(dynkube.TransportError) as caught:
         list(client.resource("pods").list(namespace="default"))
     assert "elsewhere.dynkube.local" in str(caught.value) and envtest.server in str(caught.value)
 
 
-def test_a_ca_that_does_not_match_gives_a_readable_error(envtest: Envtest, other_pki: Path, tmp_path: Path,
+def test_a_ca_that_does_not_match_gives_a_readable_error(connect: Callable[..., Any],
+                                                         envtest: Envtest, other_pki: Path, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN}, cluster={
         "server": envtest.server, "certificate-authority": str(other_pki / "other-ca.crt")})
@@ -425,7 +446,7 @@ def test_a_ca_that_does_not_match_gives_a_readable_error(envtest: Envtest, other
 def test_the_configured_ca_is_the_only_one_trusted(envtest: Envtest, tmp_path: Path) -> None:
     """client-go trusts only certificate-authority(-data) when it is set; requests would add its own
     bundle of public CAs to any SSLContext it is given."""
-    with connect(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN})) as client:
+    with connect_sync(write_kubeconfig(tmp_path / "config", envtest, {"token": ADMIN_TOKEN})) as client:
         whoami(client)  # connections made: anything requests adds is in the context by now
         context = client.transport.session.get_adapter(envtest.server).poolmanager.connection_pool_kw["ssl_context"]
         trusted = context.get_ca_certs()
@@ -502,7 +523,8 @@ def test_without_kubeconfig_or_pod_the_error_says_what_was_looked_for(tmp_path: 
 # --- secrets and side effects ------------------------------------------------------------------
 
 
-def test_secrets_never_reach_logs_or_reprs(envtest: Envtest, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_reach_logs_or_reprs(connect: Callable[..., Any],
+                                           envtest: Envtest, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     token_user = write_kubeconfig(tmp_path / "token", envtest, {
         "token": ADMIN_TOKEN, "client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
         "client-key-data": base64.b64encode(envtest.admin_key).decode()})
@@ -584,8 +606,8 @@ def _no_leftover_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
-    """Send ``threads`` SelfSubjectReviews at once through the client's transport (no discovery to
-    serialize them); the usernames, or the error class names."""
+    """Send ``threads`` SelfSubjectReviews at once as raw requests (no discovery to serialize them);
+    the usernames, or the error class names."""
     barrier = threading.Barrier(threads)
     results: list[str] = [""] * threads
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
@@ -593,8 +615,8 @@ def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
     def one(index: int) -> None:
         barrier.wait()
         try:
-            answer = client.transport.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
-            results[index] = answer.json()["status"]["userInfo"]["username"]
+            answer = client.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
+            results[index] = answer["status"]["userInfo"]["username"]
         except dynkube.DynkubeError as err:
             results[index] = type(err).__name__
 
@@ -606,7 +628,8 @@ def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
     return results
 
 
-def test_concurrent_401s_all_pick_up_the_rotated_token_file(envtest: Envtest, tmp_path: Path) -> None:
+def test_concurrent_401s_all_pick_up_the_rotated_token_file(connect: Callable[..., Any],
+                                                            envtest: Envtest, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("a-token-the-server-does-not-know")
     with connect(write_kubeconfig(tmp_path / "config", envtest, {"tokenFile": str(token_file)})) as client:
@@ -616,7 +639,8 @@ def test_concurrent_401s_all_pick_up_the_rotated_token_file(envtest: Envtest, tm
         assert _concurrently(client, 8) == ["admin"] * 8
 
 
-def test_concurrent_401s_rerun_the_exec_plugin_once(envtest: Envtest, tmp_path: Path) -> None:
+def test_concurrent_401s_rerun_the_exec_plugin_once(connect: Callable[..., Any],
+                                                    envtest: Envtest, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN},third-run-is-a-bug")
     with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         assert _concurrently(client, 8) == ["admin"] * 8

@@ -41,8 +41,8 @@ def test_single_object_verbs_refuse_a_missing_name(configmaps: dynkube.ResourceC
     assert {o.data["k"] for o in configmaps.list(namespace) if o.metadata.name.startswith("keep-")} == {"v"}
 
 
-def test_delete_of_no_name_on_a_cluster_scoped_kind_deletes_nothing(client: dynkube.Client, namespace: str) -> None:
-    namespaces = client.resource("namespaces")
+def test_delete_of_no_name_on_a_cluster_scoped_kind_deletes_nothing(each_client: Any, namespace: str) -> None:
+    namespaces = each_client.resource("namespaces")
     with pytest.raises(dynkube.InvalidInput, match="needs the object's name"):
         namespaces.delete(None)  # type: ignore[arg-type]
     assert namespaces.get(namespace).metadata.name == namespace
@@ -53,14 +53,14 @@ def test_delete_collection_still_deletes_many(configmaps: dynkube.ResourceClient
     assert _names(configmaps, namespace) == {"keep-b"}
 
 
-def test_apply_fills_in_api_version_and_kind(client: dynkube.Client, namespace: str) -> None:
-    applied = client.resource("configmaps").apply({"metadata": {"name": "untyped"}, "data": {"a": "1"}}, namespace)
+def test_apply_fills_in_api_version_and_kind(each_client: Any, namespace: str) -> None:
+    applied = each_client.resource("configmaps").apply({"metadata": {"name": "untyped"}, "data": {"a": "1"}}, namespace)
     assert (applied.apiVersion, applied.kind, applied.data) == ("v1", "ConfigMap", {"a": "1"})
 
 
-def test_apply_of_another_kind_is_refused(client: dynkube.Client, namespace: str) -> None:
+def test_apply_of_another_kind_is_refused(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.InvalidInput, match="is a Secret"):
-        client.resource("configmaps").apply({"kind": "Secret", "metadata": {"name": "x"}}, namespace)
+        each_client.resource("configmaps").apply({"kind": "Secret", "metadata": {"name": "x"}}, namespace)
 
 
 @pytest.mark.parametrize(("call", "named"), [
@@ -90,4 +90,4 @@ def test_grace_period_must_be_an_integer(configmaps: dynkube.ResourceClient, nam
 @pytest.mark.parametrize("source", [12345, b"apiVersion: v1\n", None])
 def test_apply_manifests_refuses_what_is_not_manifests(client: dynkube.Client, source: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="^manifests must be YAML text, a path, a URL"):
-        client.apply_manifests(source)
+        dynkube.apply_manifests(client, source)

@@ -175,7 +175,8 @@ def test_default_table_is_kubectls(cli: Callable[..., Run], kubectl: Callable[..
     for args in (("get", "gizmos", "-n", objects), ("get", "gz", "-A", "-l", f"suite={objects}"),
                  ("get", "gz,cgz", "-n", objects, "-l", f"suite={objects}"),
                  ("get", "gz", "-n", objects, "--show-labels", "-o", "wide"),
-                 ("get", "namespace", objects, "default", "-o", "custom-columns=N:.metadata.name,F:.spec.finalizers[*],GONE:.no.such")):
+                 ("get", "namespace", objects, "default", "-o",
+                  "custom-columns=N:.metadata.name,F:.spec.finalizers[*],GONE:.no.such")):
         ours = cli(*args)
         assert ours.code == 0, ours.err
         assert ours.out.splitlines() == [line.rstrip() for line in kubectl(*args).splitlines()]
@@ -332,7 +333,8 @@ def test_apply_from_stdin_with_server_dry_run(cli: Callable[..., Run], namespace
 def test_apply_validate_does_not_print_secret_values(cli: Callable[..., Run], namespace: str, tmp_path: Path,
                                                      client: dynkube.Client) -> None:
     manifest = tmp_path / "secret.yaml"
-    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ndata:\n  password: hunter2-plaintext\n")
+    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\n"
+                        "data:\n  password: hunter2-plaintext\n")
     ours = cli("apply", "-f", str(manifest), "-n", namespace, "--validate=true")
     assert ours.code != 0
     assert "data[password]: <secret> is not a 'byte'" in ours.err

@@ -202,7 +202,7 @@ def twin_gateways(client: dynkube.Client) -> Iterator[tuple[str, str, str]]:
     try:
         for group in groups:
             dynkube.wait_for(crds, f"{plural}.{group}", condition="Established", timeout=30)
-            until(lambda: _published(client, group, f"Gateway{suffix}"), f"the schema of {group}")
+            until(lambda group=group: _published(client, group, f"Gateway{suffix}"), f"the schema of {group}")
         yield plural, groups[0], groups[1]
     finally:
         for group in groups:

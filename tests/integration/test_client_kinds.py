@@ -44,9 +44,9 @@ def cleanup(client: dynkube.Client) -> Iterator[list[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize("plural", list(KINDS))
-def test_every_verb(client: dynkube.Client, namespace: str, gizmo_crds: None, plural: str,
+def test_every_verb(each_client: Any, namespace: str, gizmo_crds: None, plural: str,
                     cleanup: list[tuple[str, str]]) -> None:
-    resource = client.resource(plural)
+    resource = each_client.resource(plural)
     ns = namespace if resource.namespaced else None
     name = f"{namespace}-obj" if not resource.namespaced else "obj"
     body = {"metadata": {"name": name, "labels": {"suite": namespace}}, **copy.deepcopy(KINDS[plural])}
@@ -120,8 +120,8 @@ def _wait_until(condition: Any, *, what: str, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
-def test_all_patch_types_on_a_deployment(client: dynkube.Client, namespace: str) -> None:
-    deployments = client.resource("deployments")
+def test_all_patch_types_on_a_deployment(each_client: Any, namespace: str) -> None:
+    deployments = each_client.resource("deployments")
     deployments.create({"metadata": {"name": "d"}, **copy.deepcopy(KINDS["deployments"])}, namespace)
     merged = deployments.patch("d", {"spec": {"replicas": 2}}, namespace)
     assert merged.spec.replicas == 2
@@ -135,16 +135,16 @@ def test_all_patch_types_on_a_deployment(client: dynkube.Client, namespace: str)
     assert applied.spec.replicas == 4
 
 
-def test_strategic_merge_patch_on_a_crd_is_refused_by_the_server(client: dynkube.Client, namespace: str,
+def test_strategic_merge_patch_on_a_crd_is_refused_by_the_server(each_client: Any, namespace: str,
                                                                  gizmo_crds: None) -> None:
-    gizmos = client.resource("gizmos")
+    gizmos = each_client.resource("gizmos")
     gizmos.create({"metadata": {"name": "g"}, "spec": {"size": "small"}}, namespace)
     with pytest.raises(dynkube.UnsupportedMediaType):
         gizmos.patch("g", {"spec": {"size": "large"}}, namespace, patch_type="strategic")
 
 
-def test_server_side_apply_conflict_and_force(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_server_side_apply_conflict_and_force(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"owner": "alice"}}
     cms.apply(manifest, namespace, field_manager="alice")
     bob = {**manifest, "data": {"owner": "bob"}}
@@ -157,8 +157,8 @@ def test_server_side_apply_conflict_and_force(client: dynkube.Client, namespace:
     assert {m.manager for m in taken.metadata.managedFields} >= {"bob"}
 
 
-def test_dry_run_leaves_nothing_behind(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_dry_run_leaves_nothing_behind(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     answer = cms.create({"metadata": {"name": "ghost"}, "data": {"a": "1"}}, namespace, dry_run=True)
     assert answer.metadata.name == "ghost"
     cms.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ghost2"}}, namespace, dry_run=True)
@@ -184,8 +184,8 @@ def test_pagination_over_many_objects(kubeconfig_path, namespace: str, cache_roo
         assert list(cms.list(namespace, label_selector="bulk=yes")) == []
 
 
-def test_selectors(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_selectors(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     for name, tier in (("a", "front"), ("b", "back"), ("c", "front")):
         cms.create({"metadata": {"name": name, "labels": {"tier": tier}}}, namespace)
     assert {o.metadata.name for o in cms.list(namespace, label_selector="tier=front")} == {"a", "c"}
@@ -195,8 +195,8 @@ def test_selectors(client: dynkube.Client, namespace: str) -> None:
         list(cms.list(namespace, label_selector="tier in (("))
 
 
-def test_delete_preconditions(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_delete_preconditions(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     cm = cms.create({"metadata": {"name": "p"}}, namespace)
     with pytest.raises(dynkube.Conflict):
         cms.delete("p", namespace, preconditions={"uid": "00000000-0000-0000-0000-000000000000"})
@@ -205,10 +205,10 @@ def test_delete_preconditions(client: dynkube.Client, namespace: str) -> None:
         cms.get("p", namespace)
 
 
-def test_retry_on_conflict_with_two_writers(client: dynkube.Client, namespace: str) -> None:
+def test_retry_on_conflict_with_two_writers(each_client: Any, namespace: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    cms = client.resource("configmaps")
+    cms = each_client.resource("configmaps")
     cms.create({"metadata": {"name": "counter"}, "data": {"n": "0"}}, namespace)
     conflicts = []
 
@@ -228,9 +228,9 @@ def test_retry_on_conflict_with_two_writers(client: dynkube.Client, namespace: s
     assert cms.get("counter", namespace).data.n == "40"
 
 
-def test_status_and_scale_subresources(client: dynkube.Client, namespace: str, gizmo_crds: None,
+def test_status_and_scale_subresources(each_client: Any, namespace: str, gizmo_crds: None,
                                        cleanup: list[tuple[str, str]]) -> None:
-    gizmos = client.resource("gizmos")
+    gizmos = each_client.resource("gizmos")
     gizmos.create({"metadata": {"name": "g"}, "spec": {"size": "small", "replicas": 1}}, namespace)
     status = gizmos.patch("g", {"status": {"phase": "Ready", "replicas": 1}}, namespace, subresource="status")
     assert status.status.phase == "Ready"
@@ -241,7 +241,7 @@ def test_status_and_scale_subresources(client: dynkube.Client, namespace: str, g
     gizmos.patch("g", {"spec": {"replicas": 5}}, namespace, subresource="scale")
     assert gizmos.get("g", namespace).spec.replicas == 5
 
-    cluster = client.resource("clustergizmos")
+    cluster = each_client.resource("clustergizmos")
     name = f"{namespace}-cg"
     cleanup.append(("clustergizmos", name))
     cluster.create({"metadata": {"name": name}, "spec": {"replicas": 2}})
@@ -250,51 +250,52 @@ def test_status_and_scale_subresources(client: dynkube.Client, namespace: str, g
     assert cluster.replace(current, subresource="status").status.replicas == 2
     assert cluster.get(name, subresource="scale").status.replicas == 2
 
-    deployments = client.resource("deployments")
+    deployments = each_client.resource("deployments")
     deployments.create({"metadata": {"name": "d"}, **copy.deepcopy(KINDS["deployments"])}, namespace)
     deployments.patch("d", {"spec": {"replicas": 3}}, namespace, subresource="scale")
     assert deployments.get("d", namespace, subresource="scale").spec.replicas == 3
 
 
-def test_generic_subresources(client: dynkube.Client, namespace: str) -> None:
-    client.resource("serviceaccounts").create({"metadata": {"name": "robot"}}, namespace)
-    token = client.resource("serviceaccounts").create(
+def test_generic_subresources(each_client: Any, namespace: str) -> None:
+    each_client.resource("serviceaccounts").create({"metadata": {"name": "robot"}}, namespace)
+    token = each_client.resource("serviceaccounts").create(
         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
         namespace, subresource="token", name="robot")
     assert token.kind == "TokenRequest" and token.status.token
-    pods = client.resource("pods")
+    pods = each_client.resource("pods")
     pods.create({"metadata": {"name": "p"}, **copy.deepcopy(KINDS["pods"])}, namespace)
     pods.create({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"}},
                 namespace, subresource="eviction", name="p")
     dynkube.wait_for(pods, "p", namespace, condition="delete", timeout=30)
 
 
-def test_scope_errors_before_any_request(client: dynkube.Client) -> None:
+def test_scope_errors_before_any_request(each_client: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="cluster-scoped"):
-        client.resource("namespaces").get("default", namespace="kube-system")
+        each_client.resource("namespaces").get("default", namespace="kube-system")
     with pytest.raises(dynkube.InvalidInput, match="does not match"):
-        client.resource("configmaps").create({"metadata": {"name": "x", "namespace": "a"}}, namespace="b")
+        each_client.resource("configmaps").create({"metadata": {"name": "x", "namespace": "a"}}, namespace="b")
     with pytest.raises(dynkube.ResourceNotFound, match="no subresource 'scale'"):
-        client.resource("configmaps").get("x", subresource="scale")
+        each_client.resource("configmaps").get("x", subresource="scale")
     with pytest.raises(dynkube.InvalidInput, match="is a Secret"):
-        client.resource("configmaps").create({"kind": "Secret", "metadata": {"name": "x"}})
+        each_client.resource("configmaps").create({"kind": "Secret", "metadata": {"name": "x"}})
     with pytest.raises(dynkube.InvalidInput, match="force"):
-        client.resource("configmaps").patch("x", {}, force=True)
+        each_client.resource("configmaps").patch("x", {}, force=True)
     with pytest.raises(dynkube.InvalidInput, match="patch type"):
-        client.resource("configmaps").patch("x", {}, patch_type="yaml")
+        each_client.resource("configmaps").patch("x", {}, patch_type="yaml")
     with pytest.raises(dynkube.InvalidInput):
-        client.resource("configmaps").create(["not", "a", "dict"])  # type: ignore[arg-type]
+        each_client.resource("configmaps").create(["not", "a", "dict"])  # type: ignore[arg-type]
 
 
-def test_table_listing(client: dynkube.Client, namespace: str, gizmo_crds: None) -> None:
-    client.resource("gizmos").create({"metadata": {"name": "t"}, "spec": {"size": "large", "replicas": 2}}, namespace)
-    table = client.resource("gizmos").list_page(namespace, as_table=True)
+def test_table_listing(each_client: Any, namespace: str, gizmo_crds: None) -> None:
+    gizmo = {"metadata": {"name": "t"}, "spec": {"size": "large", "replicas": 2}}
+    each_client.resource("gizmos").create(gizmo, namespace)
+    table = each_client.resource("gizmos").list_page(namespace, as_table=True)
     assert [c["name"] for c in table.columns][:3] == ["Name", "Size", "Replicas"]
     assert table.rows[0]["cells"][:3] == ["t", "large", 2]
 
 
-def test_field_validation_and_warnings(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_field_validation_and_warnings(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     with pytest.warns(dynkube.ServerWarning, match="unknown field"):
         cms.create({"metadata": {"name": "w"}, "bogus": 1}, namespace, field_validation="Warn")
     with pytest.raises(dynkube.BadRequest, match="bogus"):
@@ -303,8 +304,8 @@ def test_field_validation_and_warnings(client: dynkube.Client, namespace: str) -
         cms.get("s", namespace)
 
 
-def test_invalid_object_carries_field_causes(client: dynkube.Client, namespace: str) -> None:
+def test_invalid_object_carries_field_causes(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.Invalid) as caught:
-        client.resource("configmaps").create({"metadata": {"name": "Not_Valid"}}, namespace)
+        each_client.resource("configmaps").create({"metadata": {"name": "Not_Valid"}}, namespace)
     assert caught.value.code == 422
     assert any(c.get("field") == "metadata.name" for c in caught.value.causes)

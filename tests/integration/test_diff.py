@@ -36,7 +36,7 @@ def files(text: str) -> list[str]:
 def stack(client: dynkube.Client, namespace: str, tmp_path: Path) -> Path:
     """A configmap, a secret and a gizmo applied by the field manager "kubectl"; then a manifest that
     changes the first two, leaves the gizmo alone and adds a new configmap."""
-    client.apply_manifests([
+    dynkube.apply_manifests(client, [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": namespace},
          "data": {"a": "1", "b": "2"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec", "namespace": namespace},
@@ -99,7 +99,7 @@ def test_no_difference_exits_0(cli: Callable[..., Run], client: dynkube.Client, 
     path = tmp_path / "cm.yaml"
     path.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: same, namespace: {namespace}}}\n"
                     "data: {a: '1'}\n")
-    client.apply_manifests(path)
+    dynkube.apply_manifests(client, path)
     ours = cli("diff", "-f", str(path))
     assert (ours.code, ours.out, ours.err) == (0, "", "")
 

@@ -3,6 +3,8 @@ miss, kubectl parity, failing aggregated APIs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import stat
@@ -76,7 +78,8 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(kubeconfig_path: Path, fres
     assert json.loads(cache_file.read_bytes())["kind"] == "aggregated"
 
 
-def test_disk_cache_can_be_turned_off(kubeconfig_path: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_cache_can_be_turned_off(kubeconfig_path: Path, fresh_cache: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECACHEDIR", str(fresh_cache / "default-root"))
     _client(kubeconfig_path, False).api_map()
     assert not (fresh_cache / "default-root").exists()
@@ -95,56 +98,57 @@ def test_legacy_discovery_gives_the_same_map(kubeconfig_path: Path, fresh_cache:
     assert legacy.stats["requests"] > 10
 
 
-def test_new_crd_resolves_without_restart(client: dynkube.Client, crd_factory) -> None:
-    client.api_map()  # warm the cache first
+def test_new_crd_resolves_without_restart(each_client: Any, crd_factory) -> None:
+    each_client.api_map()  # warm the cache first
     kind = crd_factory()
-    assert client.resource(kind).kind == kind  # refresh on miss, no invalidate() call
+    assert each_client.resource(kind).kind == kind  # refresh on miss, no invalidate() call
 
 
-def test_deleted_crd_is_unresolvable_after_invalidate(client: dynkube.Client, crd_factory) -> None:
+def test_deleted_crd_is_unresolvable_after_invalidate(each_client: Any, crd_factory) -> None:
     kind = crd_factory()
-    resource = client.resource(kind)
-    client.resource("crd").delete(f"{resource.plural}.{resource.group}")
-    dynkube.wait_for(client.resource("crd"), f"{resource.plural}.{resource.group}", condition="delete", timeout=30)
-    client.discovery.invalidate()
+    resource = each_client.resource(kind)
+    each_client.resource("crd").delete(f"{resource.plural}.{resource.group}")
+    dynkube.wait_for(each_client.resource("crd"), f"{resource.plural}.{resource.group}", condition="delete", timeout=30)
+    each_client.discovery.invalidate()
     deadline = time.monotonic() + 30
     while True:
         try:
-            client.resource(kind)
+            each_client.resource(kind)
         except dynkube.ResourceNotFound:
             break
         assert time.monotonic() < deadline, "deleted CRD still resolvable"
         time.sleep(0.5)
-        client.discovery.invalidate()
+        each_client.discovery.invalidate()
 
 
-def test_typos_do_not_storm_the_server(client: dynkube.Client) -> None:
+def test_typos_do_not_storm_the_server(each_client: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    client.api_map()
-    before = client.discovery.stats["requests"]
+    each_client.api_map()
+    before = each_client.discovery.stats["requests"]
     started = time.monotonic()
 
     def typo(_: int) -> None:
         with pytest.raises(dynkube.ResourceNotFound):
-            client.resource("deploymnets")
+            each_client.resource("deploymnets")
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(typo, range(16)))
     for i in range(3):
         typo(i)
-    refreshes = (client.discovery.stats["requests"] - before) / 2
+    refreshes = (each_client.discovery.stats["requests"] - before) / 2
     assert refreshes <= (time.monotonic() - started) / 1.0 + 1
 
 
-def test_map_matches_kubectl_api_resources(client: dynkube.Client, kubeconfig_path: Path) -> None:
-    client.discovery.refresh()
+def test_map_matches_kubectl_api_resources(each_client: Any, kubeconfig_path: Path) -> None:
+    each_client.discovery.refresh()
     output = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig_path), "api-resources", "--cached=false"],
-                            capture_output=True, text=True, check=True, env={**os.environ, "KUBECACHEDIR": "/nonexistent"}).stdout
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "KUBECACHEDIR": "/nonexistent"}).stdout
     kubectl = _parse_table(output)
     # Other tests create and delete CRDs in *.example.com groups concurrently: compare the rest.
     ours = {(r.plural, r.api_version, r.namespaced, r.kind): tuple(sorted(r.short_names))
-            for r in client.api_resources() if not r.group.endswith(".example.com")}
+            for r in each_client.api_resources() if not r.group.endswith(".example.com")}
     theirs = {(row["NAME"], row["APIVERSION"], row["NAMESPACED"] == "true", row["KIND"]):
               tuple(sorted(filter(None, row["SHORTNAMES"].split(",")))) for row in kubectl
               if not row["APIVERSION"].split("/")[0].endswith(".example.com")}
@@ -152,19 +156,19 @@ def test_map_matches_kubectl_api_resources(client: dynkube.Client, kubeconfig_pa
     assert ours == theirs
 
 
-def test_unavailable_aggregated_api_is_reported_not_fatal(client: dynkube.Client) -> None:
+def test_unavailable_aggregated_api_is_reported_not_fatal(each_client: Any) -> None:
     group = f"broken{uuid.uuid4().hex[:6]}.example.com"
-    apiservices = client.resource("apiservices")
+    apiservices = each_client.resource("apiservices")
     apiservices.create({"metadata": {"name": f"v1.{group}"}, "spec": {
         "group": group, "version": "v1", "groupPriorityMinimum": 100, "versionPriority": 100,
         "insecureSkipTLSVerify": True, "service": {"namespace": "default", "name": "does-not-exist"}}})
     try:
         deadline = time.monotonic() + 60
-        while f"{group}/v1" not in client.discovery.refresh().failed:
+        while f"{group}/v1" not in each_client.discovery.refresh().failed:
             assert time.monotonic() < deadline, "the broken APIService never showed up as failed"
             time.sleep(1)
-        assert client.resource("deployments").kind == "Deployment"
-        legacy = Discovery(client.transport, cache_dir=False, aggregated=False)
+        assert each_client.resource("deployments").kind == "Deployment"
+        legacy = Discovery(each_client.transport, cache_dir=False, aggregated=False)
         assert f"{group}/v1" in legacy.map.failed
         assert legacy.map.resolve("deployments").kind == "Deployment"
     finally:

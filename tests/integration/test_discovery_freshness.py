@@ -107,14 +107,14 @@ def test_api_resources_sees_a_crd_another_tool_created_and_deleted(kubeconfig_pa
     _until("the deleted CRD is no longer listed", lambda: f"{plural}.{group}" not in _names(later.api_resources()))
 
 
-def test_cli_listings_see_a_new_crd_unless_cached(kubeconfig_path: Path, cache: Path, client: dynkube.Client,
+def test_cli_listings_see_a_new_crd_unless_cached(kubeconfig_path: Path, cache: Path, each_client: Any,
                                                   capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECACHEDIR", str(cache))
     suffix = uuid.uuid4().hex[:8]
     group, plural = f"t{suffix}.example.com", f"things{suffix}"
     assert _cli(capsys, "--kubeconfig", str(kubeconfig_path), "api-versions")[0] == 0  # warms the disk cache
-    with _crds(client, _crd_body(group, plural, f"Thing{suffix}")):
+    with _crds(each_client, _crd_body(group, plural, f"Thing{suffix}")):
         commands: list[tuple[list[str], str]] = [(["api-resources", "-o", "name"], f"{plural}.{group}"),
                                                  (["api-versions"], f"{group}/v1"),
                                                  (["tree", "-o", "json"], f'"{group}"')]
@@ -181,15 +181,15 @@ def test_api_resources_with_an_invalid_token_raises_unauthorized(kubeconfig_path
 
 # ---- c. a kind deleted since it was cached --------------------------------------------------------
 
-def test_a_kind_deleted_since_it_was_cached_is_named(kubeconfig_path: Path, cache: Path, client: dynkube.Client,
+def test_a_kind_deleted_since_it_was_cached_is_named(kubeconfig_path: Path, cache: Path, each_client: Any,
                                                       crd_factory: Callable[..., str], namespace: str) -> None:
     kind = crd_factory()
     stale = _client(kubeconfig_path, cache)
     _until("the new CRD resolves", lambda: _resolves(stale, kind))
     things = stale.resource(kind)
     name = f"{things.plural}.{things.group}"
-    client.resource("customresourcedefinitions").delete(name)
-    dynkube.wait_for(client.resource("customresourcedefinitions"), name, condition="delete", timeout=WAIT)
+    each_client.resource("customresourcedefinitions").delete(name)
+    dynkube.wait_for(each_client.resource("customresourcedefinitions"), name, condition="delete", timeout=WAIT)
 
     def named() -> bool:
         try:
@@ -206,17 +206,17 @@ def test_a_kind_deleted_since_it_was_cached_is_named(kubeconfig_path: Path, cach
         things.create({"metadata": {"name": "x"}}, namespace)
 
 
-def test_cli_names_a_kind_deleted_since_it_was_cached(kubeconfig_path: Path, cache: Path, client: dynkube.Client,
+def test_cli_names_a_kind_deleted_since_it_was_cached(kubeconfig_path: Path, cache: Path, each_client: Any,
                                                       crd_factory: Callable[..., str], namespace: str,
                                                       capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECACHEDIR", str(cache))
     kind = crd_factory()
     _until("the new CRD resolves", lambda: _resolves(_client(kubeconfig_path, cache), kind))
-    resource = client.resource(kind)
+    resource = each_client.resource(kind)
     name = f"{resource.plural}.{resource.group}"
-    client.resource("customresourcedefinitions").delete(name)
-    dynkube.wait_for(client.resource("customresourcedefinitions"), name, condition="delete", timeout=WAIT)
+    each_client.resource("customresourcedefinitions").delete(name)
+    dynkube.wait_for(each_client.resource("customresourcedefinitions"), name, condition="delete", timeout=WAIT)
     clear_memory_cache()
     _client(kubeconfig_path, cache).api_map(cached=True)  # the disk cache still lists the kind
 
@@ -228,19 +228,19 @@ def test_cli_names_a_kind_deleted_since_it_was_cached(kubeconfig_path: Path, cac
     _until("dynkube get names the deleted kind", named)
 
 
-def test_a_missing_object_is_not_found_without_asking_discovery(client: dynkube.Client, namespace: str) -> None:
-    configmaps = client.resource("configmaps")
-    before = dict(client.discovery.stats)
+def test_a_missing_object_is_not_found_without_asking_discovery(each_client: Any, namespace: str) -> None:
+    configmaps = each_client.resource("configmaps")
+    before = dict(each_client.discovery.stats)
     with pytest.raises(dynkube.NotFound):
         configmaps.get("does-not-exist", namespace)
     with pytest.raises(dynkube.NotFound):  # create in a namespace that does not exist: a Status, not a stale map
         configmaps.create({"metadata": {"name": "c"}}, f"no-such-{uuid.uuid4().hex[:6]}")
-    assert client.discovery.stats == before
+    assert each_client.discovery.stats == before
 
 
-def _resolves(client: dynkube.Client, name: str) -> bool:
+def _resolves(each_client: dynkube.Client, name: str) -> bool:
     try:
-        client.resource(name)
+        each_client.resource(name)
     except dynkube.ResourceNotFound:
         return False
     return True
@@ -248,14 +248,14 @@ def _resolves(client: dynkube.Client, name: str) -> bool:
 
 # ---- d. CRDs reusing built-in names ---------------------------------------------------------------
 
-def test_builtin_names_win_over_crds_that_reuse_them(kubeconfig_path: Path, cache: Path, client: dynkube.Client,
+def test_builtin_names_win_over_crds_that_reuse_them(kubeconfig_path: Path, cache: Path, each_client: Any,
                                                      namespace: str, capsys: pytest.CaptureFixture[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # Built-in names no other test uses, so that the other tests of this shared server are undisturbed.
     group = f"x-{uuid.uuid4().hex[:8]}.example.com"
     reused = [("leases", "Lease", "Namespaced", ()), ("runtimeclasses", "RuntimeClass", "Cluster", ()),
               ("cronjobs", "CronJob", "Namespaced", ("cj",))]
-    with _crds(client, *(_crd_body(group, *r) for r in reused)):
+    with _crds(each_client, *(_crd_body(group, *r) for r in reused)):
         fresh = _client(kubeconfig_path, cache)
         _until("the CRDs are discovered", lambda: all(_resolves(fresh, f"{r[0]}.{group}") for r in reused))
         assert {r.group for r in fresh.api_map() if r.plural in ("leases", "runtimeclasses", "cronjobs")} == \
@@ -271,11 +271,11 @@ def test_builtin_names_win_over_crds_that_reuse_them(kubeconfig_path: Path, cach
 
 
 def test_an_ambiguous_name_raises_at_once_without_refreshing(kubeconfig_path: Path, cache: Path,
-                                                             client: dynkube.Client) -> None:
+                                                             each_client: Any) -> None:
     suffix = uuid.uuid4().hex[:8]
     plural, kind = f"widgets{suffix}", f"Widget{suffix}"
     groups = [f"a{suffix}.example.com", f"b{suffix}.example.com"]
-    with _crds(client, *(_crd_body(g, plural, kind) for g in groups)):
+    with _crds(each_client, *(_crd_body(g, plural, kind) for g in groups)):
         fresh = _client(kubeconfig_path, cache)
         _until("both CRDs are discovered", lambda: all(_resolves(fresh, f"{plural}.{g}") for g in groups))
         before = dict(fresh.discovery.stats)

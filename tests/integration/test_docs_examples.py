@@ -74,3 +74,14 @@ def test_controller_example_replicates_configmaps(client: dynkube.Client, kubeco
         output, _ = controller.communicate(timeout=30)
     assert controller.returncode == 0, output
     assert "stopped" in output
+
+
+def test_async_inventory_example(kubeconfig_path: Path, namespace: str) -> None:
+    done = subprocess.run([sys.executable, str(EXAMPLES / "async_inventory.py"), str(kubeconfig_path), namespace],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    counts = dict(line.split() for line in done.stdout.splitlines()[:5])
+    assert set(counts) == {"namespaces", "configmaps", "secrets", "serviceaccounts", "deployments.apps"}
+    assert int(counts["namespaces"]) >= 1 and int(counts["serviceaccounts"]) >= 1
+    assert done.stdout.splitlines()[5] == "MODIFIED configmap/inventory-demo step=2"
+    assert "Unclosed" not in done.stderr, done.stderr  # every connection closed

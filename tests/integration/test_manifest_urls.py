@@ -56,7 +56,7 @@ def _stack(namespace: str) -> str:
 def test_apply_manifests_from_a_url(client: dynkube.Client, namespace: str, site: tuple[str, Path]) -> None:
     base, root = site
     (root / "stack.yaml").write_text(_stack(namespace))
-    results = client.apply_manifests(f"{base}/stack.yaml")
+    results = dynkube.apply_manifests(client, f"{base}/stack.yaml")
     assert [str(r) for r in results] == ["configmap/from-web-a created", "configmap/from-web-b created"]
     assert results[0].document.source == f"{base}/stack.yaml"
     assert client.resource("cm").get("from-web-b", namespace).metadata.name == "from-web-b"
@@ -74,7 +74,7 @@ def test_redirects_are_followed(client: dynkube.Client, namespace: str, site: tu
 def test_a_missing_url_is_one_clear_error_without_its_query(client: dynkube.Client, site: tuple[str, Path]) -> None:
     base, _ = site
     with pytest.raises(dynkube.ManifestError) as failed:
-        client.apply_manifests(f"{base}/missing.yaml?token=s3cret")
+        dynkube.apply_manifests(client, f"{base}/missing.yaml?token=s3cret")
     assert str(failed.value) == f"cannot read manifest {base}/missing.yaml?...: the server answered 404 File not found"
 
 

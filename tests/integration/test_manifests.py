@@ -75,7 +75,7 @@ def test_multi_document_stack_with_a_crd_and_broken_documents(client: dynkube.Cl
     manifest = tmp_path / "stack.yaml"
     manifest.write_text(_stack(group, namespace))
     try:
-        results = client.apply_manifests(manifest)
+        results = dynkube.apply_manifests(client, manifest)
         summary = [(r.document.body or {}).get("kind") if r.document.body else None for r in results]
         assert summary[:2] == ["Namespace", "CustomResourceDefinition"]
         by_kind = {((r.document.body or {}).get("kind"), r.action) for r in results}
@@ -88,10 +88,11 @@ def test_multi_document_stack_with_a_crd_and_broken_documents(client: dynkube.Cl
         assert isinstance(unknown.error, dynkube.ResourceNotFound)
         assert client.resource(f"widgets.{group}").get("w1", namespace).spec.size == 1
 
-        again = client.apply_manifests(manifest)
+        again = dynkube.apply_manifests(client, manifest)
         assert {r.action for r in again if r.ok} == {"unchanged"}
         manifest.write_text(_stack(group, namespace).replace("spec: {size: 1}", "spec: {size: 2}"))
-        changed = {(r.document.body or {}).get("kind"): r.action for r in client.apply_manifests(manifest) if r.ok}
+        changed = {(r.document.body or {}).get("kind"): r.action
+                   for r in dynkube.apply_manifests(client, manifest) if r.ok}
         assert changed["Widget"] == "configured" and changed["ConfigMap"] == "unchanged"
     finally:
         client.resource("namespaces").delete(namespace)
@@ -99,7 +100,7 @@ def test_multi_document_stack_with_a_crd_and_broken_documents(client: dynkube.Cl
 
 def test_dry_run_creates_nothing(client: dynkube.Client, namespace: str) -> None:
     text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dry, namespace: {namespace}}}\n"
-    [result] = client.apply_manifests(text, dry_run=True)
+    [result] = dynkube.apply_manifests(client, text, dry_run=True)
     assert result.ok and result.action == "created"
     with pytest.raises(dynkube.NotFound):
         client.resource("cm").get("dry", namespace)
@@ -107,26 +108,28 @@ def test_dry_run_creates_nothing(client: dynkube.Client, namespace: str) -> None
 
 def test_directory_and_list_documents(client: dynkube.Client, namespace: str, tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    (tmp_path / "a.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: {namespace}}}\n")
+    (tmp_path / "a.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: {namespace}}}\n")
     (tmp_path / "sub" / "b.json").write_text(
         '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", '
         f'"metadata": {{"name": "b", "namespace": "{namespace}"}}}}]}}')
     (tmp_path / "notes.txt").write_text("not a manifest")
-    assert [str(r) for r in client.apply_manifests(tmp_path)] == ["configmap/a created", "configmap/b created"]
-    assert [str(r) for r in client.apply_manifests(tmp_path, recursive=False)] == ["configmap/a unchanged"]
+    assert [str(r) for r in dynkube.apply_manifests(client, tmp_path)] == ["configmap/a created", "configmap/b created"]
+    assert [str(r) for r in dynkube.apply_manifests(client, tmp_path, recursive=False)] == ["configmap/a unchanged"]
 
 
 def test_default_namespace_and_conflicting_namespace(client: dynkube.Client, namespace: str) -> None:
-    [ok] = client.apply_manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nsless}\n", namespace=namespace)
+    [ok] = dynkube.apply_manifests(client, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nsless}\n",
+                                   namespace=namespace)
     assert ok.ok and ok.object.metadata.namespace == namespace
-    [bad] = client.apply_manifests(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: other}\n", namespace=namespace)
+    [bad] = dynkube.apply_manifests(
+        client, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: other}\n", namespace=namespace)
     assert isinstance(bad.error, dynkube.InvalidInput) and "does not match" in str(bad.error)
 
 
 def test_missing_file_is_a_manifest_error(client: dynkube.Client, tmp_path: Path) -> None:
     with pytest.raises(dynkube.ManifestError, match="cannot read manifest"):
-        client.apply_manifests(tmp_path / "missing.yaml")
+        dynkube.apply_manifests(client, tmp_path / "missing.yaml")
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -135,7 +138,7 @@ def test_missing_file_is_a_manifest_error(client: dynkube.Client, tmp_path: Path
     ("apiVersion: v1\nkind: ConfigMap\n", "missing metadata.name"),
 ])
 def test_documents_that_cannot_be_objects(client: dynkube.Client, text: str, message: str) -> None:
-    [result] = client.apply_manifests(text)
+    [result] = dynkube.apply_manifests(client, text)
     assert result.action == "failed" and message in str(result.error)
 
 
@@ -151,7 +154,7 @@ def test_every_document_ends_applied_or_failed_and_yaml_dates_apply_as_strings(c
         cm % "tags" + "data: !!set {a, b}\n",
         cm % "last",
     ])
-    results = client.apply_manifests(text)
+    results = dynkube.apply_manifests(client, text)
     assert [str(r) if r.ok else f"failed {r.document.index + 1}" for r in results] == [
         "configmap/first created", "configmap/2024-01-01 created", "failed 3", "failed 4", "failed 5",
         "configmap/tags created", "configmap/last created"]  # a !!set is a mapping of nulls, as for kubectl
@@ -165,7 +168,7 @@ def test_an_alias_bomb_fails_alone(client: dynkube.Client, namespace: str) -> No
     bomb = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb, namespace: {namespace}}}\ndata:\n" + \
         "".join(f"  {row}\n" for row in rows)
     fine = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: fine, namespace: {namespace}}}\n"
-    failed, applied = client.apply_manifests(f"{bomb}---\n{fine}")
+    failed, applied = dynkube.apply_manifests(client, f"{bomb}---\n{fine}")
     assert "excessive aliasing" in str(failed.error) and str(applied) == "configmap/fine created"
 
 
@@ -175,9 +178,9 @@ def test_a_cluster_scoped_object_with_a_namespace_applies_as_kubectl_does(client
     text = (f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
             f"metadata: {{name: {name}, namespace: {namespace}}}\nrules: []\n")
     try:
-        [result] = client.apply_manifests(text)
+        [result] = dynkube.apply_manifests(client, text)
         assert str(result) == f"clusterrole/{name} created"
-        [again] = client.apply_manifests(text, namespace=namespace)
+        [again] = dynkube.apply_manifests(client, text, namespace=namespace)
         assert str(again) == f"clusterrole/{name} unchanged"
         assert "namespace" not in client.resource("clusterroles").get(name).metadata
     finally:
@@ -193,7 +196,7 @@ def test_a_stopped_apply_says_what_it_did(client: dynkube.Client, namespace: str
             raise RuntimeError("enough")
 
     with pytest.raises(dynkube.ApplyIncomplete, match="after 1 of 3 document") as stopped:
-        client.apply_manifests(text, on_result=stop_after_the_first)
+        dynkube.apply_manifests(client, text, on_result=stop_after_the_first)
     assert [str(r) for r in stopped.value.results] == ["configmap/c0 created"]
     assert [d.index for d in stopped.value.remaining] == [1, 2]
     assert isinstance(stopped.value.__cause__, RuntimeError)

@@ -64,12 +64,12 @@ def _write_set(folder: Path, group: str, namespace: str) -> None:
 def test_crds_are_applied_together_and_their_objects_after_one_refresh(
         client: dynkube.Client, group: str, namespace: str, tmp_path: Path) -> None:
     _write_set(tmp_path / "set", group, namespace)
-    client.discovery.map  # loaded before: what follows counts only the refreshes the apply needs
+    assert client.discovery.map  # loaded before: what follows counts only the refreshes the apply needs
     before = client.discovery.stats["requests"]
     stages: list[tuple[str, int, int]] = []
     seen: list[tuple[str, int, int]] = []
 
-    results = client.apply_manifests(tmp_path / "set", on_progress=lambda *p: stages.append(p),
+    results = dynkube.apply_manifests(client, tmp_path / "set", on_progress=lambda *p: stages.append(p),
                                      on_result=lambda r, done, total: seen.append((str(r), done, total)))
 
     assert [r.action for r in results] == ["created"] * 12, [str(r) for r in results]
@@ -83,14 +83,14 @@ def test_crds_are_applied_together_and_their_objects_after_one_refresh(
 def test_an_unchanged_set_is_reported_unchanged(client: dynkube.Client, group: str, namespace: str,
                                                 tmp_path: Path) -> None:
     _write_set(tmp_path / "set", group, namespace)
-    assert all(r.ok for r in client.apply_manifests(tmp_path / "set"))
+    assert all(r.ok for r in dynkube.apply_manifests(client, tmp_path / "set"))
 
-    again = client.apply_manifests(tmp_path / "set")
+    again = dynkube.apply_manifests(client, tmp_path / "set")
 
     assert [r.action for r in again] == ["unchanged"] * 12, [str(r) for r in again]
     (tmp_path / "set" / "crd-alpha.yaml").write_text(_crd(group, "Alpha").replace("size: {type: integer}",
                                                                                    "size: {type: integer, minimum: 0}"))
-    changed = client.apply_manifests(tmp_path / "set" / "crd-alpha.yaml")
+    changed = dynkube.apply_manifests(client, tmp_path / "set" / "crd-alpha.yaml")
     assert [r.action for r in changed] == ["configured"]
 
 
@@ -99,7 +99,7 @@ def test_a_broken_crd_fails_alone_and_the_others_are_applied(client: dynkube.Cli
     _write_set(tmp_path / "set", group, namespace)
     (tmp_path / "set" / "crd-bravo.yaml").write_text(_crd(group, "Bravo", scope="Sideways"))
 
-    results = client.apply_manifests(tmp_path / "set")
+    results = dynkube.apply_manifests(client, tmp_path / "set")
 
     failed = {r.document.source.rsplit("/", 1)[-1]: r for r in results if not r.ok}
     assert len(results) == 12 and sorted(failed) == ["0-objects.yaml", "crd-bravo.yaml"], [str(r) for r in results]
@@ -110,13 +110,13 @@ def test_a_broken_crd_fails_alone_and_the_others_are_applied(client: dynkube.Cli
 def test_a_crd_never_established_fails_when_waited_for_and_not_when_unused(client: dynkube.Client, group: str,
                                                                            namespace: str, tmp_path: Path) -> None:
     _write_set(tmp_path / "set", group, namespace)
-    assert all(r.ok for r in client.apply_manifests(tmp_path / "set"))
+    assert all(r.ok for r in dynkube.apply_manifests(client, tmp_path / "set"))
     # the same kind under another plural: the server never accepts its names, so never Establishes it
     clash = _crd(group, "Alpha").replace(f"name: alphas.{group}", f"name: clashes.{group}") \
         .replace("plural: alphas, singular: alpha", "plural: clashes, singular: clash")
 
-    [waited] = client.apply_manifests(clash, wait_timeout=3)
-    [unused] = client.apply_manifests(clash, wait_timeout=3, wait_for_crds="used")
+    [waited] = dynkube.apply_manifests(client, clash, wait_timeout=3)
+    [unused] = dynkube.apply_manifests(client, clash, wait_timeout=3, wait_for_crds="used")
 
     assert isinstance(waited.error, dynkube.WaitTimeout) and "clashes." in str(waited.error)
     assert unused.ok and unused.action == "unchanged"
@@ -127,7 +127,7 @@ def test_collect_false_keeps_no_results_and_reports_crds_by_name(client: dynkube
     _write_set(tmp_path / "set", group, namespace)
     seen: list[dynkube.ApplyResult] = []
 
-    kept = client.apply_manifests(tmp_path / "set", collect=False, on_result=lambda r, d, t: seen.append(r))
+    kept = dynkube.apply_manifests(client, tmp_path / "set", collect=False, on_result=lambda r, d, t: seen.append(r))
 
     assert kept == [] and len(seen) == 12 and all(r.ok for r in seen)
     crd = seen[0].object
@@ -138,4 +138,4 @@ def test_collect_false_keeps_no_results_and_reports_crds_by_name(client: dynkube
 
 def test_wait_for_crds_refuses_an_unknown_mode(client: dynkube.Client) -> None:
     with pytest.raises(dynkube.InvalidInput, match="wait_for_crds"):
-        client.apply_manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", wait_for_crds="some")
+        dynkube.apply_manifests(client, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", wait_for_crds="some")

@@ -3,6 +3,8 @@ answer in the form asked for, over the client's own credentials and with its typ
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import subprocess
 from collections.abc import Callable
@@ -15,28 +17,28 @@ import dynkube
 from .test_cli import Run, cli, kubectl, one_error_line  # noqa: F401  (fixtures)
 
 
-def test_request_answers_json_by_default(client: dynkube.Client) -> None:
-    assert client.request("GET", "/version") == dict(client.version())
+def test_request_answers_json_by_default(each_client: Any) -> None:
+    assert each_client.request("GET", "/version") == dict(each_client.version())
 
 
-def test_request_takes_query_parameters_and_answers_text(client: dynkube.Client) -> None:
-    verbose = client.request("GET", "/readyz", params={"verbose": "1"}, accept="text")
+def test_request_takes_query_parameters_and_answers_text(each_client: Any) -> None:
+    verbose = each_client.request("GET", "/readyz", params={"verbose": "1"}, accept="text")
     assert "[+]ping ok" in verbose and verbose.rstrip().endswith("readyz check passed")
-    assert client.request("GET", "/readyz?verbose", accept=dynkube.Answer.TEXT).startswith("[+]")
+    assert each_client.request("GET", "/readyz?verbose", accept=dynkube.Answer.TEXT).startswith("[+]")
 
 
-def test_request_answers_bytes(client: dynkube.Client) -> None:
-    assert client.request("GET", "/livez", accept="bytes") == b"ok"
+def test_request_answers_bytes(each_client: Any) -> None:
+    assert each_client.request("GET", "/livez", accept="bytes") == b"ok"
 
 
-def test_request_answers_lines_as_they_arrive(client: dynkube.Client, namespace: str) -> None:
-    client.resource("configmaps").create({"metadata": {"name": "seen"}}, namespace)
+def test_request_answers_lines_as_they_arrive(each_client: Any, namespace: str) -> None:
+    each_client.resource("configmaps").create({"metadata": {"name": "seen"}}, namespace)
     path = f"/api/v1/namespaces/{namespace}/configmaps"
-    lines = client.request("GET", path, params={"watch": "1", "fieldSelector": "metadata.name=seen",
+    lines = each_client.request("GET", path, params={"watch": "1", "fieldSelector": "metadata.name=seen",
                                                 "timeoutSeconds": "20"}, accept="lines")
     try:
         first = next(lines)
-        client.resource("configmaps").patch("seen", {"data": {"k": "v"}}, namespace)  # after the first line
+        each_client.resource("configmaps").patch("seen", {"data": {"k": "v"}}, namespace)  # after the first line
         second = next(lines)  # so it was read while the watch was open, not after it ended
     finally:
         lines.close()
@@ -45,32 +47,32 @@ def test_request_answers_lines_as_they_arrive(client: dynkube.Client, namespace:
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "seen"), ("MODIFIED", "seen")]
 
 
-def test_metrics_are_text_lines(client: dynkube.Client) -> None:
-    lines = client.request("GET", "/metrics", accept="lines")
+def test_metrics_are_text_lines(each_client: Any) -> None:
+    lines = each_client.request("GET", "/metrics", accept="lines")
     try:
         assert next(lines).startswith("# HELP ")
     finally:
         lines.close()
     with pytest.raises(dynkube.MalformedResponse, match="is not JSON.*accept='text'"):
-        client.request("GET", "/metrics")
+        each_client.request("GET", "/metrics")
 
 
-def test_request_writes_with_json_and_yaml_bodies(client: dynkube.Client, namespace: str) -> None:
+def test_request_writes_with_json_and_yaml_bodies(each_client: Any, namespace: str) -> None:
     path = f"/api/v1/namespaces/{namespace}/configmaps"
-    made = client.request("POST", path, body={"metadata": {"name": "a"}, "data": {"k": "v"}})
+    made = each_client.request("POST", path, body={"metadata": {"name": "a"}, "data": {"k": "v"}})
     assert made["kind"] == "ConfigMap" and made["data"] == {"k": "v"}
-    client.request("POST", path, body="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
-    assert client.resource("configmaps").get("b", namespace).metadata.name == "b"
-    client.request("DELETE", f"{path}/a")
+    each_client.request("POST", path, body="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+    assert each_client.resource("configmaps").get("b", namespace).metadata.name == "b"
+    each_client.request("DELETE", f"{path}/a")
     with pytest.raises(dynkube.NotFound):
-        client.resource("configmaps").get("a", namespace)
+        each_client.resource("configmaps").get("a", namespace)
 
 
-def test_request_errors_are_typed(client: dynkube.Client, kubeconfig_path: Path, namespace: str) -> None:
+def test_request_errors_are_typed(each_client: Any, kubeconfig_path: Path, namespace: str) -> None:
     with pytest.raises(dynkube.NotFound):
-        client.request("GET", "/no/such/path")
+        each_client.request("GET", "/no/such/path")
     with pytest.raises(dynkube.AlreadyExists):
-        client.request("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
+        each_client.request("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
     with dynkube.Client(kubeconfig=kubeconfig_path, context="envtest-nobody") as nobody:
         with pytest.raises(dynkube.Forbidden, match='User "nobody" cannot list'):
             nobody.request("GET", "/api/v1/namespaces")
@@ -120,7 +122,7 @@ def test_get_raw_query_is_kubectls(cli: Callable[..., Run], kubectl: Callable[..
 
 
 def test_create_and_delete_raw_as_kubectl(cli: Callable[..., Run], kubectl: Callable[..., str],
-                                          namespace: str, tmp_path: Path, client: dynkube.Client) -> None:
+                                          namespace: str, tmp_path: Path, each_client: Any) -> None:
     body = tmp_path / "cm.json"
     body.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "raw"}}))
     path = f"/api/v1/namespaces/{namespace}/configmaps"
@@ -131,10 +133,10 @@ def test_create_and_delete_raw_as_kubectl(cli: Callable[..., Run], kubectl: Call
     assert gone.code == 0, gone.err
     assert json.loads(gone.out)["kind"] == "Status"
     kubectl("create", "--raw", path, "-f", str(body))
-    assert client.resource("configmaps").get("raw", namespace).metadata.name == "raw"
+    assert each_client.resource("configmaps").get("raw", namespace).metadata.name == "raw"
     again = cli("create", "--raw", path, "-f", str(body))
     assert again.code == 1
-    assert one_error_line(again) == f'Error from server (AlreadyExists): configmaps "raw" already exists'
+    assert one_error_line(again) == 'Error from server (AlreadyExists): configmaps "raw" already exists'
 
 
 def test_raw_errors_are_one_line_like_kubectls(cli: Callable[..., Run], kubeconfig_path: Path) -> None:

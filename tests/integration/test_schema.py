@@ -331,7 +331,7 @@ CASE_IDS = [c.id for c in CASES]
 @pytest.fixture(scope="module")
 def probe_crd(client: dynkube.Client) -> Iterator[str]:
     """The Probe CRD (a group unique to this run), with its OpenAPI document published; removed afterwards."""
-    results = client.apply_manifests([PROBE_CRD])
+    results = dynkube.apply_manifests(client, [PROBE_CRD])
     assert all(r.ok for r in results), [str(r) for r in results]
     try:
         wait_for_schema(client, PROBE_GROUP, "v1", "Probe")
@@ -544,10 +544,10 @@ def test_schema_of_a_crd_created_now_becomes_available(client: dynkube.Client, k
 
     crds = client.resource("customresourcedefinitions")
     try:
-        assert all(r.ok for r in client.apply_manifests([crd("Sprocket")]))
+        assert all(r.ok for r in dynkube.apply_manifests(client, [crd("Sprocket")]))
         assert issues_once_published("Sprocket") == ["spec.n: 'x' is not of type 'integer'"]
         # a second kind in the same group-version: that document is cached, and its hash changes
-        assert all(r.ok for r in client.apply_manifests([crd("Flange")]))
+        assert all(r.ok for r in dynkube.apply_manifests(client, [crd("Flange")]))
         assert issues_once_published("Flange") == ["spec.n: 'x' is not of type 'integer'"]
     finally:
         for kind in ("Sprocket", "Flange"):
@@ -631,8 +631,8 @@ def test_apply_manifests_with_validate_fails_the_bad_documents_and_applies_the_g
         with_(gizmo(), "metadata.name", "good-gizmo"),
         with_(gizmo(size="huge"), "metadata.name", "bad-gizmo"),
     ])
-    results = {r.document.body["metadata"]["name"]: r for r in client.apply_manifests(text, namespace=namespace,
-                                                                                       validate=True)}
+    results = {r.document.body["metadata"]["name"]: r
+               for r in dynkube.apply_manifests(client, text, namespace=namespace, validate=True)}
     assert (results["good-cm"].action, results["good-gizmo"].action) == ("created", "created")
     assert results["bad-deploy"].action == "failed"
     assert "containerPort: 'eighty' is not of type 'integer'" in str(results["bad-deploy"].error)

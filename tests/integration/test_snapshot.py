@@ -39,7 +39,7 @@ def snapshot_file(client: dynkube.Client, gizmo_crds: None, tmp_path_factory: py
 
 @pytest.fixture
 def offline(snapshot_file: Path) -> dynkube.Client:
-    return dynkube.Client.from_snapshot(snapshot_file)
+    return dynkube.open_snapshot(snapshot_file)
 
 
 def test_discovery_offline_is_the_servers(client: dynkube.Client, offline: dynkube.Client) -> None:
@@ -91,7 +91,7 @@ def test_a_snapshot_holds_no_objects_and_is_read_only(offline: dynkube.Client) -
         list(offline.resource("configmaps").list(namespace="default"))
     with pytest.raises(SnapshotError, match="is read-only: cannot POST"):
         offline.resource("configmaps").create({"metadata": {"name": "x"}}, "default")
-    result = offline.apply_manifests([{"apiVersion": "v1", "kind": "ConfigMap",
+    result = dynkube.apply_manifests(offline, [{"apiVersion": "v1", "kind": "ConfigMap",
                                        "metadata": {"name": "x", "namespace": "default"}}])[0]
     assert isinstance(result.error, SnapshotError) and "read-only" in str(result.error)
 
@@ -115,7 +115,7 @@ def test_a_damaged_snapshot_is_a_snapshot_error(snapshot_file: Path, tmp_path: P
     path.write_bytes(snapshot_file.read_bytes())
     damage(snapshot_file.read_bytes(), path)
     with pytest.raises(SnapshotError, match=message):
-        dynkube.Client.from_snapshot(path)
+        dynkube.open_snapshot(path)
 
 
 def test_a_snapshot_of_another_format_version_is_refused(snapshot_file: Path, tmp_path: Path) -> None:

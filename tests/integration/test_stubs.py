@@ -30,7 +30,8 @@ MYPY_INI = "[mypy]\nstrict = True\n[mypy-dynkube.*]\nignore_errors = True\n"  # 
 @pytest.fixture(scope="module")
 def cert_manager_crd(client: dynkube.Client) -> None:
     """cert-manager's real Certificate CRD (fixtures/upstream, see its README), installed once."""
-    results = client.apply_manifests(ROOT / "fixtures" / "upstream" / "crds" / "cert-manager.io_certificates.yaml")
+    crd = ROOT / "fixtures" / "upstream" / "crds" / "cert-manager.io_certificates.yaml"
+    results = dynkube.apply_manifests(client, crd)
     assert all(r.ok for r in results), [str(r) for r in results]
     until(lambda: published(client, "cert-manager.io", "Certificate"), "the Certificate schema to be published")
 
@@ -133,7 +134,7 @@ def test_stubs_from_a_snapshot_are_the_live_ones(client: dynkube.Client, cert_ma
     save_snapshot(client, tmp_path / "c.snap")
     kinds = [CERTIFICATES, "deployments", "gizmos"]
     live = generate_stubs(client, tmp_path / "live", kinds)
-    offline = generate_stubs(dynkube.Client.from_snapshot(tmp_path / "c.snap"), tmp_path / "offline", kinds)
+    offline = generate_stubs(dynkube.open_snapshot(tmp_path / "c.snap"), tmp_path / "offline", kinds)
     assert live.kinds == offline.kinds
     assert list(tree(tmp_path / "live")) == list(tree(tmp_path / "offline"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 import uuid
 from collections.abc import Iterator
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import dynkube
+import dynkube.verbs
 from dynkube.watch import EventType, WatchEvent
 
 from ..faults.watchkit import LABELS, SELECTOR, labelled, wait_for
@@ -50,8 +53,8 @@ def collect(watch: dynkube.watch.Watch, count: int) -> list[WatchEvent]:
     return events
 
 
-def test_configmap_changes_arrive_in_order(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_configmap_changes_arrive_in_order(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     start = cms.list_page(namespace).resource_version
     expected = changes(cms, namespace, labelled("cm", a="1"))
     events = collect(cms.watch(namespace, resource_version=start, label_selector=SELECTOR, timeout_seconds=10), 4)
@@ -72,9 +75,9 @@ def test_custom_resource_changes_arrive_in_order(widgets: dynkube.ResourceClient
     assert events[0].object.spec.size == 1
 
 
-def test_resume_from_a_resource_version_gets_exactly_the_later_events(client: dynkube.Client,
+def test_resume_from_a_resource_version_gets_exactly_the_later_events(each_client: Any,
                                                                      namespace: str) -> None:
-    cms = client.resource("configmaps")
+    cms = each_client.resource("configmaps")
     written = [cms.create(labelled(f"cm-{i}"), namespace=namespace) for i in range(5)]
     events = []
     with cms.watch(namespace, resource_version=written[1].metadata.resourceVersion, label_selector=SELECTOR,
@@ -84,11 +87,11 @@ def test_resume_from_a_resource_version_gets_exactly_the_later_events(client: dy
 
 
 @pytest.mark.parametrize("start", [None, "0"])
-def test_resuming_without_resource_version_lists_first_then_watches(client: dynkube.Client, namespace: str,
+def test_resuming_without_resource_version_lists_first_then_watches(each_client: Any, namespace: str,
                                                                     monkeypatch: pytest.MonkeyPatch,
                                                                     start: str | None) -> None:
-    monkeypatch.setattr(dynkube.watch, "DEFAULT_PAGE_SIZE", 2)  # several pages
-    cms = client.resource("configmaps")
+    monkeypatch.setattr(dynkube.verbs, "DEFAULT_PAGE_SIZE", 2)  # several pages
+    cms = each_client.resource("configmaps")
     existing = [cms.create(labelled(f"cm-{i}"), namespace=namespace) for i in range(5)]
     with cms.watch(namespace, label_selector=SELECTOR, resume=True, resource_version=start) as watch:
         events = watch_events(watch)
@@ -109,9 +112,9 @@ def watch_events(watch: dynkube.watch.Watch) -> Iterator[WatchEvent]:
     return (e for e in watch if e.type is not EventType.BOOKMARK)
 
 
-def test_without_resource_version_current_objects_come_first_as_added(client: dynkube.Client,
+def test_without_resource_version_current_objects_come_first_as_added(each_client: Any,
                                                                      namespace: str) -> None:
-    cms = client.resource("configmaps")
+    cms = each_client.resource("configmaps")
     cms.create({"metadata": {"name": "existing"}}, namespace=namespace)
     with cms.watch(namespace, label_selector={"app": "x"}) as watch:
         cms.create({"metadata": {"name": "labelled", "labels": {"app": "x"}}}, namespace=namespace)
@@ -119,8 +122,8 @@ def test_without_resource_version_current_objects_come_first_as_added(client: dy
     assert (first.type, first.object.metadata.name) == (EventType.ADDED, "labelled")
 
 
-def test_bookmarks_advance_the_resume_point(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_bookmarks_advance_the_resume_point(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     start = cms.list_page(namespace).resource_version
     written: list[str] = []
     done = threading.Event()
@@ -145,8 +148,8 @@ def test_bookmarks_advance_the_resume_point(client: dynkube.Client, namespace: s
     assert watch.resource_version == events[-1].resource_version
 
 
-def test_streaming_list_ends_initial_events_with_a_bookmark(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_streaming_list_ends_initial_events_with_a_bookmark(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     names = {cms.create({"metadata": {"name": f"cm-{i}"}}, namespace=namespace).metadata.name for i in range(3)}
     initial: list[WatchEvent] = []
     with cms.watch(namespace, send_initial_events=True) as watch:
@@ -172,8 +175,8 @@ def test_resume_mode_raises_gone_too(widgets: dynkube.ResourceClient, namespace:
         next(widgets.watch(namespace, resource_version="1", resume=True))
 
 
-def test_stop_from_another_thread_ends_an_idle_watch(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_stop_from_another_thread_ends_an_idle_watch(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     watch = cms.watch(namespace, resource_version=cms.list_page(namespace).resource_version, label_selector="a=b")
     results: list[WatchEvent] = []
     reader = threading.Thread(target=lambda: results.extend(watch))
@@ -185,8 +188,8 @@ def test_stop_from_another_thread_ends_an_idle_watch(client: dynkube.Client, nam
     assert watch.stopped and all(e.type is EventType.BOOKMARK for e in results)
 
 
-def test_leaving_the_with_block_closes_the_connection(client: dynkube.Client, namespace: str) -> None:
-    cms = client.resource("configmaps")
+def test_leaving_the_with_block_closes_the_connection(each_client: Any, namespace: str) -> None:
+    cms = each_client.resource("configmaps")
     cms.create({"metadata": {"name": "cm"}}, namespace=namespace)
     with cms.watch(namespace) as watch:
         next(watch)
@@ -195,11 +198,11 @@ def test_leaving_the_with_block_closes_the_connection(client: dynkube.Client, na
     assert list(watch) == []
 
 
-def test_invalid_label_selector_gets_the_server_message(client: dynkube.Client, namespace: str) -> None:
+def test_invalid_label_selector_gets_the_server_message(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.BadRequest, match="unable to parse requirement"):
-        next(client.resource("configmaps").watch(namespace, label_selector="a b c="))
+        next(each_client.resource("configmaps").watch(namespace, label_selector="a b c="))
 
 
-def test_resource_without_watch_is_refused_before_any_request(client: dynkube.Client) -> None:
+def test_resource_without_watch_is_refused_before_any_request(each_client: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="does not support 'watch'"):
-        client.resource("tokenreviews").watch()
+        each_client.resource("tokenreviews").watch()

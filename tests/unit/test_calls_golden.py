@@ -76,7 +76,8 @@ CASES: dict[str, tuple[Callable[[], Any], Request]] = {
     "list limit 0 is no limit": (lambda: calls.list_page(CONFIGMAPS, "ns1", limit=0), Request("GET", P)),
     "list resourceVersionMatch": (lambda: calls.list_page(CONFIGMAPS, "ns1", resource_version="123",
                                                           resource_version_match="NotOlderThan"),
-                                  Request("GET", P, {"resourceVersion": "123", "resourceVersionMatch": "NotOlderThan"})),
+                                  Request("GET", P, {"resourceVersion": "123",
+                                                     "resourceVersionMatch": "NotOlderThan"})),
     "list as table": (lambda: calls.list_page(CONFIGMAPS, "ns1", as_table=True, limit=10),
                       Request("GET", P, {"limit": 10}, {"Accept": TABLE_ACCEPT})),
     # ---- watch
@@ -151,7 +152,8 @@ CASES: dict[str, tuple[Callable[[], Any], Request]] = {
         lambda: calls.apply(DEPLOYMENTS, {"apiVersion": "autoscaling/v1", "kind": "Scale",
                                           "metadata": {"name": "web"}, "spec": {"replicas": 2}},
                             "ns1", subresource="scale"),
-        Request("PATCH", f"{D}/web/scale", {"fieldManager": "dynkube"}, {"Content-Type": "application/apply-patch+yaml"},
+        Request("PATCH", f"{D}/web/scale", {"fieldManager": "dynkube"},
+                {"Content-Type": "application/apply-patch+yaml"},
                 body({"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"},
                       "spec": {"replicas": 2}}))),
     # ---- delete
@@ -210,7 +212,8 @@ REFUSED: dict[str, tuple[Callable[[], Any], str]] = {
     "unknown field validation": (lambda: calls.create(CONFIGMAPS, CM, field_validation="loud"),
                                  "unknown field validation"),
     "apply to a subresource without kind": (
-        lambda: calls.apply(DEPLOYMENTS, {"metadata": {"name": "web"}}, "ns1", subresource="scale"), "needs 'apiVersion'"),
+        lambda: calls.apply(DEPLOYMENTS, {"metadata": {"name": "web"}}, "ns1", subresource="scale"),
+        "needs 'apiVersion'"),
     "bad selector type": (lambda: calls.list_page(CONFIGMAPS, "ns1", label_selector=3), "label_selector"),  # type: ignore[arg-type]
     "bad limit": (lambda: calls.list_page(CONFIGMAPS, "ns1", limit=-1), "limit must be"),
     "bad resource_version": (lambda: calls.list_page(CONFIGMAPS, "ns1", resource_version=5), "must be a string"),  # type: ignore[arg-type]

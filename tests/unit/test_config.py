@@ -231,7 +231,8 @@ def test_json_kubeconfig_is_read_without_a_yaml_parser(tmp_path: Path) -> None:
     (tmp_path / "json").write_text(json.dumps(doc, indent=2))
     from_json, from_yaml = load_kubeconfig(tmp_path / "json"), load_kubeconfig(tmp_path / "yaml")
     assert repr(from_json).replace("/json'", "/yaml'") == repr(from_yaml)
-    probe = f"import sys, dynkube.config as c; c.load_kubeconfig({str(tmp_path / 'json')!r}); print('yaml' in sys.modules)"
+    probe = (f"import sys, dynkube.config as c; c.load_kubeconfig({str(tmp_path / 'json')!r}); "
+             "print('yaml' in sys.modules)")
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "False"
 

@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEPLOYMENT = {
     "apiVersion": "apps/v1", "kind": "Deployment",
     "metadata": {"name": "web", "namespace": "prod", "labels": {"app.kubernetes.io/name": "web"}},
-    "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]}}},
+    "spec": {"replicas": 2, "template": {"spec": {"containers": [
+        {"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]}}},
     "x-unknown": {"kept": True},
 }
 
@@ -133,9 +134,12 @@ def test_repr_names_kind_and_object() -> None:
 
 
 def test_list_fills_item_kind_and_api_version_like_client_go() -> None:
-    page = ApiList({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "42", "continue": "abc"},
-                    "items": [{"metadata": {"name": "a"}}, {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "b"}}]})
-    assert [(o.kind, o.apiVersion, o.metadata.name) for o in page] == [("ConfigMap", "v1", "a"), ("ConfigMap", "v1", "b")]
+    page = ApiList({"kind": "ConfigMapList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "42", "continue": "abc"},
+                    "items": [{"metadata": {"name": "a"}},
+                              {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "b"}}]})
+    assert [(o.kind, o.apiVersion, o.metadata.name) for o in page] == [("ConfigMap", "v1", "a"),
+                                                                       ("ConfigMap", "v1", "b")]
     assert page.resource_version == "42" and page.continue_token == "abc" and len(page) == 2
     assert page.to_dict()["items"][0] == {"metadata": {"name": "a"}, "kind": "ConfigMap", "apiVersion": "v1"}
 

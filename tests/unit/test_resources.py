@@ -45,7 +45,8 @@ def aggregated_map(legacy_map: ResourceMap) -> ResourceMap:
 
 @pytest.mark.parametrize("query", ["deploy", "deployment", "deployments", "Deployment", "DEPLOYMENTS",
                                    "deployments.apps", "deployment.apps", "deploy.apps", "deployment.v1.apps",
-                                   "Deployment.v1.apps", "apps/v1/Deployment", "apps/v1/deployments", "apps/Deployment"])
+                                   "Deployment.v1.apps", "apps/v1/Deployment", "apps/v1/deployments",
+                                   "apps/Deployment"])
 def test_every_form_resolves_deployments(aggregated_map: ResourceMap, query: str) -> None:
     resource = aggregated_map.resolve(query)
     assert (resource.group, resource.version, resource.kind) == ("apps", "v1", "Deployment")
@@ -79,7 +80,8 @@ def test_preferred_version_is_used(aggregated_map: ResourceMap) -> None:
     assert aggregated_map.resolve("horizontalpodautoscalers.v1.autoscaling").version == "v1"
 
 
-def test_legacy_and_aggregated_agree_on_preferred_resources(legacy_map: ResourceMap, aggregated_map: ResourceMap) -> None:
+def test_legacy_and_aggregated_agree_on_preferred_resources(legacy_map: ResourceMap,
+                                                            aggregated_map: ResourceMap) -> None:
     def names(m: ResourceMap) -> set[tuple[str, str, str, bool]]:
         return {(r.group, r.plural, r.kind, r.namespaced) for r in m.preferred()}
 
@@ -109,7 +111,8 @@ def _crd(group: str, kind: str, short: str) -> Resource:
 
 
 def test_same_kind_in_two_groups_is_ambiguous() -> None:
-    resource_map = ResourceMap([_crd("a.example.com", "Certificate", "cert"), _crd("b.example.com", "Certificate", "cert")])
+    resource_map = ResourceMap([_crd("a.example.com", "Certificate", "cert"),
+                                _crd("b.example.com", "Certificate", "cert")])
     with pytest.raises(AmbiguousResource) as caught:
         resource_map.resolve("certificates")
     assert set(caught.value.candidates) == {"certificates.a.example.com", "certificates.b.example.com"}

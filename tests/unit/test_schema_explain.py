@@ -61,7 +61,7 @@ FIELDS:
 
   paused\t<boolean>
     Indicates that the deployment is paused.
-"""
+"""  # noqa: W293 (kubectl prints the blank line indented)
 
 CONFIGMAP_HEAD = """\
 KIND:       ConfigMap
@@ -78,7 +78,7 @@ FIELDS:
     https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
 
   binaryData\t<map[string]string>
-"""
+"""  # noqa: W293 (kubectl prints the blank line indented)
 
 SPEC_RECURSIVE_HEAD = """\
 FIELDS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dynkube import errors
-from dynkube.schema import _go_float
+from dynkube.schema.explain import _go_float
 
 from .test_schema_support import crd_manifest_for, crd_store
 

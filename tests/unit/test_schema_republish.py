@@ -37,7 +37,7 @@ def obj(kind: str, **spec) -> dict:
 
 @pytest.fixture
 def no_rate_limit(monkeypatch):
-    monkeypatch.setattr(schema, "_INDEX_REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(schema.store, "_INDEX_REFRESH_SECONDS", 0.0)
 
 
 def test_a_kind_added_to_a_fetched_group_version_is_found(no_rate_limit):

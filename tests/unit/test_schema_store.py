@@ -121,7 +121,7 @@ def test_missing_group_version_is_schema_unavailable_with_suggestion():
 
 
 def test_missing_group_version_refetches_the_index_once(monkeypatch):
-    monkeypatch.setattr(schema, "_INDEX_REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(schema.store, "_INDEX_REFRESH_SECONDS", 0.0)
     transport = serving(APPS)
     store = SchemaStore(transport)
     store.document("apps", "v1")

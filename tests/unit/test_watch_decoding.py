@@ -13,7 +13,7 @@ import pytest
 import dynkube
 from dynkube.errors import Gone, WatchError, api_error_from_status
 from dynkube.resources import Resource
-from dynkube.watch import EventType, JSONStreamDecoder, WatchEvent, decode_event, watch
+from dynkube.watch import EventType, JSONStreamDecoder, WatchEvent, decode_event
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "watch"
 STREAM = (FIXTURES / "configmaps.stream").read_bytes()
@@ -177,5 +177,5 @@ def test_a_valid_watch_sends_nothing_until_iterated(offline: dynkube.Client) -> 
 @pytest.mark.parametrize("idle_timeout", [0, -1.5, "90", True])
 def test_bad_idle_timeouts_fail_before_any_request(offline: dynkube.Client, idle_timeout: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="idle_timeout"):
-        watch(_resource(offline, {"list", "watch"}), "ns", resource_version="1", resume=True,
+        _resource(offline, {"list", "watch"}).watch("ns", resource_version="1", resume=True,
               idle_timeout=idle_timeout)

@@ -1,42 +1,21 @@
-"""Helpers users otherwise write by hand: retry on conflict (client-go's retry.RetryOnConflict) and
-waiting for a condition (kubectl wait: a condition type, a JSONPath value, or deletion)."""
+"""Waiting for an object to meet a condition, as kubectl wait: a condition type, a JSONPath value,
+creation or deletion (``wait_for``)."""
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from .errors import AlreadyExists, Conflict, InvalidInput, NotFound, WaitTimeout
+from .errors import InvalidInput, NotFound, WaitTimeout
 from .objects import ApiObject
 
 if TYPE_CHECKING:
     from .client import ResourceClient
 
-T = TypeVar("T")
-
 DELETED = "delete"
 CREATED = "create"
-
-
-def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.01, jitter: float = 0.1) -> T:
-    """Call ``fn`` until it does not raise ``Conflict`` (at most ``attempts`` times), as client-go's
-    DefaultRetry: 5 steps, 10 ms apart, 10 % jitter. ``fn`` should re-read the object each time.
-
-    ``AlreadyExists`` is a Conflict subclass but never retried: retrying a create cannot succeed.
-    """
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except AlreadyExists:
-            raise
-        except Conflict:
-            if attempt + 1 == attempts:
-                raise
-            time.sleep(delay * (1 + random.uniform(0, jitter)))
-    raise AssertionError("unreachable")
 
 
 def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, *,
@@ -54,30 +33,55 @@ def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, 
     The uid is ``uid`` (e.g. from the DELETE answer) or else the one of the first object seen.
     Raises ``WaitTimeout`` (also a ``TimeoutError``) when the time runs out.
     """
-    check = _condition(condition)
-    deadline = time.monotonic() + timeout
-    last: ApiObject | None = None
+    waiter = Waiter(resource.plural, name, condition, timeout=timeout, interval=interval, uid=uid,
+                    now=time.monotonic())
     while True:
         try:
-            last = resource.get(name, namespace)
+            seen: ApiObject | None = resource.get(name, namespace)
         except NotFound:
-            if condition == DELETED:
-                return None
-            last = None
-        else:
-            if condition == DELETED:
-                seen = (last.get("metadata") or {}).get("uid")
-                uid = uid or seen
-                if seen != uid:
-                    return None
-            elif check(last):
-                return last
-        if time.monotonic() + interval > deadline:
-            state = "still exists" if condition == DELETED else f"last seen: {_summary(last)}"
-            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {resource.plural}/{name} "
-                              f"to satisfy {condition!r} ({state})")
-        time.sleep(interval)
-        interval = min(interval * 1.5, 2.0)
+            seen = None
+        if waiter.met(seen):
+            return seen
+        time.sleep(waiter.pause(time.monotonic()))
+
+
+class Waiter:
+    """What a wait decides, without I/O: whether what was just seen (the object, or None when it is
+    not found) meets the condition, how long to pause before looking again (1.5 times longer each
+    time, at most 2 s), and when to give up (``WaitTimeout``). Shared by ``wait_for`` and
+    ``dynkube.aio.wait_for``."""
+
+    def __init__(self, plural: str, name: str, condition: str | Callable[[ApiObject], bool], *, timeout: float,
+                 interval: float, uid: str | None, now: float) -> None:
+        self._check = _condition(condition)
+        self._what = f"{plural}/{name}"
+        self._condition = condition
+        self._timeout = timeout
+        self._deadline = now + timeout
+        self._interval = interval
+        self._uid = uid
+        self._last: ApiObject | None = None
+
+    def met(self, seen: ApiObject | None) -> bool:
+        """True when ``seen`` ends the wait (for ``"delete"``: the object, or the one of this uid, is gone)."""
+        self._last = seen
+        if self._condition == DELETED:
+            if seen is None:
+                return True
+            uid = (seen.get("metadata") or {}).get("uid")
+            self._uid = self._uid or uid
+            return uid != self._uid
+        return seen is not None and self._check(seen)
+
+    def pause(self, now: float) -> float:
+        """Seconds to wait before the next look; WaitTimeout when that would pass the deadline."""
+        interval = self._interval
+        if now + interval > self._deadline:
+            state = "still exists" if self._condition == DELETED else f"last seen: {_summary(self._last)}"
+            raise WaitTimeout(f"timed out after {self._timeout:.0f}s waiting for {self._what} "
+                              f"to satisfy {self._condition!r} ({state})")
+        self._interval = min(interval * 1.5, 2.0)
+        return interval
 
 
 def _condition(condition: str | Callable[[ApiObject], bool]) -> Callable[[ApiObject], bool]:

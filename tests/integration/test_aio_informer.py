@@ -1,0 +1,97 @@
+"""The asyncio informer against the real server: the store follows the server, handlers (functions
+and coroutines) hear every change in order, and stopping ends its tasks and its connection."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dynkube
+import dynkube.aio
+
+LABELLED = {"app": "aio-informer"}
+
+
+async def until(condition: Any, what: str, limit: float = 30.0) -> None:
+    """Wait (bounded) until ``condition()`` holds."""
+    async with asyncio.timeout(limit):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("use_watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
+def test_the_store_and_handlers_follow_every_change(kubeconfig_path: Path, namespace: str,
+                                                    use_watch_list: bool) -> None:
+    heard: list[str] = []
+
+    async def on_update(old: Any, new: Any) -> None:  # a coroutine handler is awaited in order
+        await asyncio.sleep(0)
+        heard.append(f"update {new.metadata.name} {new.data.step}")
+
+    async def main() -> tuple[list[str], list[str]]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
+            configmaps = await client.resource("configmaps")
+            await configmaps.create({"metadata": {"name": "before", "labels": LABELLED}, "data": {"step": "0"}})
+            informer = dynkube.aio.Informer(configmaps, label_selector=LABELLED, use_watch_list=use_watch_list)
+            informer.add_handler(on_add=lambda obj, initial: heard.append(f"add {obj.metadata.name} {initial}"),
+                                 on_update=on_update,
+                                 on_delete=lambda obj: heard.append(f"delete {obj.metadata.name}"))
+            async with informer:
+                assert await informer.wait_for_sync(30), informer.last_error
+                await configmaps.create({"metadata": {"name": "after", "labels": LABELLED}, "data": {"step": "1"}})
+                await configmaps.patch("after", {"data": {"step": "2"}})
+                await configmaps.delete("before")
+                await until(lambda: heard[-1:] == ["delete before"], "the delete to be heard")
+                names = sorted(obj.metadata.name for obj in informer.list())
+            return names, heard
+
+    names, told = asyncio.run(main())
+    assert names == ["after"]
+    assert told == ["add before True", "add after False", "update after 2", "delete before"]
+
+
+def test_a_handler_added_after_the_sync_hears_every_stored_object_first(kubeconfig_path: Path,
+                                                                          namespace: str) -> None:
+    async def main() -> list[str]:
+        heard: list[str] = []
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
+            configmaps = await client.resource("configmaps")
+            await configmaps.create({"metadata": {"name": "one", "labels": LABELLED}})
+            async with dynkube.aio.Informer(configmaps, label_selector=LABELLED) as informer:
+                assert await informer.wait_for_sync(30)
+                late = informer.add_handler(on_add=lambda obj, initial: heard.append(f"{obj.metadata.name} {initial}"))
+                await until(lambda: late.synced, "the late handler to catch up")
+                await configmaps.create({"metadata": {"name": "two", "labels": LABELLED}})
+                await until(lambda: len(heard) == 2, "the new object")
+        return heard
+
+    assert asyncio.run(main()) == ["one True", "two False"]
+
+
+def test_stopping_ends_its_tasks_and_closes_its_watch(kubeconfig_path: Path, namespace: str) -> None:
+    async def main() -> tuple[bool, int]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
+            informer = dynkube.aio.Informer(await client.resource("configmaps"), resync_period=0.05)
+            informer.start()
+            assert await informer.wait_for_sync(30)
+            await informer.stop()
+            running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            return all(task.done() for task in informer._tasks), len(running)
+
+    done, others = asyncio.run(main())
+    assert done and others == 0
+
+
+def test_bad_arguments_are_refused_before_any_request(kubeconfig_path: Path) -> None:
+    async def main() -> None:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=False) as client:
+            configmaps = await client.resource("configmaps")
+            with pytest.raises(dynkube.InvalidInput, match="resync_period"):
+                dynkube.aio.Informer(configmaps, resync_period=-1)
+            with pytest.raises(dynkube.InvalidInput, match="label selector|selector"):
+                dynkube.aio.Informer(configmaps, label_selector=42)  # type: ignore[arg-type]
+
+    asyncio.run(main())

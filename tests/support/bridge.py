@@ -1,0 +1,121 @@
+"""Drive a ``dynkube.aio`` client from sync test code, so one test function runs against both clients.
+
+``AsyncBridge(client, loop)`` answers like a ``dynkube.Client``: each call runs the aio client's
+coroutine on ``loop`` (a thread of its own) and returns its result or raises its exception; async
+iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods. The
+bridge only translates calls: every request is the aio client's own, over its own transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any
+
+import dynkube.aio
+
+
+class EventLoopThread:
+    """An event loop running on a daemon thread until ``close()``."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="aio-bridge", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 300.0) -> Any:
+        """The result of ``coroutine`` run on the loop (its exception raised here)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+class AsyncBridge:
+    """A sync face over an object of ``dynkube.aio`` (a client, a resource client)."""
+
+    def __init__(self, target: Any, runner: EventLoopThread) -> None:
+        self._target = target
+        self._runner = runner
+
+    @property
+    def target(self) -> Any:
+        """The aio object behind the bridge."""
+        return self._target
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if callable(value) and not isinstance(value, type):
+            return lambda *args, **kwargs: self._wrap(value(*args, **kwargs))
+        return self._wrap(value)
+
+    def __repr__(self) -> str:
+        return f"AsyncBridge({self._target!r})"
+
+    def __enter__(self) -> AsyncBridge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self._target, "close", None)
+        if close is not None:
+            self._wrap(close())
+
+    def _wrap(self, value: Any) -> Any:
+        if inspect.isawaitable(value):
+            value = self._runner.run(value)  # type: ignore[arg-type]
+        if isinstance(value, dynkube.aio.Watch):
+            return BridgedWatch(value, self._runner)
+        if type(value).__module__.startswith("dynkube.aio"):  # a client, resource client, discovery
+            return AsyncBridge(value, self._runner)
+        if isinstance(value, list) and value and isinstance(value[0], dynkube.aio.ResourceClient):
+            return [AsyncBridge(v, self._runner) for v in value]
+        if hasattr(value, "__anext__"):
+            return BridgedIterator(value, self._runner)
+        return value
+
+
+class BridgedIterator(Iterator[Any]):
+    """An async iterator, stepped on the loop."""
+
+    def __init__(self, source: AsyncIterator[Any], runner: EventLoopThread) -> None:
+        self._source = source
+        self._runner = runner
+
+    def __next__(self) -> Any:
+        try:
+            return self._runner.run(self._source.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            self._runner.run(aclose())
+
+
+class BridgedWatch(BridgedIterator):
+    """An aio ``Watch`` with the sync ``Watch``'s face: iterate, ``with``, ``stop()``."""
+
+    def __init__(self, watch: dynkube.aio.Watch, runner: EventLoopThread) -> None:
+        super().__init__(watch, runner)
+        self.watch = watch
+
+    def __enter__(self) -> BridgedWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Stop from any thread, as the sync watch allows."""
+        self._runner.loop.call_soon_threadsafe(self.watch.stop)
+
+    def close(self) -> None:
+        self._runner.run(self.watch.aclose())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.watch, name)  # resource_version, stopped, what tests inspect
