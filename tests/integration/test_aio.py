@@ -35,9 +35,10 @@ def open_sockets() -> int:
 
 
 async def settled_sockets(expected: int, *, limit: float = 10.0) -> int:
-    """The open socket count once it is ``expected`` (closing is finished by the loop), or after ``limit`` s."""
+    """The open socket count once it is at most ``expected`` (closing is finished by the loop), or
+    after ``limit`` s. At most: a socket of an earlier test may close meanwhile, never open."""
     deadline = time.monotonic() + limit
-    while open_sockets() != expected and time.monotonic() < deadline:
+    while open_sockets() > expected and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     return open_sockets()
 
@@ -87,7 +88,7 @@ def test_cancelling_a_watch_closes_its_connection(kubeconfig_path: Path, namespa
 
     for before, after, closed in run(main):
         assert closed, "the watch's answer was not closed"
-        assert after == before - 1, "the watch's connection stayed open"
+        assert after <= before - 1, "the watch's connection stayed open"
 
 
 async def _drain(source: Any) -> None:
@@ -107,7 +108,7 @@ def test_closing_the_client_closes_every_connection(kubeconfig_path: Path, names
 
     baseline, busy, closed = run(main)
     assert busy > baseline + 1, "concurrent requests should have used several connections"
-    assert closed == baseline
+    assert closed <= baseline
 
 
 def test_a_hundred_concurrent_gets(kubeconfig_path: Path, namespace: str, client: dynkube.Client) -> None:
