@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .client import Client
 
 __all__ = ["DEFAULT_CONTAINER_ANNOTATION", "DEFAULT_MAX_LOG_REQUESTS", "DEFAULT_POD_TIMEOUT", "LogLine",
-           "LogSelection", "LogSource", "LogStream", "follow_logs", "log_sources", "logs", "read_logs",
+           "LogSelection", "LogSource", "LogStream", "check_options", "follow_logs", "log_sources", "logs", "read_logs",
            "selector_of"]
 
 log = logging.getLogger(__name__)
@@ -581,6 +581,23 @@ class LogStream:
         return False
 
 
+def check_options(*, follow: bool = False, resume: bool = False, prefix: bool = False,
+                  max_log_requests: int = DEFAULT_MAX_LOG_REQUESTS, ignore_errors: bool = False,
+                  **options: Any) -> None:
+    """InvalidInput for the first unusable option of ``logs`` (``options``: those of ``read_logs``,
+    e.g. ``tail_lines``), as ``logs`` checks them before any request."""
+    calls.log_params(**options)
+    if not isinstance(follow, bool) or not isinstance(prefix, bool):
+        raise InvalidInput(f"follow and prefix must be True or False, not {follow!r} and {prefix!r}")
+    if follow:
+        _check_follow(0, resume, max_log_requests, ignore_errors, options.get("limit_bytes"), DEFAULT_BACKOFF)
+        if prefix:
+            raise InvalidInput("prefix applies to the text of logs; a followed line has its source "
+                               "(line.source.prefix)")
+    elif resume:
+        raise InvalidInput("resume=True needs follow=True")
+
+
 # ---- both steps -------------------------------------------------------------------------------------
 
 @overload
@@ -621,16 +638,8 @@ def logs(client: Client, target: str | Mapping[str, Any] | None = None, namespac
         "tail_lines": tail_lines, "since_seconds": since_seconds, "since_time": since_time, "timestamps": timestamps,
         "previous": previous, "limit_bytes": limit_bytes,
         "insecure_skip_tls_verify_backend": insecure_skip_tls_verify_backend}
-    calls.log_params(**options)
-    if not isinstance(follow, bool):
-        raise InvalidInput(f"follow must be True or False, not {follow!r}")
-    if follow:
-        _check_follow(0, resume, max_log_requests, ignore_errors, limit_bytes, DEFAULT_BACKOFF)
-        if prefix:
-            raise InvalidInput("prefix applies to the text of logs; a followed line has its source "
-                               "(line.source.prefix)")
-    elif resume:
-        raise InvalidInput("resume=True needs follow=True")
+    check_options(follow=follow, resume=resume, prefix=prefix, max_log_requests=max_log_requests,
+                  ignore_errors=ignore_errors, **options)
     selection = log_sources(client, target, namespace, selector=selector, container=container,
                             all_containers=all_containers, all_pods=all_pods, pod_timeout=pod_timeout)
     for notice in selection.notices:
