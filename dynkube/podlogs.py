@@ -280,7 +280,8 @@ def _by_logging(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
         return _earlier(_ready_since(a), _ready_since(b))
     if _restarts(a) != _restarts(b):
         return -1 if _restarts(a) > _restarts(b) else 1
-    return _earlier(str(a["metadata"].get("creationTimestamp") or ""), str(b["metadata"].get("creationTimestamp") or ""))
+    created_a, created_b = (str(p["metadata"].get("creationTimestamp") or "") for p in (a, b))
+    return _earlier(created_a, created_b)
 
 
 def _containers(pod: Mapping[str, Any], container: str | None, all_containers: bool, quiet: bool,

@@ -122,15 +122,18 @@ def test_no_such_pod_is_not_found(client: dynkube.Client, namespace: str) -> Non
 
 def test_no_such_container_names_the_pods_containers(client: dynkube.Client, namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"), init=("setup",))
-    with pytest.raises(dynkube.InvalidInput, match=r"container zz is not valid for pod two out of: a, b, setup \(init\)"):
+    with pytest.raises(dynkube.InvalidInput,
+                       match=r"container zz is not valid for pod two out of: a, b, setup \(init\)"):
         dynkube.logs(client, "two", namespace, container="zz")
 
 
 def test_bad_options_are_refused_before_any_request(client: dynkube.Client) -> None:
-    for options, words in (({"tail_lines": -1}, "tail_lines"), ({"since_seconds": 5, "since_time": "2024-01-01T00:00:00Z"},
-                                                                "not both"),
-                           ({"resume": True}, "needs follow=True"), ({"follow": True, "resume": True, "limit_bytes": 5},
-                                                                     "limit_bytes")):
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"tail_lines": -1}, "tail_lines"), ({"since_seconds": 5, "since_time": "2024-01-01T00:00:00Z"}, "not both"),
+        ({"resume": True}, "needs follow=True"), ({"follow": True, "resume": True, "limit_bytes": 5}, "limit_bytes"),
+        ({"container": "a", "all_containers": True}, "not both"), ({"follow": True, "max_log_requests": 0},
+                                                                   "max_log_requests")]
+    for options, words in refused:
         with pytest.raises(dynkube.InvalidInput, match=words):
             dynkube.logs(client, "no-such-pod", "no-such-namespace", **options)
 
