@@ -240,6 +240,19 @@ def logs_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("dynkube-logs")]
 
 
+def open_sockets() -> int:
+    """The sockets this process has open (Linux)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if _link(fd).startswith("socket:"))
+
+
+def _link(fd: Path) -> str:
+    try:
+        return str(fd.readlink())
+    except OSError:  # closed meanwhile
+        return ""
+
+
 def test_follow_yields_the_lines_and_close_releases_the_connection(client: dynkube.Client, namespace: str,
                                                                    pod: str) -> None:
     stream = dynkube.logs(client, pod, namespace, follow=True)
@@ -262,13 +275,15 @@ def test_close_from_another_thread_ends_a_blocked_follow(client: dynkube.Client,
 
 def test_following_several_sources_merges_them_and_leaves_no_thread(client: dynkube.Client, namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"))
-    before = logs_threads()
-    with dynkube.logs(client, "two", namespace, follow=True, all_containers=True, timestamps=True) as stream:
+    sources = log_sources(client, "two", namespace, all_containers=True).sources
+    before, sockets = logs_threads(), open_sockets()
+    with follow_logs(client, sources, timestamps=True) as stream:
         got = read_lines(stream, 6)
     assert sorted((str(line.source), line.text.partition(" ")[2]) for line in got) == sorted(
         (f"pod/two/{c}", line) for c in ("a", "b") for line in LINES)
     assert all(line.timestamp and line.text.startswith(line.timestamp) for line in got)
     assert logs_threads() == before
+    assert open_sockets() <= sockets  # the followed connections are closed (a pooled one reused too)
 
 
 def test_following_more_sources_than_max_log_requests_is_refused(client: dynkube.Client, namespace: str) -> None:
