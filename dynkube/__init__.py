@@ -19,7 +19,7 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
                      UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
-                     RolloutError, DrainError)
+                     RolloutError, DrainError, LogStreamDropped)
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, apply_manifests, is_manifest_url, load_documents, load_url
+    from .podlogs import LogLine, LogSelection, LogSource, LogStream, log_sources, logs
     from .raw import Answer
     from .snapshot import open_snapshot
     from .watch import EventType, Watch, WatchEvent
@@ -49,6 +50,8 @@ _LAZY = {
     "is_manifest_url": "manifests", "apply_manifests": "manifests", "open_snapshot": "snapshot",
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
     "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
+    "logs": "podlogs", "log_sources": "podlogs", "LogLine": "podlogs", "LogSelection": "podlogs",
+    "LogSource": "podlogs", "LogStream": "podlogs",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
 }
 
@@ -74,8 +77,10 @@ __all__ = [
     "watch_events", "Watch", "WatchEvent", "EventType",
     "whoami", "can_i", "rules", "Identity", "AccessDecision", "RulesReview",
     "Informer", "SharedInformerFactory", "DeletedFinalStateUnknown", "KubeconfigFiles", "ContextInfo", "Answer",
+    "logs", "log_sources", "LogLine", "LogSelection", "LogSource", "LogStream",
     "DynkubeError", "ConfigError", "ResolutionError", "ResourceNotFound", "AmbiguousResource", "DiscoveryError",
-    "FieldNotFound", "InvalidInput", "ManifestError", "ApplyIncomplete", "SchemaUnavailable", "TransportError",
+    "FieldNotFound", "InvalidInput", "LogStreamDropped", "ManifestError", "ApplyIncomplete", "SchemaUnavailable",
+    "TransportError",
     "ApiError",
     "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "Conflict", "AlreadyExists",
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",

@@ -92,6 +92,17 @@ class TransportError(DynkubeError):
         self.url = url
 
 
+class LogStreamDropped(TransportError):
+    """The connection of a followed log broke before the log ended (``follow_logs`` without
+    ``resume``): ``source`` names the pod and container (``pod/NAME/CONTAINER``), ``last_timestamp``
+    the timestamp of the last line delivered when timestamps were on ("" otherwise)."""
+
+    def __init__(self, message: str, *, url: str | None = None, source: str = "", last_timestamp: str = "") -> None:
+        super().__init__(message, url=url)
+        self.source = source
+        self.last_timestamp = last_timestamp
+
+
 class RedirectRefused(DynkubeError):
     """The server (or a proxy in front of it) answered with a redirect dynkube does not follow: to
     another origin (scheme, host or port) or from https to plain http, where the credentials, the

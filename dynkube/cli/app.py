@@ -15,8 +15,8 @@ from typing import Any, NoReturn, TextIO
 
 import dynkube
 
-from . import (auth, change, commands, completion, create, edit, export, get, kubeconfig, raw, replace, snapshot, stubs,
-               tools)
+from . import (auth, change, commands, completion, create, edit, export, get, kubeconfig, logs, raw, replace, snapshot,
+               stubs, tools)
 from .context import CommandFailed, Context, UsageError, describe_error, one_line
 from .printing import paint
 
@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_commands(command)
     _add_tool_commands(command)
     _add_change_commands(command)
+    _add_logs_command(command)
 
     auth.register(command, _add_global_options, _CommandParser)
     completion.register(command, sub)
@@ -433,6 +434,39 @@ def _add_change_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("--current-replicas", type=int, metavar="N", help="only if the replicas are now N")
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="the objects matching this label selector")
     p.add_argument("--all", action="store_true", help="every object of the type in the namespace")
+
+
+def _add_logs_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """logs (dynkube.cli.logs), with kubectl's flags."""
+
+    p = command("logs", logs.logs_command, "Print the logs of a container in a pod, or of a workload's pod.",
+                "examples:\n  dynkube logs web-1\n  dynkube logs -f deploy/web --tail=10\n"
+                "  dynkube logs -l app=web --all-containers --prefix\n  dynkube logs web-1 -c sidecar --since=1h\n"
+                "  dynkube logs -p job/migrate --timestamps")
+    p.add_argument("targets", nargs="*", metavar="POD | TYPE/NAME [CONTAINER]")
+    p.add_argument("-c", "--container", metavar="NAME", help="the container (default: the pod's default container)")
+    p.add_argument("-f", "--follow", action="store_true", help="stream the logs as they are written")
+    p.add_argument("--tail", type=int, metavar="N",
+                   help="only the last N lines (default -1: all; 10 with a selector)")
+    p.add_argument("--since", type=_timeout, metavar="DURATION", help="only lines newer than this, e.g. 5s, 2m, 3h")
+    p.add_argument("--since-time", metavar="TIME", help="only lines after this RFC 3339 time")
+    p.add_argument("--timestamps", action="store_true", help="start each line with its timestamp")
+    p.add_argument("-p", "--previous", action="store_true", help="the logs of the previous instance of the container")
+    p.add_argument("--limit-bytes", type=int, default=0, metavar="N", help="at most N bytes of each log (0: no limit)")
+    p.add_argument("--all-containers", action="store_true", help="every container of the pod(s)")
+    p.add_argument("--all-pods", action="store_true", help="every pod of the workload, not only the first")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="the pods matching this label selector")
+    p.add_argument("--prefix", action="store_true", help="start each line with its source: [pod/NAME/CONTAINER]")
+    p.add_argument("--max-log-requests", type=int, default=5, metavar="N",
+                   help="follow at most N logs at once (default 5)")
+    p.add_argument("--ignore-errors", action="store_true",
+                   help="when following several logs, an error of one is reported and the others go on")
+    p.add_argument("--pod-running-timeout", type=_timeout, default=20.0, metavar="DURATION",
+                   help="how long to wait for a workload's first pod (default 20s)")
+    p.add_argument("--insecure-skip-tls-verify-backend", action="store_true",
+                   help="the API server does not verify the kubelet's certificate (expired kubelet certificates)")
+    p.add_argument("--resume", action="store_true",
+                   help="with -f: reconnect a broken connection, from the last line's timestamp (dynkube only)")
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,8 @@ parameter names are mapped from Python names here only (``list_params``, ``write
 from __future__ import annotations
 
 import builtins
+import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -136,6 +138,96 @@ def watch(resource: Resource, namespace: str | None = None, *, default_namespace
     if timeout_seconds:
         params["timeoutSeconds"] = timeout_seconds
     return Request("GET", path, params, {"Accept": METADATA_ACCEPT} if metadata_only else {}, stream=True)
+
+
+def pod_logs(resource: Resource, name: str, namespace: str | None = None, *, default_namespace: str | None = None,
+             container: str | None = None, follow: bool = False, tail_lines: int | None = None,
+             since_seconds: int | float | None = None, since_time: str | dt.datetime | None = None,
+             timestamps: bool = False, previous: bool = False, limit_bytes: int | None = None,
+             insecure_skip_tls_verify_backend: bool = False) -> Call[str]:
+    """GET a pod's log (its ``log`` subresource): the text, or (``follow``) a streamed request
+    whose answer is read as it arrives. The query is ``log_params``'."""
+    if (resource.group, resource.plural) != ("", "pods"):
+        raise InvalidInput(f"logs are read from pods, not from {resource.group_resource}")
+    path = object_path(resource, namespace, name, "log", "get", default_namespace=default_namespace)
+    params = log_params(container=container, follow=follow, tail_lines=tail_lines, since_seconds=since_seconds,
+                        since_time=since_time, timestamps=timestamps, previous=previous, limit_bytes=limit_bytes,
+                        insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend)
+    return Call(Request("GET", path, params, {}, stream=follow), read_text)
+
+
+def read_text(response: Response) -> str:
+    """The answer's body as text (a log)."""
+    return response.text
+
+
+def log_params(*, container: str | None = None, follow: bool = False, tail_lines: int | None = None,
+               since_seconds: int | float | None = None, since_time: str | dt.datetime | None = None,
+               timestamps: bool = False, previous: bool = False, limit_bytes: int | None = None,
+               insecure_skip_tls_verify_backend: bool = False) -> dict[str, Any]:
+    """The query of a log request (PodLogOptions), only the options given; each option checked
+    (``check_log_options``) before anything is sent."""
+    check_log_options(container=container, tail_lines=tail_lines, since_seconds=since_seconds,
+                      since_time=since_time, limit_bytes=limit_bytes)
+    flags = (("follow", "follow", follow), ("previous", "previous", previous), ("timestamps", "timestamps", timestamps),
+             ("insecure_skip_tls_verify_backend", "insecureSkipTLSVerifyBackend", insecure_skip_tls_verify_backend))
+    for python_name, _, value in flags:
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{python_name} must be True or False, not {value!r}")
+    params: dict[str, Any] = {"container": container} if container else {}
+    params.update({key: "true" for _, key, value in flags if value})
+    if tail_lines is not None:
+        params["tailLines"] = tail_lines
+    if since_seconds is not None:
+        params["sinceSeconds"] = since_seconds_param(since_seconds)
+    if since_time is not None:
+        params["sinceTime"] = since_time_param(since_time)
+    if limit_bytes is not None:
+        params["limitBytes"] = limit_bytes
+    return params
+
+
+def check_log_options(*, container: Any = None, tail_lines: Any = None, since_seconds: Any = None,
+                      since_time: Any = None, limit_bytes: Any = None) -> None:
+    """InvalidInput for the first unusable log option: an empty or non-string container, a negative
+    ``tail_lines``, a ``since_seconds`` that is not above 0, both ``since_seconds`` and
+    ``since_time``, a ``limit_bytes`` below 1."""
+    if container is not None and (not isinstance(container, str) or not container):
+        raise InvalidInput(f"container must be a container's name (a non-empty string), not {container!r}")
+    if tail_lines is not None and (type(tail_lines) is not int or tail_lines < 0):
+        raise InvalidInput(f"tail_lines must be an integer >= 0 (None: every line), not {tail_lines!r}")
+    if since_seconds is not None and (type(since_seconds) not in (int, float)
+                                      or not 0 < since_seconds < float("inf")):
+        raise InvalidInput(f"since_seconds must be a number of seconds above 0, not {since_seconds!r}")
+    if since_seconds is not None and since_time is not None:
+        raise InvalidInput("give since_seconds or since_time, not both (at most one of sinceTime or sinceSeconds "
+                           "may be specified)")
+    if limit_bytes is not None and (type(limit_bytes) is not int or limit_bytes < 1):
+        raise InvalidInput(f"limit_bytes must be an integer above 0 (None: no limit), not {limit_bytes!r}")
+
+
+def since_seconds_param(value: int | float) -> int:
+    """``sinceSeconds`` as the server takes it: whole seconds, rounded to the nearest (kubectl's
+    ``--since``), at least 1."""
+    return max(1, round(value))
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def since_time_param(value: str | dt.datetime) -> str:
+    """``sinceTime`` as the server takes it (RFC 3339): a timezone-aware datetime in UTC, or an RFC
+    3339 string as given. A naive datetime or any other string is refused."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput(f"since_time must be timezone-aware (e.g. datetime.now(timezone.utc)), not {value!r}")
+        utc = value.astimezone(dt.timezone.utc)
+        fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+        return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise InvalidInput(f"since_time must be a timezone-aware datetime or an RFC 3339 time such as "
+                       f"2024-05-01T12:00:00Z, not {value!r}")
 
 
 def accept_headers(as_table: bool, metadata_only: bool, metadata_accept: str) -> dict[str, str]:

@@ -154,6 +154,14 @@ def snapshots_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[st
     return {}
 
 
+def pods_page(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
+    deployments = client.resource("deployments")
+    deployments.create(deployment("web"), namespace)  # the page's "deploy/web" and "app=web"
+    dynkube.wait_for(deployments, "web", namespace, timeout=90,
+                     condition=lambda d: d.get("status", {}).get("readyReplicas") == 2)
+    return {}
+
+
 def nothing(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]:
     return {}
 
@@ -161,7 +169,7 @@ def nothing(client: dynkube.Client, namespace: str, cwd: Path) -> dict[str, Any]
 Setup = Callable[[dynkube.Client, str, Path], dict[str, Any]]
 SETUP: dict[str, Setup] = {"README.md": readme, "docs/client.md": client_page, "docs/guide-crds.md": guide_crds,
                            "docs/schema.md": schema_page, "docs/watch.md": watch_page, "docs/cli.md": cli_page,
-                           "docs/snapshots.md": snapshots_page}
+                           "docs/snapshots.md": snapshots_page, "docs/pods.md": pods_page}
 TEARDOWN: dict[str, Callable[[dynkube.Client], None]] = {
     "docs/guide-crds.md": lambda client: _delete_crd(client, BACKUPS_CRD)}
 

@@ -6,6 +6,7 @@ pins the whole ``Request`` it holds. A change to any verb's wire form fails here
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ DEPLOYMENTS = Resource("apps", "v1", "Deployment", "deployments", "deployment", 
                                                  frozenset({"get", "patch", "update"}))))
 PODS = Resource("", "v1", "Pod", "pods", "pod", True, ALL,
                 subresources=(Subresource("eviction", "Eviction", "policy", "v1", frozenset({"create"})),))
+LOGGED_PODS = Resource("", "v1", "Pod", "pods", "pod", True, ALL, ("po",),
+                       subresources=(Subresource("log", "Pod", "", "v1", frozenset({"get"})),))
 NAMESPACES = Resource("", "v1", "Namespace", "namespaces", "namespace", False, ALL - {"deletecollection"}, ("ns",))
 WIDGETS = Resource("example.com", "v1alpha1", "Widget", "widgets", "widget", True, frozenset({"get", "list"}))
 
@@ -46,6 +49,7 @@ def delete_options(**options: Any) -> bytes:
 
 P = "/api/v1/namespaces/ns1/configmaps"
 D = "/apis/apps/v1/namespaces/ns1/deployments"
+L = "/api/v1/namespaces/ns1/pods"
 
 CASES: dict[str, tuple[Callable[[], Any], Request]] = {
     # ---- get
@@ -178,6 +182,45 @@ CASES: dict[str, tuple[Callable[[], Any], Request]] = {
                                         grace_period_seconds=5),
         Request("DELETE", "/api/v1/configmaps", {"fieldSelector": "metadata.name=x"}, JSON,
                 delete_options(gracePeriodSeconds=5))),
+    # ---- pod_logs
+    "logs": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1"), Request("GET", f"{L}/web-1/log")),
+    "logs default namespace": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", default_namespace="dflt"),
+                               Request("GET", "/api/v1/namespaces/dflt/pods/web-1/log")),
+    "logs container": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", container="app"),
+                       Request("GET", f"{L}/web-1/log", {"container": "app"})),
+    "logs follow is streamed": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", follow=True),
+                                Request("GET", f"{L}/web-1/log", {"follow": "true"}, stream=True)),
+    "logs previous": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", previous=True),
+                      Request("GET", f"{L}/web-1/log", {"previous": "true"})),
+    "logs timestamps": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", timestamps=True),
+                        Request("GET", f"{L}/web-1/log", {"timestamps": "true"})),
+    "logs tail": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", tail_lines=10),
+                  Request("GET", f"{L}/web-1/log", {"tailLines": 10})),
+    "logs tail 0": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", tail_lines=0),
+                    Request("GET", f"{L}/web-1/log", {"tailLines": 0})),
+    "logs since seconds": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", since_seconds=3600),
+                           Request("GET", f"{L}/web-1/log", {"sinceSeconds": 3600})),
+    "logs since seconds rounded": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", since_seconds=1.6),
+                                   Request("GET", f"{L}/web-1/log", {"sinceSeconds": 2})),
+    "logs since seconds at least 1": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", since_seconds=0.2),
+                                      Request("GET", f"{L}/web-1/log", {"sinceSeconds": 1})),
+    "logs since time string": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", since_time="2024-05-01T12:00:00Z"),
+                               Request("GET", f"{L}/web-1/log", {"sinceTime": "2024-05-01T12:00:00Z"})),
+    "logs since time datetime in UTC": (
+        lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", since_time=dt.datetime(
+            2024, 5, 1, 14, 0, 0, 250000, tzinfo=dt.timezone(dt.timedelta(hours=2)))),
+        Request("GET", f"{L}/web-1/log", {"sinceTime": "2024-05-01T12:00:00.250000Z"})),
+    "logs limit bytes": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", limit_bytes=1024),
+                         Request("GET", f"{L}/web-1/log", {"limitBytes": 1024})),
+    "logs insecure backend": (lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1",
+                                                     insecure_skip_tls_verify_backend=True),
+                              Request("GET", f"{L}/web-1/log", {"insecureSkipTLSVerifyBackend": "true"})),
+    "logs every option": (
+        lambda: calls.pod_logs(LOGGED_PODS, "web-1", "ns1", container="app", follow=True, previous=True,
+                               timestamps=True, tail_lines=5, since_seconds=60, limit_bytes=100),
+        Request("GET", f"{L}/web-1/log", {"container": "app", "follow": "true", "previous": "true",
+                                          "timestamps": "true", "tailLines": 5, "sinceSeconds": 60,
+                                          "limitBytes": 100}, stream=True)),
 }
 
 
@@ -225,6 +268,26 @@ REFUSED: dict[str, tuple[Callable[[], Any], str]] = {
     "watch timeout not an int": (lambda: calls.watch(CONFIGMAPS, "ns1", timeout_seconds=1.5), "timeout_seconds"),  # type: ignore[arg-type]
     "initial events without bookmarks": (
         lambda: calls.watch(CONFIGMAPS, "ns1", send_initial_events=True, allow_bookmarks=False), "allow_bookmarks"),
+    "logs of another resource": (lambda: calls.pod_logs(CONFIGMAPS, "cm", "ns1"), "read from pods"),
+    "logs without the log subresource": (lambda: calls.pod_logs(PODS, "p", "ns1"), "no subresource 'log'"),
+    "logs without a name": (lambda: calls.pod_logs(LOGGED_PODS, "", "ns1"), "needs the object's name"),
+    "logs empty container": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", container=""), "container must be"),
+    "logs negative tail": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", tail_lines=-1), "tail_lines must be"),
+    "logs tail not an int": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", tail_lines="5"), "tail_lines must be"),  # type: ignore[arg-type]
+    "logs since 0": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_seconds=0), "since_seconds must be"),
+    "logs since negative": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_seconds=-5), "since_seconds must be"),
+    "logs since infinite": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_seconds=float("inf")),
+                            "since_seconds must be"),
+    "logs since and since_time": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_seconds=5,
+                                                         since_time="2024-05-01T12:00:00Z"), "not both"),
+    "logs since_time not RFC 3339": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_time="yesterday"),
+                                     "RFC 3339"),
+    "logs since_time with a trailing newline": (
+        lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_time="2024-05-01T12:00:00Z\n"), "RFC 3339"),
+    "logs since_time naive": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", since_time=dt.datetime(2024, 5, 1)),
+                              "timezone-aware"),
+    "logs limit 0": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", limit_bytes=0), "limit_bytes must be"),
+    "logs follow not a bool": (lambda: calls.pod_logs(LOGGED_PODS, "p", "ns1", follow="yes"), "follow must be"),  # type: ignore[arg-type]
 }
 
 
@@ -238,6 +301,11 @@ def test_bad_input_is_refused_before_any_request(case: str) -> None:
 def answer(document: Any, status: int = 200) -> Response:
     return Response(status, Headers({"Content-Type": "application/json"}), json.dumps(document).encode(),
                     url="https://server/api/v1/namespaces/ns1/configmaps?limit=5")
+
+
+def test_log_calls_read_the_text() -> None:
+    call = calls.pod_logs(LOGGED_PODS, "web-1", "ns1")
+    assert call.parse(Response(200, Headers({"Content-Type": "text/plain"}), "a\nünï\n".encode())) == "a\nünï\n"
 
 
 def test_object_calls_read_an_api_object() -> None:
