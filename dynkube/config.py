@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
@@ -51,8 +52,9 @@ class Credentials(Protocol):
     """Who the client is. The transport asks for these on every request, so they may rotate: first
     ``headers()``, then ``client_certificate()``, from the same thread."""
 
-    def headers(self) -> dict[str, str]:
-        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""
+    def headers(self) -> Mapping[str, str | list[str]]:
+        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file. A list
+        is sent as one header line per value (Impersonate-Group), as client-go does."""
         ...
 
     def client_certificate(self) -> tuple[bytes, bytes] | None:
@@ -789,8 +791,6 @@ def _impersonation(body: dict[str, Any], origin: Origin) -> Impersonation | None
         if uid or groups or extra:
             raise origin.error("as", "as-uid, as-groups and as-user-extra need as (the user to impersonate)")
         return None
-    if len(groups) > 1:
-        raise origin.error("as-groups", "more than one group is not supported yet (see docs/configuration.md)")
     return Impersonation(user, uid, groups, extra)
 
 
@@ -801,10 +801,6 @@ def _user_extra(body: dict[str, Any], origin: Origin) -> tuple[tuple[str, str], 
     extra: list[tuple[str, str]] = []
     for name, values in value.items():
         values = _str_list_field(value, name, origin.nested("as-user-extra"))
-        if len(values) > 1:
-            raise origin.error(
-                "as-user-extra", "more than one value per key is not supported yet (see docs/configuration.md)"
-            )
         extra.extend((str(name), item) for item in values)
     return tuple(extra)
 

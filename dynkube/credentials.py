@@ -248,16 +248,20 @@ class Impersonation(NamedTuple):
     user: str
     uid: str = ""
     groups: tuple[str, ...] = ()
-    extra: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # (key, value) pairs; a key with several values repeats
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Impersonate-User": self.user}
+    def headers(self) -> dict[str, str | list[str]]:
+        """The Impersonate-* headers; the groups, and the values of each extra key, as lists: one header
+        line per value, as client-go sends them (the server reads every line)."""
+        headers: dict[str, str | list[str]] = {"Impersonate-User": self.user}
         if self.uid:
             headers["Impersonate-Uid"] = self.uid
         if self.groups:
-            (headers["Impersonate-Group"],) = self.groups  # one value: see the configuration docs
+            headers["Impersonate-Group"] = list(self.groups)
+        extra: dict[str, list[str]] = {}
         for key, value in self.extra:
-            headers["Impersonate-Extra-" + _escape_header_key(key)] = value
+            extra.setdefault("Impersonate-Extra-" + _escape_header_key(key), []).append(value)
+        headers.update(extra)
         return headers
 
 
@@ -268,8 +272,8 @@ class CombinedCredentials:
         self._parts = tuple(parts)
         self._impersonation = impersonation
 
-    def headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
+    def headers(self) -> dict[str, str | list[str]]:
+        headers: dict[str, str | list[str]] = {}
         for part in self._parts:
             headers.update(part.headers())
         if self._impersonation:

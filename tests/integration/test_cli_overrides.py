@@ -14,6 +14,8 @@ import yaml
 
 import dynkube
 
+from ..support.waiting import until
+from .test_auth import grant_configmap_listing
 from .test_cli import Run, cli, one_error_line  # noqa: F401  (fixtures)
 
 
@@ -108,6 +110,16 @@ def test_unknown_user_or_cluster_entry_names_it(cli: Callable[..., Run]) -> None
         assert run.code == 1 and f"{kind} 'nope' is not defined" in one_error_line(run)
 
 
-def test_more_than_one_group_is_refused_before_any_request(cli: Callable[..., Run]) -> None:
-    run = cli("--as", "a", "--as-group", "g1", "--as-group", "g2", "auth", "whoami")
-    assert run.code == 2 and "more than one --as-group is not supported" in one_error_line(run)
+def test_several_as_groups_are_kubectls(cli: Callable[..., Run], kubeconfig_path: Path, client: dynkube.Client,
+                                       namespace: str) -> None:
+    first, second = f"first-{namespace}", f"second-{namespace}"
+    grant_configmap_listing(client, namespace, second)
+    flags = ["--as", "alice", "--as-group", first, "--as-group", second]
+    ours, theirs = cli(*flags, "auth", "whoami"), kubectl_run(kubeconfig_path, *flags, "auth", "whoami")
+    assert (ours.code, ours.out) == (theirs.code, theirs.out), ours.err
+    assert f"[{first} {second} system:authenticated]" in ours.out
+    until(lambda: cli(*flags, "get", "cm", "-n", namespace).code == 0, "the RoleBinding to the second group to work")
+    assert kubectl_run(kubeconfig_path, *flags, "get", "cm", "-n", namespace).code == 0
+    assert cli("--as", "alice", "--as-group", first, "get", "cm", "-n", namespace).code == 1  # the second's alone
+    joined = ["--as", "alice", "--as-group", f"{first},{second}", "auth", "whoami"]  # one group with a comma
+    assert cli(*joined).out == kubectl_run(kubeconfig_path, *joined).out

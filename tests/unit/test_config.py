@@ -430,14 +430,6 @@ def bad_cases() -> list[Any]:
         case({}, {"as-groups": ["g"]}, {}, "users[u].user.as", ["impersonate"], id="groups-without-as"),
         case(
             {},
-            {"as": "alice", "as-groups": ["g1", "g2"]},
-            {},
-            "users[u].user.as-groups",
-            ["more than one group"],
-            id="many-groups",
-        ),
-        case(
-            {},
             {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never"}},
             {},
             "users[u].user.exec.command",
@@ -549,7 +541,6 @@ BAD_ENTRIES = [
     bad("user", {"token": ["a", "list"]}, "token", "string", id="token-wrong-type"),
     bad("user", {"token": "t", "username": "bob", "password": "pw"}, "token", "more than one", id="token-and-basic"),
     bad("user", {"as-groups": ["g"]}, "as", "impersonate", id="groups-without-as"),
-    bad("user", {"as": "alice", "as-groups": ["g1", "g2"]}, "as-groups", "more than one group", id="many-groups"),
     bad("user", {"exec": {**EXEC_V1, "command": None, "interactiveMode": "Never"}}, "exec.command", "command",
         id="exec-no-command"),
     bad("user", {"exec": {"command": "x"}}, "exec.apiVersion", "client.authentication.k8s.io/v1",
