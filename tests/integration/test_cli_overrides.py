@@ -84,6 +84,22 @@ def test_tls_server_name_and_insecure(cli: Callable[..., Run], kubeconfig_path: 
     assert (insecure.code, insecure.out) == (0, "ok"), insecure.err
 
 
+@pytest.mark.parametrize("flag, verified", [
+    ("--insecure-skip-tls-verify=false", True), ("--insecure-skip-tls-verify=0", True),
+    ("--insecure-skip-tls-verify=true", False), ("--insecure-skip-tls-verify=T", False),
+    ("--insecure-skip-tls-verify", False)])
+def test_insecure_skip_tls_verify_false_leaves_verification_on(cli: Callable[..., Run], parts: dict[str, str],
+                                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                               flag: str, verified: bool) -> None:
+    """No CA given, so only a verification that is off lets the request through, as with kubectl."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    argv = ["--server", parts["server"], "--token", "envtest-admin-token", flag, "get", "--raw", "/livez"]
+    ours, theirs = cli(*argv, kubeconfig=None), kubectl_run(tmp_path / "none", *argv)
+    assert (ours.code, ours.out) == (theirs.code, theirs.out) == ((1, "") if verified else (0, "ok")), ours.err
+    if verified:  # after the warning that $KUBECONFIG names no file
+        assert "cannot verify the TLS certificate" in ours.err.splitlines()[-1]
+
+
 def test_a_token_given_on_the_command_line_is_never_shown(cli: Callable[..., Run], kubeconfig_path: Path) -> None:
     secret = "not-a-valid-token-but-secret"
     for argv in (["--context", "envtest-token", "--token", secret, "-v", "9", "get", "cm"],
