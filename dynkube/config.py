@@ -182,10 +182,12 @@ class Overrides(NamedTuple):
         return f"Overrides({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def cluster_body(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other)."""
+        """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other;
+        a server drops the entry's tls-server-name unless one is given too)."""
         body = dict(body)
-        if self.server:
+        if self.server:  # the entry's tls-server-name was for its own server (client-go drops it too)
             body["server"] = self.server
+            body.pop("tls-server-name", None)
         if self.certificate_authority:
             body.pop("certificate-authority-data", None)
             body["certificate-authority"] = os.path.abspath(self.certificate_authority)

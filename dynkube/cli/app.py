@@ -251,7 +251,7 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="answer from a snapshot file (discovery, schemas), offline: see docs/snapshots.md")
     flags = parser.add_argument_group("connection options (over the kubeconfig's context, as kubectl's)")
     for flag, dest, metavar, text in (
-            ("--server", "server", "URL", "the API server's address"),
+            ("-s --server", "server", "URL", "the API server's address"),
             ("--cluster", "cluster", "NAME", "the kubeconfig cluster entry to use"),
             ("--user", "user", "NAME", "the kubeconfig user entry to use"),
             ("--token", "token", "TOKEN", "bearer token (never logged or shown)"),
@@ -261,7 +261,7 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
             ("--tls-server-name", "tls_server_name", "NAME", "server name to verify the certificate against"),
             ("--as", "impersonate", "USER", "impersonate this user"),
             ("--as-uid", "impersonate_uid", "UID", "impersonate this uid")):
-        flags.add_argument(flag, dest=dest, metavar=metavar, default=default(None), help=text)
+        flags.add_argument(*flag.split(), dest=dest, metavar=metavar, default=default(None), help=text)
     flags.add_argument("--as-group", dest="impersonate_groups", action="append", metavar="GROUP",
                        default=default(None), help="impersonate this group")
     flags.add_argument("--insecure-skip-tls-verify", action=BoolFlag, default=default(False),

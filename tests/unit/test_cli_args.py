@@ -44,6 +44,11 @@ def test_global_flags_go_before_or_after_the_command() -> None:
     assert parser.parse_args(["get", "pods", "-o=jsonpath={.items[*]}"]).output == "jsonpath={.items[*]}"
 
 
+def test_s_is_short_for_server_as_in_kubectl() -> None:
+    assert build_parser().parse_args(["-s", "https://a:6443", "get", "pods"]).server == "https://a:6443"
+    assert build_parser().parse_args(["get", "pods", "-s=https://b:6443"]).server == "https://b:6443"
+
+
 @pytest.mark.parametrize("flag", ["--insecure-skip-tls-verify", "--debug"])
 @pytest.mark.parametrize("given, value", [
     ([], False), (["{flag}"], True), *((["{flag}=" + v], True) for v in ("true", "True", "TRUE", "t", "T", "1")),

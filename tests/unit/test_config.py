@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dynkube import config as config_module
-from dynkube.config import Config, NoCredentials, default_config, load_kubeconfig
+from dynkube.config import Config, NoCredentials, Overrides, default_config, load_kubeconfig
 from dynkube.errors import ConfigError
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\n" + base64.b64encode(b"ca-der" * 8) + b"\n-----END CERTIFICATE-----\n"
@@ -244,6 +244,19 @@ def test_flow_mapping_that_is_not_json_is_read_as_yaml(tmp_path: Path) -> None:
 
 
 # --- cluster fields ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, name", [
+    (Overrides(server="https://other.example:6443"), None),  # --server drops the entry's name, as client-go
+    (Overrides(server="https://other.example:6443", tls_server_name="other"), "other"),
+    (Overrides(tls_server_name="other"), "other"),
+    (Overrides(insecure_skip_tls_verify=False), "kubernetes.default"),
+])
+def test_server_override_replaces_the_entrys_tls_server_name(tmp_path: Path, overrides: Overrides,
+                                                             name: str | None) -> None:
+    path = one_context(tmp_path / "config", cluster={"server": "https://10.0.0.1:6443",
+                                                     "tls-server-name": "kubernetes.default"})
+    assert load_kubeconfig(path, overrides=overrides).tls_server_name == name
 
 
 def test_cluster_fields(tmp_path: Path) -> None:
