@@ -184,6 +184,9 @@ class Overrides(NamedTuple):
     def cluster_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other;
         a server drops the entry's tls-server-name unless one is given too)."""
+        if self.certificate_authority and self.insecure_skip_tls_verify:
+            raise InvalidInput("certificate_authority (--certificate-authority) cannot be combined with "
+                               "insecure_skip_tls_verify (--insecure-skip-tls-verify), as in kubectl: remove one")
         body = dict(body)
         if self.server:  # the entry's tls-server-name was for its own server (client-go drops it too)
             body["server"] = self.server

@@ -100,6 +100,20 @@ def test_insecure_skip_tls_verify_false_leaves_verification_on(cli: Callable[...
         assert "cannot verify the TLS certificate" in ours.err.splitlines()[-1]
 
 
+@pytest.mark.parametrize("kubeconfig", [True, False])
+def test_a_ca_and_no_verification_are_refused_together(cli: Callable[..., Run], kubeconfig_path: Path,
+                                                      parts: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path, kubeconfig: bool) -> None:
+    flags = ["--certificate-authority", parts["ca"], "--insecure-skip-tls-verify", "get", "--raw", "/livez"]
+    if not kubeconfig:
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+        flags = ["--server", parts["server"], "--token", "envtest-admin-token", *flags]
+    ours = cli(*flags, kubeconfig=kubeconfig_path if kubeconfig else None)
+    theirs = kubectl_run(kubeconfig_path if kubeconfig else tmp_path / "none", *flags)
+    assert ours.code == theirs.code == 1 and ours.out == theirs.out == ""
+    assert "cannot be combined with" in ours.err.splitlines()[-1] and "Traceback" not in ours.err
+
+
 def test_a_token_given_on_the_command_line_is_never_shown(cli: Callable[..., Run], kubeconfig_path: Path) -> None:
     secret = "not-a-valid-token-but-secret"
     for argv in (["--context", "envtest-token", "--token", secret, "-v", "9", "get", "cm"],
