@@ -30,6 +30,7 @@ from dynkube.credentials import (
     Origin,
     TokenCredentials,
     decode_base64,
+    header_value_problem,
     pem_problem,
 )
 from dynkube.errors import ConfigError, InvalidInput
@@ -792,6 +793,10 @@ def _impersonation(body: dict[str, Any], origin: Origin) -> Impersonation | None
     uid = _str_field(body, "as-uid", origin)
     groups = _str_list_field(body, "as-groups", origin)
     extra = _user_extra(body, origin)
+    for key, values in (("as", (user,)), ("as-uid", (uid,)), ("as-groups", groups),
+                        ("as-user-extra", tuple(value for _, value in extra))):
+        if problem := next(filter(None, map(header_value_problem, values)), None):
+            raise origin.error(key, f"a value {problem}, which no HTTP header can carry (kubectl refuses it too)")
     if not user:
         if uid or groups or extra:
             raise origin.error("as", "as-uid, as-groups and as-user-extra need as (the user to impersonate)")

@@ -113,6 +113,14 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an HTTP header value (Go's rule, so kubectl's: no control character
+    but tab); None when it can."""
+    if _CONTROL.search(value.replace("\t", "")):
+        return "contains control characters or line breaks"
+    return None
+
+
 def _escape_header_key(key: str) -> str:
     """Percent-encode what may not appear in an HTTP header name (for Impersonate-Extra-<key>)."""
     return "".join(c if c in _HEADER_TOKEN_CHARS else "".join(f"%{b:02X}" for b in c.encode()) for c in key)

@@ -793,7 +793,7 @@ def _prepare(session: requests.Session, request: Request, url: str,
     """The request as ``session.request`` prepares it, except that a header given a list is sent as one
     line per value, as Go's net/http sends them (the server reads every Impersonate-Group line): requests
     keeps one value per name, urllib3 sends each value an HTTPHeaderDict holds on its own line."""
-    single = {name: value for name, value in headers.items() if isinstance(value, str)}
+    single = {name: _utf8(value) for name, value in headers.items() if isinstance(value, str)}
     prepared = session.prepare_request(requests.Request(request.method, url, headers=single,
                                                         params=request.params or None, data=request.body))
     repeated = [(name, value) for name, values in headers.items() if not isinstance(values, str) for value in values]
@@ -801,9 +801,14 @@ def _prepare(session: requests.Session, request: Request, url: str,
         lines = urllib3.HTTPHeaderDict(prepared.headers)
         for name, value in repeated:
             requests.utils.check_header_validity((name, value))
-            lines.add(name, value)
+            lines.add(name, _utf8(value))
         prepared.headers = lines  # type: ignore[assignment]  # a mapping urllib3 sends as it is
     return prepared
+
+
+def _utf8(value: str) -> str:
+    """A header value whose UTF-8 bytes go on the wire, as Go sends it (http.client sends latin-1)."""
+    return value if value.isascii() else value.encode().decode("latin-1")
 
 
 def _response(raw: requests.Response) -> Response:

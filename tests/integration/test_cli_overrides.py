@@ -45,6 +45,7 @@ def kubectl_run(kubeconfig: Path | None, *argv: str) -> Run:
     ["--context", "envtest-nobody", "--user", "admin-token"],
     ["--cluster", "envtest", "--user", "admin-cert"],
     ["--as", "someone", "--as-group", "team", "--as-uid", "u-1"],
+    ["--as", "José", "--as-group", "日本", "--as-group", "é"],  # UTF-8 on the wire, as Go sends it
     ["--context", "envtest-token", "--token", "envtest-nobody-token"],
 ])
 def test_flags_over_the_kubeconfig_are_kubectls(cli: Callable[..., Run], kubeconfig_path: Path,
