@@ -796,7 +796,7 @@ def _impersonation(body: dict[str, Any], origin: Origin) -> Impersonation | None
     for key, values in (("as", (user,)), ("as-uid", (uid,)), ("as-groups", groups),
                         ("as-user-extra", tuple(value for _, value in extra))):
         if problem := next(filter(None, map(header_value_problem, values)), None):
-            raise origin.error(key, f"a value {problem}, which no HTTP header can carry (kubectl refuses it too)")
+            raise origin.error(key, f"a value {problem}, which cannot be sent in an HTTP header")
     if not user:
         if uid or groups or extra:
             raise origin.error("as", "as-uid, as-groups and as-user-extra need as (the user to impersonate)")

@@ -115,9 +115,11 @@ def token_problem(token: str) -> str | None:
 
 def header_value_problem(value: str) -> str | None:
     """Why ``value`` cannot be an HTTP header value (Go's rule, so kubectl's: no control character
-    but tab); None when it can."""
+    but tab; and requests': no leading white space); None when it can."""
     if _CONTROL.search(value.replace("\t", "")):
         return "contains control characters or line breaks"
+    if value[:1].isspace():
+        return "starts with white space"
     return None
 
 

@@ -557,6 +557,7 @@ BAD_ENTRIES = [
     bad("user", {"as": "alice", "as-groups": ["g", "two\nlines"]}, "as-groups", "control characters",
         id="group-with-a-line-break"),
     bad("user", {"as": "al\rice"}, "as", "control characters", id="user-with-a-carriage-return"),
+    bad("user", {"as": "alice", "as-uid": " 1"}, "as-uid", "starts with white space", id="uid-with-a-leading-space"),
     bad("user", {"as": "alice", "as-user-extra": {"k": ["\x00"]}}, "as-user-extra", "control characters",
         id="extra-with-a-nul"),
     bad("user", {"exec": {**EXEC_V1, "command": None, "interactiveMode": "Never"}}, "exec.command", "command",
