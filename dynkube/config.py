@@ -31,6 +31,7 @@ from dynkube.credentials import (
     Origin,
     TokenCredentials,
     decode_base64,
+    header_value_problem,
     pem_problem,
 )
 from dynkube.errors import ConfigError, InvalidInput
@@ -149,10 +150,15 @@ class Overrides(NamedTuple):
         return f"Overrides({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def cluster_body(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other)."""
+        """A cluster entry with these overrides applied (a CA or --insecure-skip-tls-verify replaces the other;
+        a server drops the entry's tls-server-name unless one is given too)."""
+        if self.certificate_authority and self.insecure_skip_tls_verify:
+            raise InvalidInput("certificate_authority (--certificate-authority) cannot be combined with "
+                               "insecure_skip_tls_verify (--insecure-skip-tls-verify), as in kubectl: remove one")
         body = dict(body)
-        if self.server:
+        if self.server:  # the entry's tls-server-name was for its own server (client-go drops it too)
             body["server"] = self.server
+            body.pop("tls-server-name", None)
         if self.certificate_authority:
             body.pop("certificate-authority-data", None)
             body["certificate-authority"] = os.path.abspath(self.certificate_authority)
@@ -754,12 +760,14 @@ def _impersonation(body: dict[str, Any], origin: Origin) -> Impersonation | None
     uid = _str_field(body, "as-uid", origin)
     groups = _str_list_field(body, "as-groups", origin)
     extra = _user_extra(body, origin)
+    for key, values in (("as", (user,)), ("as-uid", (uid,)), ("as-groups", groups),
+                        ("as-user-extra", tuple(value for _, value in extra))):
+        if problem := next(filter(None, map(header_value_problem, values)), None):
+            raise origin.error(key, f"a value {problem}, which cannot be sent in an HTTP header")
     if not user:
         if uid or groups or extra:
             raise origin.error("as", "as-uid, as-groups and as-user-extra need as (the user to impersonate)")
         return None
-    if len(groups) > 1:
-        raise origin.error("as-groups", "more than one group is not supported yet (see docs/configuration.md)")
     return Impersonation(user, uid, groups, extra)
 
 
@@ -770,10 +778,6 @@ def _user_extra(body: dict[str, Any], origin: Origin) -> tuple[tuple[str, str], 
     extra: list[tuple[str, str]] = []
     for name, values in value.items():
         values = _str_list_field(value, name, origin.nested("as-user-extra"))
-        if len(values) > 1:
-            raise origin.error(
-                "as-user-extra", "more than one value per key is not supported yet (see docs/configuration.md)"
-            )
         extra.extend((str(name), item) for item in values)
     return tuple(extra)
 

@@ -19,7 +19,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, Protocol
 
@@ -50,8 +50,9 @@ class Credentials(Protocol):
     """Who the client is. The transport asks for these on every request, so they may rotate: first
     ``headers()``, then ``client_certificate()``, from the same thread."""
 
-    def headers(self) -> dict[str, str]:
-        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file."""
+    def headers(self) -> Mapping[str, str | list[str]]:
+        """Headers to add to a request (Authorization, Impersonate-*); may re-read a token file. A list
+        is sent as one header line per value (Impersonate-Group), as client-go does."""
         ...
 
     def client_certificate(self) -> tuple[bytes, bytes] | None:
@@ -140,6 +141,16 @@ def token_problem(token: str) -> str | None:
         return "contains control characters or line breaks"
     if not token.isascii():
         return "contains non-ASCII characters"
+    return None
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an HTTP header value (Go's rule, so kubectl's: no control character
+    but tab; and requests': no leading white space); None when it can."""
+    if _CONTROL.search(value.replace("\t", "")):
+        return "contains control characters or line breaks"
+    if value[:1].isspace():
+        return "starts with white space"
     return None
 
 
@@ -278,16 +289,20 @@ class Impersonation(NamedTuple):
     user: str
     uid: str = ""
     groups: tuple[str, ...] = ()
-    extra: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # (key, value) pairs; a key with several values repeats
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Impersonate-User": self.user}
+    def headers(self) -> dict[str, str | list[str]]:
+        """The Impersonate-* headers; the groups, and the values of each extra key, as lists: one header
+        line per value, as client-go sends them (the server reads every line)."""
+        headers: dict[str, str | list[str]] = {"Impersonate-User": self.user}
         if self.uid:
             headers["Impersonate-Uid"] = self.uid
         if self.groups:
-            (headers["Impersonate-Group"],) = self.groups  # one value: see the configuration docs
+            headers["Impersonate-Group"] = list(self.groups)
+        extra: dict[str, list[str]] = {}
         for key, value in self.extra:
-            headers["Impersonate-Extra-" + _escape_header_key(key)] = value
+            extra.setdefault("Impersonate-Extra-" + _escape_header_key(key), []).append(value)
+        headers.update(extra)
         return headers
 
 
@@ -298,8 +313,8 @@ class CombinedCredentials:
         self._parts = tuple(parts)
         self._impersonation = impersonation
 
-    def headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
+    def headers(self) -> dict[str, str | list[str]]:
+        headers: dict[str, str | list[str]] = {}
         for part in self._parts:
             headers.update(part.headers())
         if self._impersonation:

@@ -661,7 +661,7 @@ class Transport:
 
     def _send(self, exchange: _Exchange, request: Request, limits: Limits, deadline: float) -> requests.Response:
         """One attempt, ended by the watchdog at its deadline (for a stream: until the headers)."""
-        headers = dict(request.headers)
+        headers: dict[str, str | list[str]] = dict(request.headers)
         if self._secure:  # headers first, then the certificate: see Credentials
             headers = {**self.config.credentials.headers(), **headers}
         session = self.session
@@ -674,9 +674,9 @@ class Transport:
         _WATCHDOG.arm(attempt_deadline, exchange, exchange.begin())
         _local.exchange = exchange
         try:
-            response = session.request(request.method, self.url(request.path), params=request.params or None,
-                                       headers=headers, data=request.body,
-                                       timeout=clamped(limits, attempt_deadline, started), stream=request.stream)
+            prepared = _prepare(session, request, self.url(request.path), headers)
+            response = session.send(prepared, timeout=clamped(limits, attempt_deadline, started),
+                                    **session.merge_environment_settings(prepared.url, {}, request.stream, None, None))
         finally:
             _local.exchange = None
             exchange.end()
@@ -726,6 +726,29 @@ def build_request(method: str, path: str, *, params: Any = None, headers: Mappin
     if content_type:
         send_headers["Content-Type"] = content_type
     return Request(method, path, dict(params or {}), send_headers, data)
+
+
+def _prepare(session: requests.Session, request: Request, url: str,
+             headers: Mapping[str, str | list[str]]) -> requests.PreparedRequest:
+    """The request as ``session.request`` prepares it, except that a header given a list is sent as one
+    line per value, as Go's net/http sends them (the server reads every Impersonate-Group line): requests
+    keeps one value per name, urllib3 sends each value an HTTPHeaderDict holds on its own line."""
+    single = {name: _utf8(value) for name, value in headers.items() if isinstance(value, str)}
+    prepared = session.prepare_request(requests.Request(request.method, url, headers=single,
+                                                        params=request.params or None, data=request.body))
+    repeated = [(name, value) for name, values in headers.items() if not isinstance(values, str) for value in values]
+    if repeated:
+        lines = urllib3.HTTPHeaderDict(prepared.headers)
+        for name, value in repeated:
+            requests.utils.check_header_validity((name, value))
+            lines.add(name, _utf8(value))
+        prepared.headers = lines  # type: ignore[assignment]  # a mapping urllib3 sends as it is
+    return prepared
+
+
+def _utf8(value: str) -> str:
+    """A header value whose UTF-8 bytes go on the wire, as Go sends it (http.client sends latin-1)."""
+    return value if value.isascii() else value.encode().decode("latin-1")
 
 
 def _response(raw: requests.Response) -> Response:

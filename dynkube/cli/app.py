@@ -18,6 +18,7 @@ import dynkube
 from . import (auth, change, commands, completion, create, edit, export, get, kubeconfig, logs, raw, replace, snapshot,
                stubs, tools)
 from .context import CommandFailed, Context, UsageError, describe_error, one_line
+from .flags import BoolFlag, ValueAfterEquals
 from .printing import paint
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -36,6 +37,21 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, with each bare ``ValueAfterEquals`` flag given its value for bare use after
+        an ``=``, so that argparse never takes the next argument as its value."""
+        return super().parse_known_args(self._explicit_values(sys.argv[1:] if args is None else list(args)),
+                                        namespace)
+
+    def _explicit_values(self, args: list[str]) -> list[str]:
+        for index, arg in enumerate(args):
+            if arg == "--":
+                break
+            action = self._option_string_actions.get(arg)
+            if isinstance(action, ValueAfterEquals):
+                args[index] = f"{arg}={action.bare}"
+        return args
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
         """As argparse's, but unknown flags of a command point at that command's ``--help``."""
@@ -82,15 +98,6 @@ def _timeout(value: str) -> float | None:
     return seconds or None
 
 
-def _bool(value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes", "t"):
-        return True
-    if lowered in ("false", "0", "no", "f"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
-
-
 def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     """Global flags, accepted before or after the command (as kubectl's)."""
     def default(value: Any) -> Any:
@@ -106,13 +113,12 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                        help="bound of each request, its retries included, e.g. 30s (for --watch: how long to watch)")
     group.add_argument("-v", "--v", dest="verbosity", metavar="LEVEL", type=int, default=default(0),
                        help="log level: 0 warnings, 1-5 info (retries), 6+ every request (secrets redacted)")
-    group.add_argument("--debug", action="store_true", default=default(False),
-                       help="show tracebacks of errors")
+    group.add_argument("--debug", action=BoolFlag, default=default(False), help="show tracebacks of errors")
     group.add_argument("--snapshot", metavar="FILE", default=default(None),
                        help="answer from a snapshot file (discovery, schemas), offline: see docs/snapshots.md")
     flags = parser.add_argument_group("connection options (over the kubeconfig's context, as kubectl's)")
     for flag, dest, metavar, text in (
-            ("--server", "server", "URL", "the API server's address"),
+            ("-s --server", "server", "URL", "the API server's address"),
             ("--cluster", "cluster", "NAME", "the kubeconfig cluster entry to use"),
             ("--user", "user", "NAME", "the kubeconfig user entry to use"),
             ("--token", "token", "TOKEN", "bearer token (never logged or shown)"),
@@ -122,11 +128,11 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
             ("--tls-server-name", "tls_server_name", "NAME", "server name to verify the certificate against"),
             ("--as", "impersonate", "USER", "impersonate this user"),
             ("--as-uid", "impersonate_uid", "UID", "impersonate this uid")):
-        flags.add_argument(flag, dest=dest, metavar=metavar, default=default(None), help=text)
+        flags.add_argument(*flag.split(), dest=dest, metavar=metavar, default=default(None), help=text)
     flags.add_argument("--as-group", dest="impersonate_groups", action="append", metavar="GROUP",
                        default=default(None), help="impersonate this group")
-    flags.add_argument("--insecure-skip-tls-verify", action="store_true", default=default(False),
-                       help="do not verify the server's certificate (insecure)")
+    flags.add_argument("--insecure-skip-tls-verify", action=BoolFlag, default=default(False),
+                       help="do not verify the server's certificate (insecure; =false: verify, the default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("api-resources", commands.api_resources, "List the resources the server serves.",
                 "examples:\n  dynkube api-resources --api-group=apps -o wide\n"
                 "  dynkube api-resources --namespaced=false --verbs=list -o name")
-    p.add_argument("--namespaced", nargs="?", const=True, type=_bool, metavar="BOOL",
+    p.add_argument("--namespaced", action=BoolFlag, default=None,
                    help="only namespaced (true) or cluster-scoped (false) resources")
     p.add_argument("--api-group", metavar="GROUP", help="only this API group ('' for the core group)")
     p.add_argument("--verbs", action="append", default=[], metavar="VERBS",
@@ -191,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore-not-found", action="store_true", help="named objects that do not exist are no error")
     p.add_argument("--output-watch-events", action="store_true",
                    help="with --watch: print each change's type (ADDED, MODIFIED, DELETED)")
-    p.add_argument("--server-print", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+    p.add_argument("--server-print", action=BoolFlag, default=True,
                    help="false: NAME and AGE columns from the objects instead of the server's table")
     p.add_argument("--subresource", choices=("status", "scale"), help="show this subresource of the named objects")
     _add_file_options(p, required=False)
@@ -203,11 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(mutates=True)
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
-    p.add_argument("--server-side", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+    p.add_argument("--server-side", action=BoolFlag, default=True,
                    help="accepted as kubectl's: dynkube always applies server-side (false is refused)")
-    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server", "client"),
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server", "client"),
                    help="'server': the server checks and answers without persisting")
-    p.add_argument("--validate", nargs="?", const="true", metavar="MODE",
+    p.add_argument("--validate", action=ValueAfterEquals, const="true", metavar="MODE",
                    choices=("true", "false", "strict", "warn", "ignore"),
                    help="true: check each object against the server's schema before sending; "
                         "strict (default)/warn/ignore: the server's field validation")
@@ -224,15 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--field-selector", metavar="SELECTOR", help="delete the objects matching this field selector")
     p.add_argument("--all", action="store_true", help="delete every object of the type in the namespace")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="with -l/--all: in every namespace")
-    p.add_argument("--cascade", nargs="?", const="background",
+    p.add_argument("--cascade", action=ValueAfterEquals, const="background",
                    choices=("background", "foreground", "orphan", "true", "false"),
                    help="what happens to dependents (default background)")
-    p.add_argument("--wait", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+    p.add_argument("--wait", action=BoolFlag, default=True,
                    help="wait until the objects are gone (default true)")
     p.add_argument("--timeout", type=_timeout, metavar="DURATION", help="how long --wait waits (default: no limit)")
     p.add_argument("--grace-period", type=int, metavar="SECONDS", help="seconds the objects get to terminate")
     p.add_argument("--ignore-not-found", action="store_true", help="objects already gone are not an error")
-    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server"),
                    help="'server': the server checks the deletion without doing it")
 
     p = command("explain", commands.explain, "Describe a kind or one of its fields, from the server's schema.",
@@ -295,7 +301,7 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     p.add_argument("source", metavar="DIR|FILE", help="an export directory or stream file")
     p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
     p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
-    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server"),
                    help="'server': the server checks and answers without persisting")
 
     p = command("snapshot", snapshot.snapshot_command, "Save what the server serves (discovery, OpenAPI schemas, "
@@ -310,7 +316,7 @@ def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
                 "examples:\n  dynkube validate -f manifests/ -R\n"
                 "  dynkube validate -f manifests/ --snapshot prod.snap -o json")
     _add_file_options(p)
-    p.add_argument("--strict", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+    p.add_argument("--strict", action=BoolFlag, default=True,
                    help="flag unknown fields, as the server's fieldValidation=Strict (default true)")
     p.add_argument("-o", "--output", choices=("json",), help="json: {documents, problems: [{file, index, kind, "
                    "name, path, message}]}")
@@ -372,7 +378,7 @@ def _add_tool_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("targets", nargs="+", metavar="TYPE NAME... | TYPE/NAME...")
     p.add_argument("--timeout", type=_timeout, metavar="DURATION",
                    help="status: how long to wait (default: no limit)")
-    p.add_argument("-w", "--watch", nargs="?", const=True, default=True, type=_bool, metavar="BOOL",
+    p.add_argument("-w", "--watch", action=BoolFlag, default=True,
                    help="status: follow until complete (default true); false: print the status once")
     p.add_argument("--revision", type=int, metavar="N", help="history: show this revision's pod template")
     p.add_argument("--to-revision", type=int, metavar="N", help="undo: the revision to go back to (default: previous)")
@@ -401,7 +407,7 @@ def _add_change_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
     def common(p: argparse.ArgumentParser) -> None:
         p.set_defaults(mutates=True)
         p.add_argument("-o", "--output", choices=("name", "json", "yaml"), help="output format")
-        p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+        p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server"),
                        help="'server': the server checks and answers without persisting")
 
     p = command("patch", change.patch, "Change fields of an object of any kind with a merge, JSON or "
@@ -470,7 +476,7 @@ def _add_logs_command(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _add_cached_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cached", nargs="?", const=True, default=False, type=_bool, metavar="BOOL",
+    p.add_argument("--cached", action=BoolFlag, default=False,
                    help="use the discovery cache instead of asking the server (default false)")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import dynkube
 
 from .context import Context
+from .flags import ValueAfterEquals
 
 TYPE_COMMANDS = {"get", "delete", "edit", "explain"}  # their first positional is a resource type
 CONTEXT_COMMANDS = {"config use-context", "config set-context", "config get-contexts"}
@@ -82,15 +83,24 @@ def candidates(parser: argparse.ArgumentParser, done: list[str], current: str) -
     options = _global_options(done)
     command: list[str] = []
     positionals: list[str] = []
-    expecting: argparse.Action | None = None
+    expecting: argparse.Action | None = None  # the option whose value the next word is
+    after_equals: argparse.Action | None = None  # the option whose value follows an "=" word
     for word in done:
         if expecting is not None:
-            expecting = None
+            if word != "=":  # bash splits --flag=value at the "=" (COMP_WORDBREAKS): the value is next
+                expecting = None
+            continue
+        if word == "=" and after_equals is not None:
+            expecting = after_equals
             continue
         action = _option(parser, word)
+        after_equals = None
         if action is not None:
             if action.nargs != 0 and "=" not in word:
-                expecting = action
+                if isinstance(action, ValueAfterEquals):  # --cascade alone takes no value
+                    after_equals = action
+                else:
+                    expecting = action
             continue
         subcommands = _subcommands(parser)
         if subcommands and word in subcommands:

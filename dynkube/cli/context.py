@@ -74,9 +74,6 @@ def connection_overrides(args: argparse.Namespace) -> dynkube.Overrides | None:
         client_key=args.client_key, insecure_skip_tls_verify=args.insecure_skip_tls_verify,
         tls_server_name=args.tls_server_name, impersonate=args.impersonate, impersonate_uid=args.impersonate_uid,
         impersonate_groups=tuple(args.impersonate_groups or ()))
-    if len(overrides.impersonate_groups) > 1:
-        raise UsageError("more than one --as-group is not supported yet (dynkube sends one Impersonate-Group header "
-                         "line; see docs/configuration.md)")
     return overrides if overrides != dynkube.Overrides() else None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, describe_error
+from .flags import ValueAfterEquals
 from .printing import dump_json, dump_yaml, qualified_kind
 from .raw import add_raw_option, unless_raw
 from .sources import read_manifests
@@ -29,18 +30,25 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("-f", "--filename", action="append", default=[], metavar="FILE|DIR|URL|-",
                    help="manifest file, directory, http(s) URL or '-' for stdin (repeatable)")
     p.add_argument("-R", "--recursive", action="store_true", help="walk directories recursively")
-    add_output_options(p)
+    add_output_options(p, top=True)
     add_raw_option(p)
     from . import generators
 
     generators.register(p, add_global_options, parser_class, add_output_options)
 
 
-def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", nargs="?", const="client", choices=("none", "server", "client"),
+def add_output_options(p: argparse.ArgumentParser, top: bool = False) -> None:
+    """--dry-run, -o, --field-manager; on a kind's parser they have no default, so that those given
+    before the kind (``create --dry-run=client configmap x``) are kept."""
+    def default(value: str | None) -> str | None:
+        return value if top else argparse.SUPPRESS
+
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="client", choices=("none", "server", "client"),
+                   default=default(None),
                    help="'server': the server checks and answers without persisting; 'client': nothing is sent")
-    p.add_argument("-o", "--output", choices=("yaml", "json", "name"), help="print the created objects")
-    p.add_argument("--field-manager", default="dynkube-create", metavar="NAME",
+    p.add_argument("-o", "--output", choices=("yaml", "json", "name"), default=default(None),
+                   help="print the created objects")
+    p.add_argument("--field-manager", default=default("dynkube-create"), metavar="NAME",
                    help="field manager (default dynkube-create)")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, describe_error
+from .flags import ValueAfterEquals
 from .printing import qualified_kind
 from .sources import read_manifests
 
@@ -25,7 +26,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="delete each object, wait until it is gone, create it")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="with --force: how long to wait for the deletion (default 60)")
-    p.add_argument("--dry-run", nargs="?", const="server", choices=("none", "server"),
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server"),
                    help="'server': the server checks the replacement without doing it")
     p.add_argument("--field-manager", default="dynkube-replace", metavar="NAME",
                    help="field manager (default dynkube-replace)")

@@ -32,6 +32,8 @@ import dynkube.config
 import dynkube.credentials
 from dynkube.config import Config, default_config
 
+from ..support.waiting import until
+
 ROOT = Path(__file__).resolve().parents[2]
 PKI = ROOT / ".envtest" / "run" / "pki"
 EXEC_PLUGIN = ROOT / "tests" / "data" / "exec_plugin.py"
@@ -229,6 +231,43 @@ def test_user_without_rights_is_forbidden(connect: Callable[..., Any],
     assert caught.value.code == 403
     assert '"nobody"' in str(caught.value) and namespace in str(caught.value)
     assert list(client.resource("pods").list(namespace=namespace)) == []  # the admin may
+
+
+def grant_configmap_listing(client: dynkube.Client, namespace: str, group: str) -> None:
+    """A Role that may list the namespace's configmaps, bound to ``group`` alone."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    client.resource("roles").create({"apiVersion": rbac, "kind": "Role", "metadata": {"name": "list-cm"},
+                                     "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]},
+                                    namespace=namespace)
+    client.resource("rolebindings").create({
+        "apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "list-cm"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "list-cm"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]}, namespace=namespace)
+
+
+def may_list_configmaps(client: dynkube.Client, namespace: str) -> bool:
+    try:
+        list(client.resource("configmaps").list(namespace=namespace))
+    except dynkube.Forbidden:
+        return False
+    return True
+
+
+def test_several_impersonated_groups_each_reach_the_server(connect: Callable[..., Any], client: dynkube.Client,
+                                                          envtest: Envtest, namespace: str, tmp_path: Path) -> None:
+    first, second = f"first-{namespace}", f"second-{namespace}"
+    grant_configmap_listing(client, namespace, second)
+    admin = {"client-certificate-data": base64.b64encode(envtest.admin_cert).decode(),
+             "client-key-data": base64.b64encode(envtest.admin_key).decode()}
+    user = {**admin, "as": "alice", "as-groups": [first, second], "as-user-extra": {"scopes": ["view", "edit"]}}
+    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as alice:
+        me = whoami(alice)
+        assert (me["username"], me["groups"]) == ("alice", [first, second, "system:authenticated"])
+        assert me["extra"] == {"scopes": ["view", "edit"]}
+        until(lambda: may_list_configmaps(alice, namespace), "the RoleBinding to the second group to take effect")
+    only_first = {**user, "as-groups": [first]}
+    with connect(write_kubeconfig(tmp_path / "first", envtest, only_first)) as alice:
+        assert not may_list_configmaps(alice, namespace)  # what allowed it was the second group's line
 
 
 def test_token_file_is_reread_after_a_401(connect: Callable[..., Any], envtest: Envtest, tmp_path: Path) -> None:

@@ -176,3 +176,12 @@ def test_documents_that_are_no_valid_object_are_reported_and_the_others_created(
     assert all(f"{manifest} document" in e for e in errors)
     assert "Traceback" not in run.err
     assert client.resource("configmaps").get("good", namespace).metadata.name == "good"
+
+
+@pytest.mark.parametrize("dry_run, line", [("--dry-run", "(dry run)"), ("--dry-run=client", "(dry run)"),
+                                           ("--dry-run=server", "(server dry run)")])
+def test_a_dry_run_given_before_the_kind_creates_nothing(cli: Callable[..., Run], client: dynkube.Client,
+                                                        namespace: str, dry_run: str, line: str) -> None:
+    run = cli("create", dry_run, "configmap", "probe", "-n", namespace)
+    assert (run.code, run.out) == (0, f"configmap/probe created {line}\n"), run.err
+    assert [cm.metadata.name for cm in client.resource("configmaps").list(namespace)] == ["kube-root-ca.crt"]

@@ -48,7 +48,9 @@ def test_commands_and_subcommands(complete: Callable[..., list[str]]) -> None:
 def test_flags_and_their_choices(complete: Callable[..., list[str]]) -> None:
     assert complete("get", "--wat") == ["--watch", "--watch-only"]
     assert "--all-namespaces" in complete("get", "--al")
-    assert complete("delete", "--cascade", "fo") == ["foreground"]
+    assert complete("delete", "--cascade", "=", "fo") == ["foreground"]  # bash's words for --cascade=fo
+    assert complete("api-resources", "--output", "=", "ya") == ["yaml"]
+    assert "configmaps" in complete("delete", "--cascade", "conf")  # a bare --cascade takes no value, as kubectl's
     assert complete("completion", "") == ["bash", "fish", "zsh"]
 
 

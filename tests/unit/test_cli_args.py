@@ -44,6 +44,48 @@ def test_global_flags_go_before_or_after_the_command() -> None:
     assert parser.parse_args(["get", "pods", "-o=jsonpath={.items[*]}"]).output == "jsonpath={.items[*]}"
 
 
+def test_s_is_short_for_server_as_in_kubectl() -> None:
+    assert build_parser().parse_args(["-s", "https://a:6443", "get", "pods"]).server == "https://a:6443"
+    assert build_parser().parse_args(["get", "pods", "-s=https://b:6443"]).server == "https://b:6443"
+
+
+@pytest.mark.parametrize("flag", ["--insecure-skip-tls-verify", "--debug"])
+@pytest.mark.parametrize("given, value", [
+    ([], False), (["{flag}"], True), *((["{flag}=" + v], True) for v in ("true", "True", "TRUE", "t", "T", "1")),
+    *((["{flag}=" + v], False) for v in ("false", "False", "FALSE", "f", "F", "0")),
+    (["{flag}", "{flag}=false"], False), (["{flag}=false", "{flag}"], True)])
+def test_boolean_global_flags_take_kubectls_values_after_an_equals_sign(flag: str, given: list[str],
+                                                                        value: bool) -> None:
+    argv = [word.format(flag=flag) for word in given]
+    dest = flag.lstrip("-").replace("-", "_")
+    assert getattr(build_parser().parse_args([*argv, "get", "pods"]), dest) is value
+    assert getattr(build_parser().parse_args(["get", "pods", *argv]), dest) is value
+
+
+@pytest.mark.parametrize("argv, field, value", [
+    (["--insecure-skip-tls-verify", "get", "pods"], "targets", ["pods"]),
+    (["get", "--debug", "pods"], "targets", ["pods"]),
+    (["delete", "--wait", "cm", "a"], "targets", ["cm", "a"]),
+    (["delete", "--cascade", "cm", "a"], "cascade", "background"),
+    (["create", "--dry-run", "configmap", "x"], "dry_run", "client"),
+    (["create", "configmap", "--dry-run", "x"], "dry_run", "client"),
+    (["create", "--dry-run=server", "configmap", "x"], "dry_run", "server"),
+    (["rollout", "status", "-w", "deploy/web"], "targets", ["deploy/web"]),
+    (["rollout", "status", "-w=false", "deploy/web"], "watch", False),
+    (["api-resources", "--namespaced"], "namespaced", True),
+    (["api-resources"], "namespaced", None),
+])
+def test_a_bare_flag_never_takes_the_next_argument_as_its_value(argv: list[str], field: str, value: object) -> None:
+    assert getattr(build_parser().parse_args(argv), field) == value
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "tRue", ""])
+def test_a_bad_boolean_value_is_one_line(value: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "none"), f"--insecure-skip-tls-verify={value}", "get", "pods"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: argument --insecure-skip-tls-verify: expected true or false, not {value!r} (see 'dynkube --help')"]
+
+
 @pytest.mark.parametrize("text, seconds", [("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("500ms", 0.5),
                                            ("0", None), ("1h", 3600.0)])
 def test_request_timeouts(text: str, seconds: float | None) -> None:

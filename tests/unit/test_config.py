@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dynkube import config as config_module
-from dynkube.config import Config, NoCredentials, default_config, load_kubeconfig
+from dynkube.config import Config, NoCredentials, Overrides, default_config, load_kubeconfig
 from dynkube.errors import ConfigError
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\n" + base64.b64encode(b"ca-der" * 8) + b"\n-----END CERTIFICATE-----\n"
@@ -247,6 +247,19 @@ def test_flow_mapping_that_is_not_json_is_read_as_yaml(tmp_path: Path) -> None:
 # --- cluster fields ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("overrides, name", [
+    (Overrides(server="https://other.example:6443"), None),  # --server drops the entry's name, as client-go
+    (Overrides(server="https://other.example:6443", tls_server_name="other"), "other"),
+    (Overrides(tls_server_name="other"), "other"),
+    (Overrides(insecure_skip_tls_verify=False), "kubernetes.default"),
+])
+def test_server_override_replaces_the_entrys_tls_server_name(tmp_path: Path, overrides: Overrides,
+                                                             name: str | None) -> None:
+    path = one_context(tmp_path / "config", cluster={"server": "https://10.0.0.1:6443",
+                                                     "tls-server-name": "kubernetes.default"})
+    assert load_kubeconfig(path, overrides=overrides).tls_server_name == name
+
+
 def test_cluster_fields(tmp_path: Path) -> None:
     path = one_context(
         tmp_path / "config",
@@ -431,14 +444,6 @@ def bad_cases() -> list[Any]:
         case({}, {"as-groups": ["g"]}, {}, "users[u].user.as", ["impersonate"], id="groups-without-as"),
         case(
             {},
-            {"as": "alice", "as-groups": ["g1", "g2"]},
-            {},
-            "users[u].user.as-groups",
-            ["more than one group"],
-            id="many-groups",
-        ),
-        case(
-            {},
             {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never"}},
             {},
             "users[u].user.exec.command",
@@ -550,7 +555,12 @@ BAD_ENTRIES = [
     bad("user", {"token": ["a", "list"]}, "token", "string", id="token-wrong-type"),
     bad("user", {"token": "t", "username": "bob", "password": "pw"}, "token", "more than one", id="token-and-basic"),
     bad("user", {"as-groups": ["g"]}, "as", "impersonate", id="groups-without-as"),
-    bad("user", {"as": "alice", "as-groups": ["g1", "g2"]}, "as-groups", "more than one group", id="many-groups"),
+    bad("user", {"as": "alice", "as-groups": ["g", "two\nlines"]}, "as-groups", "control characters",
+        id="group-with-a-line-break"),
+    bad("user", {"as": "al\rice"}, "as", "control characters", id="user-with-a-carriage-return"),
+    bad("user", {"as": "alice", "as-uid": " 1"}, "as-uid", "starts with white space", id="uid-with-a-leading-space"),
+    bad("user", {"as": "alice", "as-user-extra": {"k": ["\x00"]}}, "as-user-extra", "control characters",
+        id="extra-with-a-nul"),
     bad("user", {"exec": {**EXEC_V1, "command": None, "interactiveMode": "Never"}}, "exec.command", "command",
         id="exec-no-command"),
     bad("user", {"exec": {"command": "x"}}, "exec.apiVersion", "client.authentication.k8s.io/v1",

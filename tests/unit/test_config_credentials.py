@@ -198,17 +198,17 @@ def test_impersonation_headers(tmp_path: Path) -> None:
         "token": "abc",
         "as": "alice",
         "as-uid": "1234",
-        "as-groups": ["devs"],
-        "as-user-extra": {"scopes": ["view"], "example.com/team name": ["blue"]},
+        "as-groups": ["devs", "ops"],
+        "as-user-extra": {"scopes": ["view", "edit"], "example.com/team name": ["blue"]},
     }
     credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", user)).credentials
-    assert credentials.headers() == {
+    assert credentials.headers() == {  # lists: one header line per value, as client-go sends them
         "Authorization": "Bearer abc",
         "Impersonate-User": "alice",
         "Impersonate-Uid": "1234",
-        "Impersonate-Group": "devs",
-        "Impersonate-Extra-scopes": "view",
-        "Impersonate-Extra-example.com%2Fteam%20name": "blue",
+        "Impersonate-Group": ["devs", "ops"],
+        "Impersonate-Extra-scopes": ["view", "edit"],
+        "Impersonate-Extra-example.com%2Fteam%20name": ["blue"],
     }
 
 
