@@ -25,9 +25,11 @@ dropped (it warms the server's and the OS's caches):
   rows do the 100 GETs one after another.
 
 A sync check in the same run: bench_list's own list workers for ``dynkube`` and ``raw`` (its
-``cm.metadata.name`` loop), to compare with the sync numbers in docs/performance.md.
+``cm.metadata.name`` loop), to compare with the sync numbers in docs/performance.md; with
+``--before TREE`` also bench_list's ``dynkube`` importing the ``dynkube/`` package of TREE (for
+example ``git archive main dynkube | tar -x -C TREE``), so a change is measured before and after.
 
-    python benchmarks/bench_aio.py [--runs 3] [--quick] [--only list,gets] [--json PATH]
+    python benchmarks/bench_aio.py [--runs 3] [--quick] [--only list,gets] [--before TREE] [--json PATH]
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ SYNC_FLOOR = "requests (sync floor)"
 ANCHORS = ("kubernetes.aio", "kr8s.asyncio", "lightkube.AsyncClient")
 CONTENDERS = (BASE, *ANCHORS, FLOOR, SYNC, SYNC_FLOOR)
 SYNC_CHECK = ("dynkube", "raw")  # bench_list's contenders, run by bench_list.py's worker
+BEFORE = "dynkube (before)"  # bench_list's dynkube imported from the tree given with --before
 PAGE_SIZE = {"kr8s.asyncio": 100}
 
 
@@ -542,9 +545,13 @@ def profile_worker(scenario: str, kubeconfig: str) -> None:
 
 # ---- the benchmark -----------------------------------------------------------------------------------
 
-def _measure(name: str, scenario: str, kubeconfig: Path, env: dict[str, str], mode: str = "time") -> dict[str, Any]:
+def _measure(name: str, scenario: str, kubeconfig: Path, env: dict[str, str], mode: str = "time",
+             before: Path | None = None) -> dict[str, Any]:
     if scenario == "cold":
         return cold_run(name, kubeconfig, env)
+    if name == BEFORE and before is not None:
+        return _common.run_worker(_common.BENCH_DIR / "bench_list.py", ["list", "dynkube", str(kubeconfig), mode],
+                                  timeout=WORKER_TIMEOUT, env={**env, "PYTHONPATH": str(before)})
     if name in SYNC_CHECK:
         return _common.run_worker(_common.BENCH_DIR / "bench_list.py", ["list", name, str(kubeconfig), mode],
                                   timeout=WORKER_TIMEOUT, env=env)
@@ -582,7 +589,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     runs = 1 if options.quick else options.runs
     scenarios = [s for s in SCENARIOS if not options.only or s in options.only.split(",")]
     env = _common.child_env()
-    plan = [(s, n) for s in scenarios for n in CONTENDERS] + ([("list", n) for n in SYNC_CHECK] if "list" in scenarios
+    checks = (*SYNC_CHECK, BEFORE) if options.before else SYNC_CHECK
+    plan = [(s, n) for s in scenarios for n in CONTENDERS] + ([("list", n) for n in checks] if "list" in scenarios
                                                               else [])
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in plan}
     errors: dict[str, str] = {}
@@ -591,7 +599,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             key = f"{name} {scenario}"
             if key in errors:
                 continue
-            answer = _measure(name, scenario, kubeconfig, env)
+            answer = _measure(name, scenario, kubeconfig, env, before=options.before)
             if "error" in answer:
                 errors[key] = answer["error"]
                 print(f"  {key}: {answer['error']}", flush=True)
@@ -613,7 +621,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     for scenario in scenarios:
         tables.append(builders[scenario](samples, runs))
     if "list" in scenarios:
-        tables.append(sync_check_table(samples, runs))
+        tables.append(sync_check_table(samples, runs, checks))
     return {"setup": setup, "errors": errors, "tables": tables, "targets": targets(tables),
             "samples": {f"{n} {s}": v for (s, n), v in samples.items()}}
 
@@ -688,15 +696,16 @@ def gets_table(samples: dict[tuple[str, str], list[dict[str, Any]]], runs: int) 
                "sync rows: the 100 GETs one after another on one client (a reference, not concurrent)"])
 
 
-def sync_check_table(samples: dict[tuple[str, str], list[dict[str, Any]]], runs: int) -> dict[str, Any]:
-    rows = _rows(samples, "list", ("seconds", "cpu", "rss_peak"), names=SYNC_CHECK)
+def sync_check_table(samples: dict[tuple[str, str], list[dict[str, Any]]], runs: int,
+                     names: tuple[str, ...]) -> dict[str, Any]:
+    rows = _rows(samples, "list", ("seconds", "cpu", "rss_peak"), names=names)
     return _common.table(
         f"sync check, same run: bench_list's paginated list (cm.metadata.name), dynkube against raw; median of {runs}",
         rows, [("seconds", "time", "s"), ("seconds_range", "range", "t"), ("cpu", "client CPU", "s"),
                ("cpu_range", "CPU range", "t"), ("rss_peak", "peak RSS growth", "B")],
         ratios=["seconds", "cpu", "rss_peak"], base="dynkube", floor="raw",
         notes=["bench_list.py's own list worker (its code, not this module's); docs/performance.md had 1.13x wall "
-               "and 1.29x CPU of raw"])
+               "and 1.29x CPU of raw", f"{BEFORE}: the same worker importing dynkube from the --before tree"])
 
 
 def targets(tables: list[dict[str, Any]]) -> dict[str, Any]:
@@ -728,6 +737,8 @@ def targets(tables: list[dict[str, Any]]) -> dict[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per contender and scenario")
     parser.add_argument("--only", help=f"comma-separated scenarios (default all: {', '.join(SCENARIOS)})")
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="also run bench_list's dynkube list with the dynkube/ package of TREE (sync before/after)")
     parser.add_argument("--profile", choices=("list", "watch", "gets"),
                         help="print a cProfile of dynkube.aio in that scenario and exit")
 
