@@ -344,13 +344,13 @@ class Kr8s(Contender):
         async for _ in self.api.get("configmaps", "kube-root-ca.crt", namespace=NS):
             pass
         if identity:
-            self.api._session.headers["Accept-Encoding"] = "identity"  # httpx stalls on gzip watch bodies
+            self.api._session.headers["Accept-Encoding"] = "identity"  # type: ignore[union-attr]  # httpx: gzip watch
 
     async def list_all(self) -> int:
         n = 0
         async for cm in self.api.get("configmaps", namespace=NS):  # kr8s pages by 100, not settable
-            cm.metadata.name
-            cm.data.get("index")
+            cm.metadata.name  # type: ignore[union-attr]
+            cm.data.get("index")  # type: ignore[union-attr]
             n += 1
         return n
 
@@ -365,7 +365,7 @@ class Kr8s(Contender):
 
     async def get_one(self) -> None:
         async for cm in self.api.get("configmaps", NAME, namespace=NS):
-            cm.metadata.name
+            cm.metadata.name  # type: ignore[union-attr]
 
     async def close(self) -> None:
         if self.api._session is not None:
@@ -387,22 +387,22 @@ class Lightkube(Contender):
     async def list_all(self) -> int:
         n = 0
         async for cm in self.client.list(self.kind, namespace=NS, chunk_size=PAGE):
-            cm.metadata.name
-            cm.data.get("index")
+            cm.metadata.name  # type: ignore[union-attr]
+            cm.data.get("index")  # type: ignore[union-attr]
             n += 1
         return n
 
     async def watch(self) -> int:
         n = 0
         async for _op, cm in self.client.watch(self.kind, namespace=NS, labels={bench_list.LABEL: "true"}):
-            cm.metadata.name
+            cm.metadata.name  # type: ignore[union-attr]
             n += 1
             if n == EVENTS:
                 break
         return n
 
     async def get_one(self) -> None:
-        (await self.client.get(self.kind, NAME, namespace=NS)).metadata.name
+        (await self.client.get(self.kind, NAME, namespace=NS)).metadata.name  # type: ignore[union-attr]
 
     async def close(self) -> None:
         await self.client.close()
