@@ -238,13 +238,15 @@ class ResourceClient(ResourceNames):
         request: Request | None = plan.call.request
         while request is not None:
             page = await self._execute(Call(request, plan.call.parse), timeout=plan.timeout)
-            yield page
             request = calls.next_page(request, page)
+            yield page
+            del page  # not held while the next page arrives: one page in memory at a time
 
     async def _items(self, plan: Plan[ApiList]) -> AsyncGenerator[ApiObject, None]:
         async for page in self._pages(plan):
             for item in page.items:
                 yield item
+            del page  # as in _pages: not held while the next page arrives
 
     def _watch(self, plan: WatchPlan) -> Watch:
         first = plan.list_first

@@ -5,6 +5,7 @@ through the ``each_client`` and ``open_client`` fixtures.)"""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -122,6 +123,33 @@ def test_a_hundred_concurrent_gets(kubeconfig_path: Path, namespace: str, client
             return {answer.data.k for answer in answers}
 
     assert run(main) == {"v"}
+
+
+def test_a_list_holds_one_page_at_a_time(kubeconfig_path: Path, namespace: str, client: dynkube.Client) -> None:
+    for name in ("a", "b", "c"):
+        client.resource("configmaps").create({"metadata": {"name": name, "labels": {"paged": "yes"}}}, namespace)
+
+    def pages_alive() -> int:
+        """The pages of this namespace's ConfigMaps that are still in memory."""
+        return sum(1 for o in gc.get_objects() if isinstance(o, dynkube.ApiList)
+                   and any(item.metadata.get("namespace") == namespace for item in o.items))
+
+    async def main() -> tuple[list[str], list[int]]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as aio:
+            configmaps = await aio.resource("configmaps")
+            send, alive_at_each_request = aio.transport.send, []
+
+            async def observed(*args: Any, **kwargs: Any) -> Any:
+                alive_at_each_request.append(pages_alive())
+                return await send(*args, **kwargs)
+
+            aio.transport.send = observed  # type: ignore[method-assign]
+            names = [cm.metadata.name async for cm in configmaps.list(label_selector="paged=yes", limit=1)]
+            return names, alive_at_each_request
+
+    names, alive = run(main)
+    assert names == ["a", "b", "c"]
+    assert len(alive) >= 3 and not any(alive), f"pages still held at each request: {alive}"
 
 
 def test_a_client_belongs_to_the_event_loop_that_first_used_it(kubeconfig_path: Path) -> None:
