@@ -131,6 +131,7 @@ class Watch:
         self._list_first = list_first
         self._transport = resource.client.transport
         self._path = plan.request.path
+        self._url = self._transport.url(self._path)  # named by errors; built once, not per event
         self._resume = plan.resume
         self._stopped = threading.Event()
         self._connecting = CancelScope()  # ends a connection attempt when stop() is called
@@ -235,7 +236,7 @@ class Watch:
             for chunk in response.chunks(READ_CHUNK):
                 for document in decoder.feed(chunk):
                     event = decode_event(document)
-                    self._point.advance(event, self._transport.url(self._path))
+                    self._point.advance(event, self._url)
                     yield event
         except Exception as exc:
             if self._stopped.is_set():

@@ -59,6 +59,7 @@ class Watch:
         self._list_first = list_first
         self._transport = resource.client.transport
         self._path = plan.request.path
+        self._url = self._transport.url(self._path)  # named by errors; built once, not per event
         self._stopped = asyncio.Event()
         self._response: AsyncStream | None = None
         self._connecting: asyncio.Future[AsyncStream] | None = None
@@ -192,7 +193,7 @@ class Watch:
             async for chunk in response.chunks(READ_CHUNK):
                 for document in decoder.feed(chunk):
                     event = decode_event(document)
-                    self._point.advance(event, self._transport.url(self._path))
+                    self._point.advance(event, self._url)
                     yield event
         except OSError as exc:
             if self._stopped.is_set():
