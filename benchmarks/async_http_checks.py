@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -166,14 +166,15 @@ def multiplexed_niquests(creds: bench.Credentials) -> bench.Async:
 async def http_version(client: bench.Async) -> str:
     if isinstance(client, bench.Aiohttp):
         async with client.session.get(client.server + "/version") as r:
-            return f"HTTP/{r.version.major}.{r.version.minor}"
+            return f"HTTP/{r.version.major}.{r.version.minor}" if r.version else "?"
     if isinstance(client, bench.Httpx):
         return str((await client.client.get(client.server + "/version")).http_version)
     assert isinstance(client, bench.Niquests)
-    r = await client.session.get(client.server + "/version")
-    if hasattr(r, "lazy") and r.lazy:
-        await client.session.gather(r)
-    return f"HTTP/{r.http_version / 10:.1f}" if isinstance(r.http_version, int) else str(r.http_version)
+    answer = await client.session.get(client.server + "/version")
+    if getattr(answer, "lazy", False):
+        await client.session.gather(answer)
+    version = answer.http_version
+    return f"HTTP/{version / 10:.1f}" if isinstance(version, int) else str(version)
 
 
 async def concurrent_watches(client: bench.Async, n: int = 20) -> int:
@@ -251,9 +252,10 @@ async def gzip_watch(name: str, creds: bench.Credentials) -> str:
         else:
             client_n = bench.Niquests(creds)
             try:
-                r = await client_n.session.get(client_n.server + bench.PATH, params=bench.WATCH_PARAMS, stream=True)
-                await read(await r.iter_content(-1))
-                await r.close()
+                streamed = await client_n.session.get(client_n.server + bench.PATH, params=bench.WATCH_PARAMS,
+                                                      stream=True)
+                await read(await streamed.iter_content(-1))
+                await streamed.close()
             finally:
                 await client_n.close()
 
@@ -267,8 +269,9 @@ async def first_event(creds: bench.Credentials, name: str, mode: str) -> str:
     label = f"latency-{os.getpid()}-{name.replace(' ', '')}-{mode}".replace("(", "").replace(")", "").replace("/", "")
     params = {"watch": "true", "labelSelector": f"dynkube-bench-latency={label}", "timeoutSeconds": "30"}
     admin = bench.Aiohttp(creds)
+    cm_name = label[:60].lower()
     body = {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": label[:60].lower(), "labels": {"dynkube-bench-latency": label}}, "data": {"a": "b"}}
+            "metadata": {"name": cm_name, "labels": {"dynkube-bench-latency": label}}, "data": {"a": "b"}}
 
     async def chunks_of(r: Any) -> Any:
         if name == "aiohttp":
@@ -293,9 +296,10 @@ async def first_event(creds: bench.Credentials, name: str, mode: str) -> str:
                     return time.monotonic()
         else:
             client_n = bench.Niquests(creds, http2=False)
-            r = await client_n.session.get(client_n.server + bench.PATH, params=params, headers=headers, stream=True)
+            streamed = await client_n.session.get(client_n.server + bench.PATH, params=params, headers=headers,
+                                                  stream=True)
             opened.set()
-            async for _ in await chunks_of(r):
+            async for _ in await chunks_of(streamed):
                 await client_n.close()
                 return time.monotonic()
         raise RuntimeError("the watch ended without an event")
@@ -305,8 +309,8 @@ async def first_event(creds: bench.Credentials, name: str, mode: str) -> str:
     try:
         async with asyncio.timeout(10):
             await opened.wait()
-        async with admin.session.post(admin.server + bench.PATH, json=body) as r:
-            r.raise_for_status()
+        async with admin.session.post(admin.server + bench.PATH, json=body) as posted:
+            posted.raise_for_status()
         created = time.monotonic()
         try:
             async with asyncio.timeout(10):
@@ -317,7 +321,7 @@ async def first_event(creds: bench.Credentials, name: str, mode: str) -> str:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        async with admin.session.delete(f"{admin.server}{bench.PATH}/{body['metadata']['name']}") as r:
+        async with admin.session.delete(f"{admin.server}{bench.PATH}/{cm_name}"):
             pass
         await admin.close()
 
@@ -524,9 +528,9 @@ async def via_proxy(name: str, creds: bench.Credentials, proxy: str, from_env: b
     if name == "aiohttp":
         import aiohttp
 
-        kwargs: dict[str, Any] = {"trust_env": True} if from_env else {}
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=creds.ssl_context()), **kwargs) as s:
-            async with s.get(url, **({} if from_env else {"proxy": proxy})) as r:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=creds.ssl_context()),
+                                         trust_env=from_env) as s:
+            async with s.get(url, proxy=None if from_env else proxy) as r:
                 return r.status
     if name in ("httpx", "httpx2"):
         httpx = __import__(name)
@@ -537,9 +541,9 @@ async def via_proxy(name: str, creds: bench.Credentials, proxy: str, from_env: b
 
     async with niquests.AsyncSession(disable_http3=True) as s:
         s.trust_env = from_env  # verify and cert per request: with trust_env, $REQUESTS_CA_BUNDLE beats s.verify
-        r = await s.get(url, verify=creds.ca.decode(), cert=(creds.cert.decode(), creds.key.decode()),
-                        **({} if from_env else {"proxies": {"https": proxy}}))
-        return int(r.status_code)
+        answer = await s.get(url, verify=creds.ca.decode(), cert=(creds.cert.decode(), creds.key.decode()),
+                             proxies=None if from_env else {"https": proxy})
+        return int(answer.status_code or 0)
 
 
 async def check_proxy(creds: bench.Credentials) -> None:
@@ -628,7 +632,7 @@ def check_releases() -> None:
                    f"requires {sorted(closure - {dist.lower()})}; installed {size / 2**20:.1f} MiB with them")
 
 
-CHECKS: dict[str, Callable[[bench.Credentials], Awaitable[None]]] = {
+CHECKS: dict[str, Callable[[bench.Credentials], Coroutine[Any, Any, None]]] = {
     "tls": check_tls_http2, "streams": check_streams, "pool": check_pool, "cancel": check_cancel, "headers": check_headers, "proxy": check_proxy,
     "timeouts": check_timeouts}
 

@@ -196,8 +196,7 @@ class Niquests(Async):
     async def get(self, path: str, params: Params | None = None) -> bytes:
         response = await self.session.get(self.server + path, params=params)
         response.raise_for_status()
-        content: bytes = response.content
-        return content
+        return response.content or b""
 
     @asynccontextmanager
     async def stream(self, path: str, params: Params) -> AsyncIterator[AsyncIterator[bytes]]:
