@@ -12,7 +12,8 @@ Each check runs every candidate and prints one line per candidate:
 - http2: the negotiated protocol, and the sockets 20 concurrent idle watches hold.
 - streams: the 10,000-event watch asked for with gzip (events read within 20 s); and the delay from
   creating one object to its event leaving the library's chunk iterator, with 1 MiB reads and with
-  the library's read-what-has-come mode (ConfigMaps ``latency-*`` in ``dynkube-bench``, deleted after).
+  the library's read-what-has-come mode (ConfigMaps ``latency-*`` in ``dynkube-bench``, deleted after);
+  and aiohttp's line iterator over a watch event of about 1 MB.
 - pool: 110 idle watches at once and then one GET, with default pool limits and with them lifted.
 - cancel: the process's sockets (/proc/self/fd) before a watch, during it, after its task is
   cancelled mid-stream, and after the client is closed.
@@ -326,10 +327,36 @@ async def first_event(creds: bench.Credentials, name: str, mode: str) -> str:
         await admin.close()
 
 
+async def long_line(creds: bench.Credentials) -> str:
+    """aiohttp's line iterator (``async for line in response.content``) on a watch whose one event is a
+    ~1 MB line: a ConfigMap ``latency-big-*`` in ``dynkube-bench`` near the 1 MiB a ConfigMap may hold,
+    deleted after."""
+    client = bench.Aiohttp(creds)
+    cm_name = f"latency-big-{os.getpid()}"
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm_name}, "data": {"big": "x" * 1_000_000}}
+    try:
+        async with client.session.post(client.server + bench.PATH, json=body) as posted:
+            posted.raise_for_status()
+        params = {"watch": "true", "fieldSelector": f"metadata.name={cm_name}", "timeoutSeconds": "10"}
+        async with client.session.get(client.server + bench.PATH, params=params, headers=bench.IDENTITY) as r:
+            try:
+                async for event_line in r.content:
+                    return f"a {len(event_line)}-byte line read"
+            except Exception as exc:  # the outcome is what is checked
+                return f"raised {type(exc).__module__}.{type(exc).__name__}: {exc}"[:160]
+        return "no line"
+    finally:
+        async with client.session.delete(f"{client.server}{bench.PATH}/{cm_name}"):
+            pass
+        await client.close()
+
+
 async def check_streams(creds: bench.Credentials) -> None:
     print("streams: the 10,000-event watch with Accept-Encoding: gzip (the server sends several gzip members)")
     for name in CANDIDATES:
         line(name, await gzip_watch(name, creds))
+    print("streams: aiohttp `async for line in response.content` over a watch event of ~1 MB")
+    line("aiohttp", await long_line(creds))
     print("streams: one object created on an idle watch: time until the library's chunk iterator yields it")
     for name in ("aiohttp", "httpx", "niquests"):
         for mode in ("1MiB", "as-it-comes"):
