@@ -31,7 +31,7 @@ BASE = "dynkube"
 FLOOR = "raw"
 
 PACKAGES = ("dynkube", "requests", "urllib3", "kubernetes", "kr8s", "lightkube", "lightkube-models",
-            "httpx", "httpx2", "cachetools", "PyYAML", "jsonschema")
+            "httpx", "httpx2", "cachetools", "PyYAML", "jsonschema", "aiohttp", "niquests", "urllib3-future", "h2")
 
 
 # ---- the cluster -----------------------------------------------------------------------------

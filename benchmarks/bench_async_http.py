@@ -5,7 +5,9 @@ library on top of it would, plus ``json.loads`` — the floor a client built on 
 Contenders: aiohttp, httpx, httpx2 (the maintained fork of httpx), niquests (``AsyncSession``;
 HTTP/2 negotiated by default, and forced to HTTP/1.1), httpx with ``http2=True``, and the sync floor
 (``requests`` + ``json.loads``, as bench_list has it) as the reference. A contender whose library is
-not installed is reported as missing, not as a failure.
+not installed is reported as missing, not as a failure. Install niquests with
+``URLLIB3_NO_OVERRIDE=1 pip install --no-binary urllib3-future niquests``: its urllib3-future wheel
+otherwise replaces the ``urllib3`` package, and the sync floor would measure that instead.
 
 TLS: the async contenders build their credentials from the kubeconfig's in-memory data (CA and client
 certificate): an ``ssl.SSLContext`` (the client certificate and key are loaded from a memfd, never
@@ -447,6 +449,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         sys.exit(f"bench_async_http: unknown contender {', '.join(unknown)} (have: {', '.join(CONTENDERS)})")
     missing = [n for n in wanted if not installed(n)]
     names = [n for n in CONTENDERS if n in wanted and n not in missing]
+    if missing:
+        print(f"not installed, left out: {', '.join(missing)}", flush=True)
     env = _common.child_env()
     script = Path(__file__).resolve()
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {(n, s): [] for n in names for s in SCENARIOS}
