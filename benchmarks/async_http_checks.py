@@ -445,7 +445,7 @@ async def check_cancel(creds: bench.Credentials) -> None:
             counts = [bench.open_sockets()]
             streaming = asyncio.Event()
 
-            async def watch() -> None:
+            async def watch(client: Any = client, streaming: asyncio.Event = streaming) -> None:
                 async with client.stream(bench.PATH, bench.WATCH_PARAMS) as chunks:
                     async for _chunk in chunks:
                         streaming.set()
@@ -660,8 +660,8 @@ def check_releases() -> None:
 
 
 CHECKS: dict[str, Callable[[bench.Credentials], Coroutine[Any, Any, None]]] = {
-    "tls": check_tls_http2, "streams": check_streams, "pool": check_pool, "cancel": check_cancel, "headers": check_headers, "proxy": check_proxy,
-    "timeouts": check_timeouts}
+    "tls": check_tls_http2, "streams": check_streams, "pool": check_pool, "cancel": check_cancel,
+    "headers": check_headers, "proxy": check_proxy, "timeouts": check_timeouts}
 
 
 def main() -> int:

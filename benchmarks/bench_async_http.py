@@ -531,7 +531,8 @@ def watch_table(names: list[str], samples: dict[tuple[str, str], list[dict[str, 
     return _common.table(
         f"watch without resourceVersion: {EVENTS} ADDED events, lines split + json.loads + name; median of {runs} "
         "fresh interpreters", rows,
-        [("events", "events", "n"), ("events_per_s", "events/s", "n"), ("events_per_s_vs_best", "fastest is x faster", "t"),
+        [("events", "events", "n"), ("events_per_s", "events/s", "n"),
+         ("events_per_s_vs_best", "fastest is x faster", "t"),
          ("rate_spread", "events/s range", "t"), ("cpu", "client CPU", "s"), ("cpu_vs_best", "vs fastest", "t"),
          ("cpu_spread", "CPU range", "t")],
         base=None, floor=None,
