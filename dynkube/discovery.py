@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
 from .core.discovery import (group_list_request, is_aggregated_content_type, legacy_paths, legacy_request,
                              parse_answer, parse_cached)
+from .core import jsondecode
 from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, NotFound, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap
@@ -72,7 +73,7 @@ class Discovery:
         self._server = transport.base_url
         root = Path(cache_dir) if isinstance(cache_dir, (str, Path)) else default_cache_root()
         self._disk = None if cache_dir is False else DiskCache(
-            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
+            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root, decode=jsondecode.loads)
         self._disk_ttl = disk_ttl
         self._lock = threading.Lock()
         self._known: _Known | None = None

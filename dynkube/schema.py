@@ -30,6 +30,7 @@ from cachetools import LRUCache
 
 from . import errors
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
+from .core import jsondecode
 from .core.http import Request, Response
 
 log = logging.getLogger(__name__)
@@ -1233,7 +1234,7 @@ def _refs_in(value: Any) -> list[str]:
 def openapi_disk_cache(server: str, root: Path | None = None) -> DiskCache:
     """The disk cache for one server's OpenAPI documents: ``<root>/openapi/<host>/`` (no TTL: keyed by hash)."""
     root = root or default_cache_root()
-    return DiskCache(root / "openapi" / server_dir_name(server), None, root=root)
+    return DiskCache(root / "openapi" / server_dir_name(server), None, root=root, decode=jsondecode.loads)
 
 
 class _Entry(NamedTuple):
@@ -1473,7 +1474,7 @@ class SchemaStore:
 def parse_index(body: bytes) -> dict[str, _Entry]:
     """The ``/openapi/v3`` index as {group-version path: entry}; keys have no leading slash."""
     try:
-        data = json.loads(body)
+        data = jsondecode.loads(body)
     except ValueError as exc:
         raise errors.SchemaUnavailable(f"the OpenAPI v3 index at {INDEX_PATH} is not JSON: {exc}") from None
     paths = data.get("paths") if isinstance(data, dict) else None
@@ -1490,7 +1491,7 @@ def parse_index(body: bytes) -> dict[str, _Entry]:
 def parse_document(body: bytes, url: str) -> dict[str, Any]:
     """A group-version document from response bytes; SchemaUnavailable naming ``url`` if unusable."""
     try:
-        doc = json.loads(body)
+        doc = jsondecode.loads(body)
     except ValueError as exc:
         raise errors.SchemaUnavailable(f"the OpenAPI v3 document at {url} is not valid JSON: {exc}") from None
     if not _is_document(doc):

@@ -7,11 +7,11 @@ answers into a ``ResourceMap``. ``dynkube.discovery`` sends the requests and kee
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import DiscoveryError
 from ..resources import Resource, ResourceMap, Subresource
+from . import jsondecode
 from .http import Request, Response
 
 AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -55,7 +55,7 @@ def parse_answer(response: Response, url: str) -> dict[str, Any]:
     """The JSON object of a discovery answer; DiscoveryError naming ``url`` for anything else."""
     content, content_type = response.content, response.headers.get("Content-Type", "")
     try:
-        body = json.loads(content)
+        body = jsondecode.loads(content)
     except ValueError:
         raise DiscoveryError(f"discovery answer from {url} is not JSON (Content-Type {content_type or 'missing'!r}, "
                              f"starts with {content[:80]!r})", url=url) from None
