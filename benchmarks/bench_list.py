@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import random
 import sys
 import time
 import tracemalloc
@@ -387,11 +388,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
     memory: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
-    names = list(CONTENDERS)
     for attempt in range(runs + 1):  # round 0 warms the server's and the OS's caches and is dropped
-        # each round starts one contender later, so that none always follows the same one (the
-        # unpaged GET leaves the server busy collecting garbage for whoever comes next)
-        for name in names[attempt % len(names):] + names[:attempt % len(names)]:
+        # each round in another order (seeded), so that none always follows the same one (the
+        # unpaged GET leaves the server collecting garbage for whoever comes next)
+        names = list(CONTENDERS)
+        random.Random(attempt).shuffle(names)
+        for name in names:
             if name in errors:
                 continue
             answer = _common.run_worker(script, ["list", name, str(kubeconfig), "time"], timeout=WORKER_TIMEOUT,

@@ -29,6 +29,7 @@ import gc
 import io
 import json
 import os
+import random
 import sys
 import tempfile
 import time
@@ -336,8 +337,9 @@ def watch_table(kubeconfig: Path, runs: int, env: dict[str, str], errors: dict[s
     script = Path(__file__).resolve()
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {c: [] for c in CONTENDERS}
     for attempt in range(runs + 1):  # round 0 warms caches and is dropped
-        # each round starts one contender later, so that none always follows the same one
-        for name, encoding in CONTENDERS[attempt % len(CONTENDERS):] + CONTENDERS[:attempt % len(CONTENDERS)]:
+        order = list(CONTENDERS)
+        random.Random(attempt).shuffle(order)  # each round in another order, so that none always follows the same one
+        for name, encoding in order:
             key = f"{name} ({encoding})"
             if key in errors:
                 continue

@@ -109,7 +109,7 @@ def json_decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     `fast` extra is installed (chosen through DYNKUBE_JSON, as a user would)."""
     from dynkube.core import jsondecode
 
-    monkeypatch.setenv("DYNKUBE_JSON", "stdlib" if request.param == "stdlib" else "")
+    monkeypatch.setenv("DYNKUBE_JSON", request.param)
     jsondecode.choose()
     assert jsondecode.decoder() == ("json" if request.param == "stdlib" else "orjson")
     yield request.param

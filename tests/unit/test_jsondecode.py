@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import math
 from collections.abc import Iterator
@@ -106,3 +107,24 @@ def test_the_collector_is_back_on_after_a_large_document_that_is_not_json() -> N
     with pytest.raises(ValueError):
         jsondecode.loads(big_list()[:-1])
     assert gc.isenabled()
+
+
+def test_orjson_is_taken_up_only_after_enough_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DYNKUBE_JSON")
+    jsondecode.choose()
+    page = big_list()
+    assert jsondecode.decoder() == "json"
+    for _ in range(jsondecode.FAST_FROM // len(page)):
+        jsondecode.loads(page)
+    assert jsondecode.decoder() == "json"  # not quite FAST_FROM yet
+    jsondecode.loads(page)
+    assert jsondecode.decoder() == ("orjson" if importlib.util.find_spec("orjson") else "json")
+
+
+def test_stdlib_in_the_environment_keeps_orjson_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DYNKUBE_JSON", "stdlib")
+    jsondecode.choose()
+    page = big_list()
+    for _ in range(jsondecode.FAST_FROM // len(page) + 1):
+        jsondecode.loads(page)
+    assert jsondecode.decoder() == "json"
