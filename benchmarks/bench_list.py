@@ -7,8 +7,9 @@ rate limiting. ``--cleanup`` deletes them and exits.
 Paginated list: every contender iterates the 10,000 labelled ConfigMaps with pages of 500 (kr8s
 cannot be told a page size; it always asks for 100) and reads each item's ``metadata.name`` and one
 data key the way its users would. dynkube runs with the JSON decoder it picks (orjson when the
-``fast`` extra is installed) and, as "dynkube (stdlib json)", with ``DYNKUBE_JSON=stdlib``. Each run is a fresh interpreter; the client is built, discovery done and the
-connection opened (one ``limit=1`` list) before the clock starts. Time runs report wall time and the
+``fast`` extra is installed) and, as "dynkube (stdlib json)", with ``DYNKUBE_JSON=stdlib``. Each
+run is a fresh interpreter, contenders in another (seeded) order each round; the client is built,
+discovery done and the connection opened (one ``limit=1`` list) before the clock starts. Time runs report wall time and the
 peak RSS growth during the list (VmHWM reset just before); separate runs under ``tracemalloc``
 report the peak of Python allocations (tracemalloc slows everything down, so never both at once).
 
