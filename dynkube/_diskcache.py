@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,14 @@ class DiskCache:
 
     ``root`` (default: ``directory`` itself) is the user's cache root, which may be a symlink;
     the directories from it down to ``directory`` and below are never followed through one.
+    ``decode`` turns a file's bytes into its document (``json.loads``; the users above pass
+    ``dynkube.core.jsondecode.loads``).
     """
 
-    def __init__(self, directory: Path, ttl_seconds: float | None, *, root: Path | None = None) -> None:
+    def __init__(self, directory: Path, ttl_seconds: float | None, *, root: Path | None = None,
+                 decode: Callable[[bytes], Any] = json.loads) -> None:
         self.directory = directory
+        self._decode = decode
         self.ttl_seconds = ttl_seconds
         self._root = root if root is not None else directory
         self._parts = list(directory.relative_to(self._root).parts)
@@ -90,7 +94,7 @@ class DiskCache:
                         raise _Refused(f"{self.directory.joinpath(*dirs, name)}: {problem}")
                     if self.ttl_seconds is not None and time.time() - st.st_mtime > self.ttl_seconds:
                         return None
-                    return json.load(f)
+                    return self._decode(f.read())
         except FileNotFoundError:
             return None
         except _Refused as exc:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
 from .core.discovery import CACHE_FORMAT, Fetch, fetch, parse_cached
+from .core import jsondecode
 from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap
@@ -66,7 +67,7 @@ class DiscoveryCache:
         self._server = server
         root = Path(cache_dir) if isinstance(cache_dir, (str, Path)) else default_cache_root()
         self._disk = None if cache_dir is False else DiskCache(
-            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root)
+            root / "discovery" / server_dir_name(self._server), ttl_seconds=None, root=root, decode=jsondecode.loads)
         self._disk_ttl = disk_ttl
         self._known: KnownMap | None = None
         self._generation = 0

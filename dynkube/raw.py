@@ -7,11 +7,11 @@ and turns the answer into the form asked for. It sends nothing itself.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from .core import jsondecode
 from .core.http import Response
 from .errors import InvalidInput, MalformedResponse
 
@@ -89,7 +89,7 @@ def read_answer(response: Response, form: Answer, method: str, url: str) -> Any:
 def _json(response: Response, method: str, url: str) -> Any:
     content = response.content
     try:
-        return json.loads(content)
+        return jsondecode.loads(content)
     except ValueError:
         content_type = response.headers.get("Content-Type") or "missing"
         raise MalformedResponse(f"{method} {url}: the server's {response.status_code} answer is not JSON "

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .client import Client
 from .config import Config
 from .core.discovery import AGGREGATED_ACCEPT
+from .core import jsondecode
 from .core.http import Headers, Request, Response
 from .discovery import Discovery
 from .errors import DynkubeError, InvalidInput, NotFound
@@ -102,7 +103,7 @@ def _document(client: Client, key: str, url: str) -> dict[str, Any] | None:
 
 def _record(response: Response) -> dict[str, Any]:
     try:
-        body = json.loads(response.content)
+        body = jsondecode.loads(response.content)
     except ValueError:
         raise SnapshotError(f"the answer to GET {response.url} is not JSON; cannot record it") from None
     return {"contentType": response.headers.get("Content-Type", "application/json"), "body": body}
@@ -131,7 +132,7 @@ def read_snapshot(path: str | Path) -> dict[str, Any]:
         raise SnapshotError(f"cannot read the snapshot {source}: {exc.strerror or exc}") from None
     digest = hashlib.sha256(raw).hexdigest()[:16]
     try:
-        document = json.loads(gzip.decompress(raw))
+        document = jsondecode.loads(gzip.decompress(raw))
     except (OSError, EOFError, zlib.error) as exc:
         raise SnapshotError(f"the snapshot {source} is corrupt or truncated ({exc})") from None
     except ValueError:
@@ -185,7 +186,7 @@ class SnapshotTransport:
         return self.send(Request(method, path))
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        body = json.loads(self.request(method, path, **kwargs).content)
+        body = jsondecode.loads(self.request(method, path, **kwargs).content)
         if not isinstance(body, dict):
             raise SnapshotError(f"the snapshot {self.source} answer to GET {path} is not a JSON object")
         return body

@@ -5,6 +5,7 @@ had, the tests that need it fail; they never skip."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import subprocess
 import uuid
@@ -145,3 +146,20 @@ def crd_factory(client: dynkube.Client) -> Iterator[Callable[..., str]]:
             crds.delete(name)
         except dynkube.NotFound:
             pass
+
+
+JSON_DECODERS = ["stdlib", *(["orjson"] if importlib.util.find_spec("orjson") else [])]
+
+
+@pytest.fixture(params=JSON_DECODERS)
+def json_decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test runs once per JSON decoder installed: the standard library's, and orjson when the
+    `fast` extra is installed (chosen through DYNKUBE_JSON, as a user would)."""
+    from dynkube.core import jsondecode
+
+    monkeypatch.setenv("DYNKUBE_JSON", request.param)
+    jsondecode.choose()
+    assert jsondecode.decoder() == ("json" if request.param == "stdlib" else "orjson")
+    yield request.param
+    monkeypatch.undo()
+    jsondecode.choose()

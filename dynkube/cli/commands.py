@@ -320,9 +320,10 @@ def explain(ctx: Context) -> int:
 # ---- tree ------------------------------------------------------------------------------------
 
 def count_objects(rc: dynkube.ResourceClient, namespace: str | None) -> int | str:
-    """How many objects a resource has (one request of one item: the rest is remainingItemCount)."""
+    """How many objects a resource has (one request of one item's metadata: the rest is
+    remainingItemCount)."""
     try:
-        page = rc.list_page(namespace, all_namespaces=namespace is None and rc.namespaced, limit=1)
+        page = rc.list_page(namespace, all_namespaces=namespace is None and rc.namespaced, limit=1, metadata_only=True)
     except dynkube.Forbidden:
         return "forbidden"
     except dynkube.ApiError as exc:
@@ -331,7 +332,8 @@ def count_objects(rc: dynkube.ResourceClient, namespace: str | None) -> int | st
     if isinstance(remaining, int):
         return len(page) + remaining
     if page.continue_token:  # the server did not say how many: count by listing
-        return sum(1 for _ in rc.list(namespace, all_namespaces=namespace is None and rc.namespaced))
+        return sum(1 for _ in rc.list(namespace, all_namespaces=namespace is None and rc.namespaced,
+                                      metadata_only=True))
     return len(page)
 
 

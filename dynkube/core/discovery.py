@@ -11,12 +11,12 @@ the legacy fallback; the parsers turn answers into a ``ResourceMap``. ``dynkube.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
 from ..errors import ApiError, DiscoveryError, NotFound, TransportError
 from ..resources import Resource, ResourceMap, Subresource
+from . import jsondecode
 from .http import Request, Response
 
 AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -124,7 +124,7 @@ def parse_answer(response: Response, url: str) -> dict[str, Any]:
     """The JSON object of a discovery answer; DiscoveryError naming ``url`` for anything else."""
     content, content_type = response.content, response.headers.get("Content-Type", "")
     try:
-        body = json.loads(content)
+        body = jsondecode.loads(content)
     except ValueError:
         raise DiscoveryError(f"discovery answer from {url} is not JSON (Content-Type {content_type or 'missing'!r}, "
                              f"starts with {content[:80]!r})", url=url) from None

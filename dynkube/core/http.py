@@ -9,13 +9,13 @@ are those of requests and httpx (``status_code``, ``headers``, ``content``), so 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import RedirectRefused
+from . import jsondecode
 
 
 class Headers(Mapping[str, str]):
@@ -73,7 +73,7 @@ class Response(NamedTuple):
 
     def json(self) -> Any:
         """The body parsed as JSON (ValueError when it is not)."""
-        return json.loads(self.content)
+        return jsondecode.loads(self.content)
 
 
 def display_url(url: str) -> str:

@@ -5,11 +5,11 @@ The errors themselves live in ``dynkube.errors``; this module decides which one 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from .. import errors
+from . import jsondecode
 from .http import Response, display_url
 
 
@@ -22,7 +22,7 @@ def status_from_response(response: Response) -> dict[str, Any]:
     """The Status dict of an error response; a plain-text or HTML body gives a synthesized one."""
     text = response.text
     try:
-        status = json.loads(text)
+        status = jsondecode.loads(text)
     except ValueError:
         status = None
     if isinstance(status, dict) and status.get("kind") == "Status":
@@ -54,7 +54,7 @@ def json_object(response: Response, method: str, url: str | None = None) -> dict
     url = display_url(response.url) if url is None else url
     content = response.content
     try:
-        body = json.loads(content)
+        body = jsondecode.loads(content)
     except ValueError:  # UnicodeDecodeError included
         problem = "is not JSON"
     else:

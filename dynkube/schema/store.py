@@ -3,7 +3,6 @@ in memory and on disk keyed by the hash the index gives; converted and compiled 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -17,6 +16,7 @@ from cachetools import LRUCache
 
 from .. import errors
 from .._diskcache import DiskCache, default_cache_root, server_dir_name
+from ..core import jsondecode
 from ..core.http import Request, Response
 from .convert import to_json_schema
 from .explain import Explainer, Explanation, path_parts
@@ -41,7 +41,7 @@ class Transport(Protocol):
 def openapi_disk_cache(server: str, root: Path | None = None) -> DiskCache:
     """The disk cache for one server's OpenAPI documents: ``<root>/openapi/<host>/`` (no TTL: keyed by hash)."""
     root = root or default_cache_root()
-    return DiskCache(root / "openapi" / server_dir_name(server), None, root=root)
+    return DiskCache(root / "openapi" / server_dir_name(server), None, root=root, decode=jsondecode.loads)
 
 
 class _Entry(NamedTuple):
@@ -282,7 +282,7 @@ class SchemaStore:
 def parse_index(body: bytes) -> dict[str, _Entry]:
     """The ``/openapi/v3`` index as {group-version path: entry}; keys have no leading slash."""
     try:
-        data = json.loads(body)
+        data = jsondecode.loads(body)
     except ValueError as exc:
         raise errors.SchemaUnavailable(f"the OpenAPI v3 index at {INDEX_PATH} is not JSON: {exc}") from None
     paths = data.get("paths") if isinstance(data, dict) else None
@@ -299,7 +299,7 @@ def parse_index(body: bytes) -> dict[str, _Entry]:
 def parse_document(body: bytes, url: str) -> dict[str, Any]:
     """A group-version document from response bytes; SchemaUnavailable naming ``url`` if unusable."""
     try:
-        doc = json.loads(body)
+        doc = jsondecode.loads(body)
     except ValueError as exc:
         raise errors.SchemaUnavailable(f"the OpenAPI v3 document at {url} is not valid JSON: {exc}") from None
     if not is_document(doc):

@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 import dynkube
 from dynkube.cli import main
+from dynkube.cli.commands import count_objects
 
 SCRIPT = Path(sys.executable).parent / "dynkube"
 STABLE_GROUP = ("", "fixtures.dynkube.io")  # plus every *.k8s.io group and the dotless built-in groups
@@ -374,6 +376,20 @@ def test_tree_counts_objects_per_resource(cli: Callable[..., Run], objects: str)
     assert core == "core (v1)"
     assert any(line.split()[1:] == ["gizmos", "(gz)", "Gizmo", "namespaced", "2"] for line in text.out.splitlines())
 
+
+
+def test_tree_count_lists_only_metadata(client: dynkube.Client, objects: str) -> None:
+    asked: list[dict[str, object]] = []
+
+    class Observed(dynkube.ResourceClient):  # the real client, its list calls' arguments noted
+        def list_page(self, *args: Any, **kwargs: Any) -> dynkube.ApiList:
+            asked.append(kwargs)
+            return super().list_page(*args, **kwargs)
+
+    for plural, expected in (("configmaps", 3), ("gizmos", 2)):  # kube-root-ca.crt is the third configmap
+        rc = Observed(client, client.resource(plural).resource)
+        assert count_objects(rc, objects) == expected
+    assert asked and all(kwargs.get("metadata_only") is True for kwargs in asked)
 
 # ---- bad input: one line on stderr, the right exit code --------------------------------------
 

@@ -13,6 +13,8 @@ from dynkube.core.discovery import is_aggregated_content_type, parse_aggregated,
 from dynkube.discovery import cache_document_problem
 from dynkube.resources import ResourceMap
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 

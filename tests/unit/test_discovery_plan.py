@@ -11,6 +11,8 @@ from dynkube import errors
 from dynkube.core.discovery import AGGREGATED_ACCEPT, group_list_request, legacy_paths, legacy_request, parse_answer
 from dynkube.core.http import Headers, Request, Response
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 
 def test_group_lists_ask_for_aggregated_discovery_revalidated_by_etag() -> None:
     assert group_list_request("/apis") == Request("GET", "/apis", headers={"Accept": AGGREGATED_ACCEPT})

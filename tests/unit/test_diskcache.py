@@ -15,6 +15,8 @@ from dynkube._diskcache import DiskCache
 from dynkube.config import Config
 from dynkube.schema import openapi_disk_cache
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 SERVER = "https://127.0.0.1:6443"
 HOST = "127.0.0.1_6443"
 

@@ -22,6 +22,8 @@ from dynkube.schema import SchemaStore, openapi_disk_cache, parse_document, pars
 
 from .test_schema_support import RecordedTransport, document_bytes, sha512_hex
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 APPS = "apis/apps/v1"
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
               "spec": {"selector": {}, "template": {}}}

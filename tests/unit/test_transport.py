@@ -15,6 +15,8 @@ from dynkube.transport import CancelScope, RetryPolicy, TokenBucket, Transport, 
 
 from ..support.credentials import StaticToken
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 POLICY = RetryPolicy(max_attempts=5, backoff_base=0.1, backoff_cap=1.0)
 
 

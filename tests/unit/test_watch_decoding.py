@@ -15,6 +15,8 @@ from dynkube.errors import Gone, WatchError, api_error_from_status
 from dynkube.resources import Resource
 from dynkube.watch import EventType, JSONStreamDecoder, WatchEvent, decode_event
 
+pytestmark = pytest.mark.usefixtures("json_decoder")  # every reader under both decoders
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "watch"
 STREAM = (FIXTURES / "configmaps.stream").read_bytes()
 EXPECTED = [json.loads(line) for line in STREAM.splitlines()]
