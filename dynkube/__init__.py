@@ -19,12 +19,15 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
                      UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
-                     RolloutError, DrainError)
+                     RolloutError, DrainError, StreamError, MissingExtra, CopyError)
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
 from .core.calls import TableList
 from .core.exchange import RetryPolicy
+from .core.calls import port_pairs
+from .core.channels import Channel, Protocol as StreamProtocol
+from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
 
 if TYPE_CHECKING:
     from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, is_manifest_url, load_documents, load_url
     from .raw import Answer
+    from .attachable import attachable_pod, service_target_port
+    from .copying import copy_from_pod, copy_to_pod
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
@@ -47,6 +52,8 @@ _LAZY = {
     "Watch": "watch", "WatchEvent": "watch", "EventType": "watch",
     "KubeconfigFiles": "kubeconfig_edit", "ContextInfo": "kubeconfig_edit", "Answer": "raw",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
+    "attachable_pod": "attachable", "service_target_port": "attachable",
+    "copy_from_pod": "copying", "copy_to_pod": "copying",
 }
 
 
@@ -77,4 +84,7 @@ __all__ = [
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
     "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError", "DrainError",
+    "ExecResult", "ExecStream", "PortConnection", "PortForwarder", "Channel", "StreamProtocol", "port_pairs",
+    "attachable_pod", "service_target_port", "copy_from_pod", "copy_to_pod", "StreamError", "MissingExtra",
+    "CopyError",
 ]

@@ -17,7 +17,7 @@ LAYERS = {  # the second part of a module's name -> its layer, bottom (1) to top
     "client": 5,
     "informer": 6, "manifests": 6, "helpers": 6,
     "events": 6, "descriptions": 6, "owners": 6, "rollout": 6, "drain": 6, "diff": 6,
-    "export": 6, "snapshot": 6, "copying": 6, "stubs": 6, "access": 6, "kubeconfig_edit": 2,
+    "export": 6, "snapshot": 6, "copying": 6, "attachable": 6, "stubs": 6, "access": 6, "kubeconfig_edit": 2,
     "__init__": 7,  # the package's public names (``import dynkube``), which the CLI uses
     "cli": 8, "__main__": 8,
 }
