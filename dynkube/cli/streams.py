@@ -39,12 +39,13 @@ def attach_command(ctx: Context) -> int:
 
 def port_forward_command(ctx: Context) -> int:
     """``dynkube port-forward TYPE/NAME [LOCAL:]REMOTE...``: forward until interrupted."""
-    specs = dynkube.port_pairs(ctx.args.ports)
+    specs: list[str | int | tuple[int, int]] = list(dynkube.port_pairs(ctx.args.ports))
     pod = _running(dynkube.attachable_pod(ctx.client, ctx.args.target, ctx.namespace), "forward port")
     kind, slash, name = ctx.args.target.partition("/")
     if slash and ctx.client.resource(kind).resource.kind == "Service":
         service = ctx.client.resource("services").get(name, ctx.namespace)
-        specs = [(local, dynkube.service_target_port(service, pod, remote)) for local, remote in specs]
+        specs = [(local, dynkube.service_target_port(service, pod, remote))
+                 for local, remote in dynkube.port_pairs(specs)]
     stop = threading.Event()
     with ctx.client.port_forward(pod.metadata.name, specs, ctx.namespace, address=ctx.args.address) as forwarder:
         for local, remote in forwarder.forwarded:
