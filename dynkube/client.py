@@ -226,6 +226,8 @@ class Client:
         A failure other than a non-zero exit (no such command, container or pod) raises its ApiError.
         ``timeout`` bounds each wait for output (TimeoutError)."""
         data = stdin.encode() if isinstance(stdin, str) else stdin
+        if tty and data is None:
+            data = b""  # a terminal needs an input side (as kubectl's -t needs -i)
         stream = self.exec_stream(pod, command, namespace, container=container, stdin=data is not None, tty=tty)
         return streaming.run(stream, data, timeout)
 

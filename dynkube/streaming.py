@@ -63,7 +63,7 @@ def open_websocket(transport: Transport, request: Request, protocols: Sequence[P
                 target.url, ssl=target.ssl_context, server_hostname=target.server_hostname,
                 additional_headers=target.headers, user_agent_header=None, subprotocols=[p.value for p in protocols],
                 proxy=target.proxy, compression=None, open_timeout=OPEN_TIMEOUT, close_timeout=CLOSE_TIMEOUT,
-                max_size=MAX_MESSAGE)
+                max_size=MAX_MESSAGE).__enter__()  # entered: the stream objects own it and close it
         except InvalidStatus as exc:
             answer = exc.response
             response = Response(answer.status_code, Headers(dict(answer.headers.raw_items())), bytes(answer.body or b""),
