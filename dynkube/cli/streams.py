@@ -25,6 +25,7 @@ def exec_command(ctx: Context) -> int:
     if not command:
         raise UsageError("you must specify at least one command for the container")
     pod, container = _pod_and_container(ctx, ctx.args.pod)
+    _tty_needs_stdin(ctx)
     stream = ctx.client.exec_stream(pod, command, ctx.namespace, container=container, stdin=ctx.args.stdin,
                                     tty=ctx.args.tty)
     return _run_interactive(ctx, stream)
@@ -33,6 +34,7 @@ def exec_command(ctx: Context) -> int:
 def attach_command(ctx: Context) -> int:
     """``dynkube attach POD [-c C] [-i] [-t]``: the container's output until it ends (or Ctrl-C)."""
     pod, container = _pod_and_container(ctx, ctx.args.pod)
+    _tty_needs_stdin(ctx)
     stream = ctx.client.attach(pod, ctx.namespace, container=container, stdin=ctx.args.stdin, tty=ctx.args.tty)
     return _run_interactive(ctx, stream)
 
@@ -99,6 +101,15 @@ def _running(pod: dynkube.ApiObject, what: str) -> dynkube.ApiObject:
     if phase != "Running":
         raise dynkube.InvalidInput(f"cannot {what} pod {pod.metadata.name!r}: it is not running (phase {phase})")
     return pod
+
+
+def _tty_needs_stdin(ctx: Context) -> None:
+    """kubectl's rule: -t without -i means no terminal; -t with a stdin that is not one, a warning too."""
+    if ctx.args.tty and not ctx.args.stdin:
+        ctx.args.tty = False
+    elif ctx.args.tty and not sys.stdin.isatty():
+        ctx.error("Unable to use a TTY - input is not a terminal or the right kind of file")
+        ctx.args.tty = False
 
 
 def _run_interactive(ctx: Context, stream: dynkube.ExecStream) -> int:

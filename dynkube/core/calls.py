@@ -419,7 +419,7 @@ def exec_request(namespace: str, pod: str, command: Any, *, container: str | Non
                  stdout: bool = True, stderr: bool = True, tty: bool = False) -> Request:
     """The WebSocket upgrade request of ``pods/exec``: ``command`` is the argv (a list of strings; no
     shell is added), each word a ``command`` parameter as kubectl sends it. With ``tty`` stderr is
-    merged into stdout by the terminal, so it is not asked for (as kubectl)."""
+    merged into stdout by the terminal, so it is not asked for (as kubectl); a tty needs stdin."""
     if isinstance(command, str) or not isinstance(command, (list, tuple)) or not command:
         raise InvalidInput(f"exec in pod {pod!r}: the command must be a non-empty list of strings "
                            f"(the argv, e.g. ['sh', '-c', 'echo hi']), not {command!r}")
@@ -490,6 +490,8 @@ def _stream_flags(pod: str, container: str | None, stdin: bool, stdout: bool, st
                   tty: bool) -> dict[str, Any]:
     if container is not None and (not isinstance(container, str) or not container):
         raise InvalidInput(f"pod {pod!r}: the container name must be a non-empty string, not {container!r}")
+    if tty and not stdin:  # kubectl never asks for one: -t without -i runs without a terminal
+        raise InvalidInput(f"pod {pod!r}: a tty needs stdin (stdin=True), as kubectl's -t needs -i")
     stderr = stderr and not tty
     if not (stdin or stdout or stderr):
         raise InvalidInput(f"pod {pod!r}: at least one of stdin, stdout and stderr must be true")

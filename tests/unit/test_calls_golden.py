@@ -315,6 +315,14 @@ def test_stream_requests_refuse_bad_names(namespace: str, pod: str, container: s
         calls.exec_request(namespace, pod, ["true"], container=container)
 
 
+def test_a_tty_needs_stdin() -> None:
+    # kubectl never sends tty=true without stdin; a kwok node crashes on it (a nil stdin in its pty tunnel)
+    with pytest.raises(errors.InvalidInput, match="a tty needs stdin"):
+        calls.exec_request("ns1", "p", ["tty"], tty=True)
+    with pytest.raises(errors.InvalidInput, match="a tty needs stdin"):
+        calls.attach_request("ns1", "p", tty=True)
+
+
 def test_a_stream_needs_at_least_one_of_its_standard_streams() -> None:
     with pytest.raises(errors.InvalidInput, match="at least one of stdin, stdout and stderr"):
         calls.attach_request("ns1", "p", stdout=False, stderr=False)
