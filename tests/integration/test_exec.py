@@ -164,6 +164,37 @@ def test_closing_streams_leaves_no_socket_or_thread(client: dynkube.Client, name
           timeout=30)
 
 
+def test_exec_streams_and_rest_calls_share_one_client_across_threads(client: dynkube.Client, namespace: str,
+                                                                     pod: str) -> None:
+    stop = threading.Event()
+
+    def rest() -> int:
+        calls = 0
+        while not stop.is_set() or calls == 0:
+            assert client.resource("pods").get(pod, namespace).metadata.name == pod
+            calls += 1
+        return calls
+
+    def stream(i: int) -> bytes:
+        with client.exec_stream(pod, ["cat"], namespace, stdin=True) as s:
+            received = b""
+            for n in range(20):
+                line = f"stream {i} line {n}\n".encode()
+                s.write(line)
+                while not received.endswith(line):
+                    received += s.read(timeout=30)
+            return received
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        readers = [pool.submit(rest) for _ in range(16)]
+        streams = [pool.submit(stream, i) for i in range(4)]
+        outputs = [f.result(timeout=120) for f in streams]
+        stop.set()
+        assert all(f.result(timeout=60) > 0 for f in readers)
+    for i, output in enumerate(outputs):
+        assert output == b"".join(f"stream {i} line {n}\n".encode() for n in range(20))
+
+
 # ---- attach ------------------------------------------------------------------------------------
 
 @pytest.fixture
