@@ -72,7 +72,7 @@ def open_websocket(transport: Transport, request: Request, protocols: Sequence[P
                 log.info("upgrade of %s refused with 401: credentials refreshed, asking again", shown)
                 continue
             raise error_for(response, "GET", shown) from None
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
+        except (OSError, EOFError, InvalidHandshake) as exc:
             raise errors.TransportError(f"GET {shown}: cannot open the WebSocket: {exc.__class__.__name__}: {exc}",
                                         url=shown) from None
         log.debug("GET %s upgraded (%s)", shown, connection.subprotocol)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -239,10 +240,15 @@ def _round_trip(port: int, message: bytes) -> bytes:
 
 
 def _http_get(port: int, path: str) -> bytes:
+    """One HTTP/1.0 answer, read to its Content-Length (kwok keeps a forwarded connection open after
+    its target closed, so the end of the connection is not the end of the answer)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
         conn.sendall(f"GET {path} HTTP/1.0\r\nHost: pod\r\n\r\n".encode())
         answer = b""
-        while chunk := conn.recv(65536):
+        while not (match := re.search(rb"\r\nContent-Length: (\d+)\r\n.*?\r\n\r\n", answer, re.S | re.I)) or \
+                len(answer) < match.end() + int(match.group(1)):
+            chunk = conn.recv(65536)
+            assert chunk, f"the connection closed after {answer!r}"
             answer += chunk
     return answer
 
