@@ -21,7 +21,7 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 def exec_command(ctx: Context) -> int:
     """``dynkube exec POD [-c C] [-i] [-t] -- CMD...``: the command's exit code becomes ours."""
-    command = [word for word in ctx.args.cmd if word != "--"] if ctx.args.cmd[:1] == ["--"] else ctx.args.cmd
+    command = ctx.args.cmd[1:] if ctx.args.cmd[:1] == ["--"] else ctx.args.cmd
     if not command:
         raise UsageError("you must specify at least one command for the container")
     pod, container = _pod_and_container(ctx, ctx.args.pod)
