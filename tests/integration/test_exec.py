@@ -5,6 +5,7 @@ an echo and any other pod port is kwok's own server (``GET /healthz`` answers ``
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import hashlib
 import os
 import re
@@ -200,7 +201,8 @@ def test_exec_streams_and_rest_calls_share_one_client_across_threads(client: dyn
 
 @pytest.fixture
 def container_log(client: dynkube.Client, namespace: str, pod: str) -> Iterator[Path]:
-    """The log file envtest's kwok attaches to (shared by every container: restored to its content after)."""
+    """The log file envtest's kwok attaches to (shared by every container and test: restored to its
+    content at once after the test, which writes to it for at most 20 s)."""
     path = Path(client.exec(pod, ["pwd"], namespace).stdout_text.strip()) / "container.log"
     size = path.stat().st_size
     try:
@@ -211,19 +213,20 @@ def container_log(client: dynkube.Client, namespace: str, pod: str) -> Iterator[
 
 def test_attach_reads_a_line_written_to_the_container(client: dynkube.Client, namespace: str, pod: str,
                                                        container_log: Path) -> None:
-    line = f"envtest: attach test in {namespace}\n".encode()
+    text = f"envtest: attach test in {namespace}"
+    received = b""
     with client.attach(pod, namespace) as stream:
         assert stream.protocol is dynkube.StreamProtocol.V5
-        received = b""
-        with open(container_log, "ab") as log:  # kwok follows the file from the end: write until it shows
-            while line not in received:
-                log.write(line)
-                log.flush()
-                try:
-                    received += stream.read(timeout=2)
-                except TimeoutError:
-                    assert len(received) < 100 * len(line), received
-    assert line in received
+        for _ in range(10):  # kwok follows the file from its end, from some moment after attaching: write until seen
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            with open(container_log, "ab") as log:  # the CRI log format kwok reads
+                log.write(f"{stamp} stdout F {text}\n".encode())
+            try:
+                received += stream.read(timeout=2)
+            except TimeoutError:
+                continue
+            break
+    assert received == f"{text}\n".encode()
 
 
 # ---- port-forward ------------------------------------------------------------------------------
