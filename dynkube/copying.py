@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .core.channels import Channel, Protocol
-from .errors import ApiError, CopyError, DynkubeError, InvalidInput
+from .errors import ApiError, CopyError, InvalidInput, StreamError
 
 if TYPE_CHECKING:
     from .client import Client
@@ -69,10 +69,9 @@ def copy_to_pod(client: Client, source: str | os.PathLike[str], pod: str, destin
         writer = threading.Thread(target=_send_archive, args=(stream, local, name, failures),
                                   name="dynkube-cp-upload", daemon=True)
         writer.start()
-        for _ in stream.chunks():
-            pass
+        stderr = b"".join(data for channel, data in stream.chunks() if channel == Channel.STDERR)
         writer.join()
-        _check_exit(stream, pod, destination)
+        _check_exit(stream, pod, destination, stderr)
         if failures:
             raise failures[0]
 
@@ -171,18 +170,23 @@ def _extract(archive: tarfile.TarFile, member: tarfile.TarInfo, prefix: str, des
     return destination.parent / name
 
 
-def _check_exit(stream: ExecStream, pod: str, path: str) -> None:
-    """Raise CopyError when tar failed in the container (no tar, no such path), quoting its stderr."""
+def _check_exit(stream: ExecStream, pod: str, path: str, stderr: bytes = b"") -> None:
+    """Raise CopyError when tar failed in the container (no tar, no such path), quoting its stderr
+    (``stderr``: what was already read of it)."""
     try:
         code = stream.wait()
     except ApiError as exc:
-        _raise_tar_failure(stream, pod, path, exc.message or str(exc))
+        _raise_tar_failure(stream, pod, path, exc.message or str(exc), stderr)
+    except StreamError as exc:  # tar gave up early and the server closed while the archive was still sent
+        if not stderr:
+            raise
+        _raise_tar_failure(stream, pod, path, str(exc), stderr)
     if code != 0:
-        _raise_tar_failure(stream, pod, path, f"tar exited with code {code}")
+        _raise_tar_failure(stream, pod, path, f"tar exited with code {code}", stderr)
 
 
-def _raise_tar_failure(stream: ExecStream, pod: str, path: str, problem: str) -> NoReturn:
-    text = b"".join(iter(lambda: stream.read(Channel.STDERR), b"")).decode("utf-8", errors="replace")
+def _raise_tar_failure(stream: ExecStream, pod: str, path: str, problem: str, already: bytes = b"") -> NoReturn:
+    text = (already + b"".join(iter(lambda: stream.read(Channel.STDERR), b""))).decode("utf-8", errors="replace")
     stderr = "; ".join(line for line in text.splitlines() if line and "Removing leading" not in line)
     if "executable file not found" in problem or "tar: not found" in stderr or "tar: command not found" in stderr:
         raise CopyError(f"cp {pod}:{path}: the container has no 'tar', which cp needs (as kubectl cp)")

@@ -124,7 +124,10 @@ def _run_interactive(ctx: Context, stream: dynkube.ExecStream) -> int:
             target = err if channel == dynkube.Channel.STDERR else out
             target.write(data)
             target.flush()
-        return stream.wait()
+        code = stream.wait()
+    if code:
+        ctx.error(f"command terminated with exit code {code}")  # kubectl's line
+    return code
 
 
 def _pump_stdin(stream: dynkube.ExecStream) -> None:

@@ -1,6 +1,5 @@
-"""cp from a pod (tar over exec) against envtest's kwok nodes, where the "container" is this host:
-a file and a directory tree, compared by checksum, and the errors. Upload (cp to a pod) needs the
-command's stdin to end, which kwok never does: its test comes with the kubelet-streaming node."""
+"""cp (tar over exec) against envtest's nodes, where the "container" is this host: a file and a
+directory tree both ways, compared by checksum, and the errors."""
 
 from __future__ import annotations
 
@@ -66,3 +65,26 @@ def test_cp_from_a_missing_container_is_the_servers_error(client: dynkube.Client
                                                           tmp_path: Path) -> None:
     with pytest.raises(dynkube.BadRequest, match="container nope is not valid"):
         dynkube.copy_from_pod(client, pod, "/etc/hostname", tmp_path / "out", namespace=namespace, container="nope")
+
+
+def test_cp_copies_a_directory_tree_to_the_pod(client: dynkube.Client, namespace: str, pod: str,
+                                               source_tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "in-pod" / "target").mkdir()
+    destination = tmp_path / "in-pod" / "target" / "copy"
+    dynkube.copy_to_pod(client, source_tree, pod, str(destination), namespace=namespace)
+    assert _tree(destination) == _tree(source_tree)
+
+
+def test_cp_round_trip_keeps_every_byte(client: dynkube.Client, namespace: str, pod: str, source_tree: Path,
+                                        tmp_path: Path) -> None:
+    uploaded = tmp_path / "in-pod" / "uploaded"
+    dynkube.copy_to_pod(client, source_tree / "sub" / "big.bin", pod, str(uploaded), namespace=namespace)
+    back = tmp_path / "back.bin"
+    dynkube.copy_from_pod(client, pod, str(uploaded), back, namespace=namespace)
+    assert back.read_bytes() == (source_tree / "sub" / "big.bin").read_bytes()
+
+
+def test_cp_to_a_missing_directory_quotes_tar(client: dynkube.Client, namespace: str, pod: str,
+                                              source_tree: Path, tmp_path: Path) -> None:
+    with pytest.raises(dynkube.CopyError, match="No such file or directory|Cannot open|Cannot chdir"):
+        dynkube.copy_to_pod(client, source_tree, pod, str(tmp_path / "absent" / "copy"), namespace=namespace)

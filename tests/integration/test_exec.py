@@ -5,13 +5,11 @@ an echo and any other pod port is kwok's own server (``GET /healthz`` answers ``
 from __future__ import annotations
 
 import concurrent.futures
-import datetime
 import hashlib
 import os
 import re
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,6 +107,26 @@ def test_a_streaming_exec_echoes_what_is_written(client: dynkube.Client, namespa
     assert stream.exit_code is None  # closed by us while cat still ran (kwok never ends its stdin)
 
 
+def test_stdin_is_fed_then_closed(client: dynkube.Client, namespace: str, pod: str) -> None:
+    payload = os.urandom(300_000)
+    result = client.exec(pod, ["sh", "-c", "wc -c; echo done >&2"], namespace, stdin=payload)
+    assert (result.stdout.strip(), result.stderr, result.exit_code) == (b"300000", b"done\n", 0)
+
+
+def test_close_stdin_then_a_command_reading_to_eof_ends(client: dynkube.Client, namespace: str, pod: str) -> None:
+    with client.exec_stream(pod, ["sh", "-c", "cat; echo after-eof"], namespace, stdin=True) as stream:
+        stream.write(b"before\n")
+        stream.close_stdin()
+        assert stream.wait(timeout=30) == 0
+        assert b"".join(iter(lambda: stream.read(timeout=30), b"")) == b"before\nafter-eof\n"
+
+
+@pytest.mark.parametrize("code", [1, 3, 42])
+def test_the_exit_code_comes_from_the_status(client: dynkube.Client, namespace: str, pod: str, code: int) -> None:
+    result = client.exec(pod, ["sh", "-c", f"echo partial; exit {code}"], namespace)
+    assert (result.stdout, result.exit_code) == (b"partial\n", code)
+
+
 def test_a_command_that_does_not_exist_raises_the_servers_error(client: dynkube.Client, namespace: str,
                                                                  pod: str) -> None:
     with pytest.raises(dynkube.ApiError, match="executable file not found"):
@@ -199,34 +217,19 @@ def test_exec_streams_and_rest_calls_share_one_client_across_threads(client: dyn
 
 # ---- attach ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def container_log(client: dynkube.Client, namespace: str, pod: str) -> Iterator[Path]:
-    """The log file envtest's kwok attaches to (shared by every container and test: restored to its
-    content at once after the test, which writes to it for at most 20 s)."""
-    path = Path(client.exec(pod, ["pwd"], namespace).stdout_text.strip()) / "container.log"
-    size = path.stat().st_size
-    try:
-        yield path
-    finally:
-        os.truncate(path, size)
-
-
-def test_attach_reads_a_line_written_to_the_container(client: dynkube.Client, namespace: str, pod: str,
-                                                       container_log: Path) -> None:
-    text = f"envtest: attach test in {namespace}"
-    received = b""
-    with client.attach(pod, namespace) as stream:
+def test_attach_echoes_what_is_written_to_the_container(client: dynkube.Client, namespace: str, pod: str) -> None:
+    # envtest's node (kubelet-streaming) gives every container a main process that behaves like cat
+    with client.attach(pod, namespace, stdin=True) as stream:
         assert stream.protocol is dynkube.StreamProtocol.V5
-        for _ in range(10):  # kwok follows the file from its end, from some moment after attaching: write until seen
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            with open(container_log, "ab") as log:  # the CRI log format kwok reads
-                log.write(f"{stamp} stdout F {text}\n".encode())
-            try:
-                received += stream.read(timeout=2)
-            except TimeoutError:
-                continue
-            break
-    assert received == f"{text}\n".encode()
+        stream.write(b"a line for the main process\n")
+        received = b""
+        while not received.endswith(b"\n"):
+            chunk = stream.read(timeout=30)
+            assert chunk, f"the attach ended after {received!r}"
+            received += chunk
+        assert received == b"a line for the main process\n"
+        stream.close_stdin()
+        assert stream.wait(timeout=30) == 0  # closing stdin ends the attach with Success
 
 
 # ---- port-forward ------------------------------------------------------------------------------
