@@ -183,6 +183,8 @@ def _check_exit(stream: ExecStream, pod: str, path: str, stderr: bytes = b"") ->
         _raise_tar_failure(stream, pod, path, str(exc), stderr)
     if code != 0:
         _raise_tar_failure(stream, pod, path, f"tar exited with code {code}", stderr)
+    if not stream.status_received:  # a copy is not taken as done on a silent end
+        _raise_tar_failure(stream, pod, path, "the stream ended without tar's exit status", stderr)
 
 
 def _raise_tar_failure(stream: ExecStream, pod: str, path: str, problem: str, already: bytes = b"") -> NoReturn:

@@ -140,6 +140,12 @@ class ExecStream:
         return self._ended
 
     @property
+    def status_received(self) -> bool:
+        """True once the server sent the command's exit Status (no I/O; a stream closed without one
+        reads as exit code 0, as in client-go)."""
+        return bool(self._status)
+
+    @property
     def exit_code(self) -> int | None:
         """The exit code once the stream ended with one, else None (no I/O; ``wait`` reads to the end)."""
         return self._exit.code if self._exit else None
@@ -239,6 +245,8 @@ class ExecStream:
 
     def _finish(self, failure: errors.DynkubeError | None) -> None:
         self._ended = True
+        if self._status:  # the command's end was told: a connection dropped after it changes nothing
+            failure = None
         if failure is None:
             try:
                 self._exit = read_status(bytes(self._status), url=self.url) if self._status else ExitStatus(0, {})
