@@ -19,12 +19,15 @@ from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete
                      RequestEntityTooLarge, ResolutionError, ResourceNotFound, SchemaUnavailable, ServerError,
                      ServerTimeout, ServerWarning, TooManyRequests, TransportError, Unauthorized,
                      UnsupportedMediaType, ValidationFailed, WaitTimeout, OwnerError, DanglingOwner, OwnerCycle,
-                     RolloutError, DrainError, LogStreamDropped)
+                     RolloutError, DrainError, LogStreamDropped, StreamError, MissingExtra, CopyError)
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy
 from .resources import Resource, ResourceMap, Subresource
 from .core.calls import TableList
 from .core.exchange import RetryPolicy
+from .core.calls import port_pairs
+from .core.channels import Channel, Protocol as StreamProtocol
+from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
 
 if TYPE_CHECKING:
     from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from .podlogs import LogLine, LogSelection, LogSource, LogStream, log_sources, logs
     from .raw import Answer
     from .snapshot import open_snapshot
+    from .attachable import attachable_pod, service_target_port
+    from .copying import copy_from_pod, copy_to_pod
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
@@ -53,6 +58,8 @@ _LAZY = {
     "logs": "podlogs", "log_sources": "podlogs", "LogLine": "podlogs", "LogSelection": "podlogs",
     "LogSource": "podlogs", "LogStream": "podlogs",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
+    "attachable_pod": "attachable", "service_target_port": "attachable",
+    "copy_from_pod": "copying", "copy_to_pod": "copying",
 }
 
 
@@ -86,4 +93,7 @@ __all__ = [
     "Gone", "Expired", "UnsupportedMediaType", "Invalid", "TooManyRequests", "ServerError", "ServerTimeout",
     "ServerWarning", "ValidationFailed", "WaitTimeout", "RedirectRefused", "MalformedResponse",
     "RequestEntityTooLarge", "OwnerError", "DanglingOwner", "OwnerCycle", "RolloutError", "DrainError",
+    "ExecResult", "ExecStream", "PortConnection", "PortForwarder", "Channel", "StreamProtocol", "port_pairs",
+    "attachable_pod", "service_target_port", "copy_from_pod", "copy_to_pod", "StreamError", "MissingExtra",
+    "CopyError",
 ]

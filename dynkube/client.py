@@ -24,6 +24,8 @@ from .errors import InvalidInput, NotFound, ResourceNotFound
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap
 from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
+from . import streaming
+from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
 from .verbs import Plan, ResourceNames, Target, check_validation
 from .watch import Watch, WatchPlan
 
@@ -197,6 +199,58 @@ class Client:
         else:
             resource, fields = self.discovery.with_refresh_on_miss(lambda m: _explain_target(m, path.strip()))
         return self.schemas.explain(resource.group, resource.version, resource.kind, fields, recursive=recursive)
+
+
+    # ---- inside pods: exec, attach, port-forward (WebSocket; dynkube.streaming) ---------
+
+    def exec(self, pod: str, command: builtins.list[str], namespace: str | None = None, *,
+             container: str | None = None, stdin: bytes | str | None = None, tty: bool = False,
+             timeout: float | None = None) -> ExecResult:
+        """Run ``command`` (an argv list) in a container of ``pod`` to its end, as ``kubectl exec``:
+        ``stdin`` is fed to it (then EOF); returns stdout, stderr and the exit code (``ExecResult``).
+        A failure other than a non-zero exit (no such command, container or pod) raises its ApiError.
+        ``timeout`` bounds each wait for output (TimeoutError)."""
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        if tty and data is None:
+            data = b""  # a terminal needs an input side (as kubectl's -t needs -i)
+        stream = self.exec_stream(pod, command, namespace, container=container, stdin=data is not None, tty=tty)
+        return streaming.run(stream, data, timeout)
+
+    def exec_stream(self, pod: str, command: builtins.list[str], namespace: str | None = None, *,
+                    container: str | None = None, stdin: bool = False, stdout: bool = True, stderr: bool = True,
+                    tty: bool = False) -> ExecStream:
+        """Start ``command`` in ``pod`` and return the open stream (``write``, ``close_stdin``, ``read``,
+        ``resize``, ``wait``, ``close``) for interactive use; close it (or use ``with``)."""
+        request = calls.exec_request(namespace or self.namespace, pod, command, container=container, stdin=stdin,
+                                     stdout=stdout, stderr=stderr, tty=tty)
+        return streaming.open_stream(self.transport, request)
+
+    def attach(self, pod: str, namespace: str | None = None, *, container: str | None = None, stdin: bool = False,
+               stdout: bool = True, stderr: bool = True, tty: bool = False) -> ExecStream:
+        """Attach to the main process of a container of ``pod`` (``kubectl attach``): the same stream
+        object as ``exec_stream``."""
+        request = calls.attach_request(namespace or self.namespace, pod, container=container, stdin=stdin,
+                                       stdout=stdout, stderr=stderr, tty=tty)
+        return streaming.open_stream(self.transport, request)
+
+    def connect_port(self, pod: str, port: int, namespace: str | None = None) -> PortConnection:
+        """One TCP connection to ``port`` of ``pod`` through the API server (a socket-like
+        ``PortConnection``: ``sendall``, ``recv``, ``close``)."""
+        request = calls.port_forward_request(namespace or self.namespace, pod, port)
+        return streaming.connect_port(self.transport, request, port)
+
+    def port_forward(self, pod: str, ports: builtins.list[str | int | tuple[int, int]] | str | int,
+                     namespace: str | None = None, *, address: str = "127.0.0.1") -> PortForwarder:
+        """Listen locally and forward each connection to a port of ``pod``, as ``kubectl port-forward``.
+
+        ``ports``: ``"8080:80"`` (local:remote), ``":80"`` or ``"0:80"`` (a free local port), ``80``
+        (the same port), or (local, remote); a list of them for several. Returns a started
+        ``PortForwarder`` (its ``forwarded`` lists the (local, remote) pairs); stop it, or use ``with``.
+        """
+        pairs = calls.port_pairs(ports)
+        namespace = namespace or self.namespace
+        calls.port_forward_request(namespace, pod, pairs[0][1])  # a bad pod or namespace fails before listening
+        return PortForwarder(lambda remote: self.connect_port(pod, remote, namespace), pairs, address).start()
 
 
 def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str]:

@@ -330,3 +330,31 @@ class ValidationFailed(InvalidInput):
     def __init__(self, message: str, *, issues: list[Any]) -> None:
         super().__init__(message)
         self.issues = issues
+
+
+class StreamError(DynkubeError):
+    """An exec, attach or port-forward stream failed after it opened: the connection dropped, the
+    server's protocol cannot do what was asked (stdin half-close over v4), or a port-forward's
+    error channel reported a failure (``url`` the stream's, without its query)."""
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class MissingExtra(DynkubeError, ImportError):
+    """A feature needs an optional dependency that is not installed; ``extra`` names the
+    ``pip install 'dynkube[EXTRA]'`` that brings it."""
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+class CopyError(DynkubeError):
+    """``cp`` could not copy: the container has no ``tar``, the path does not exist there, or the
+    archive holds an entry that would land outside the destination (``entry`` names it)."""
+
+    def __init__(self, message: str, *, entry: str | None = None) -> None:
+        super().__init__(message)
+        self.entry = entry

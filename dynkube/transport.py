@@ -27,7 +27,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -41,7 +41,7 @@ from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry na
 from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
 from .core.exchange import Limits, RetryPolicy as RetryPolicy, Timeout as Timeout, clamped, limits_for
 from .core.exchange import retry_delay as retry_delay
-from .core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
+from .core.http import MAX_REDIRECTS, Headers, Request, Response, display_url, redirect_refusal
 from .core.status import error_for, json_object, parse_warning_header
 from .objects import encode_json
 
@@ -694,6 +694,29 @@ class Transport:
                                          f"without a complete answer", url=url)
         return errors.TransportError(f"{method} {url}: {_describe(exc)}", url=url)
 
+    def upgrade_target(self, request: Request) -> UpgradeTarget:
+        """What a WebSocket connection for ``request`` needs of this transport: its ws(s):// URL, the
+        TLS context (CA, the current client certificate, or no verification), the name to verify
+        (tls-server-name), the headers (credentials, impersonation, User-Agent) and the proxy.
+        The credentials are asked now, so a rotated token or certificate is used."""
+        merged: dict[str, str | list[str]] = {"User-Agent": USER_AGENT}
+        context: ssl.SSLContext | None = None
+        if self._secure:
+            merged.update(self.config.credentials.headers())
+            context = build_ssl_context(self.config, self.config.credentials.client_certificate())
+        merged.update(request.headers)
+        headers = [(name, item) for name, value in merged.items()  # a list: one header line per value
+                   for item in (value if isinstance(value, list) else [value])]
+        query = urlencode(request.params, doseq=True) if request.params else ""
+        url = "ws" + self.url(request.path)[len("http"):] + (f"?{query}" if query else "")
+        proxy = self._proxies().get("https" if self._secure else "http")
+        return UpgradeTarget(url, context, self.config.tls_server_name, headers, proxy)
+
+    def refresh_credentials(self) -> bool:
+        """After a 401 outside ``send`` (a WebSocket upgrade): rotate the credentials as ``send``
+        does; True if they changed and asking again makes sense."""
+        return self._refresh_credentials()
+
     def _refresh_credentials(self) -> bool:
         """After a 401: ask the credentials to rotate; rebuild TLS if the client certificate changed."""
         if not self._secure or not self.config.credentials.refresh():
@@ -755,6 +778,20 @@ def _response(raw: requests.Response) -> Response:
     """The Response value of a requests answer (its body read)."""
     return Response(raw.status_code, Headers(raw.headers), raw.content, raw.reason or "", raw.url or "",
                     tuple(r.url for r in raw.history))
+
+
+class UpgradeTarget(NamedTuple):
+    """Where and how to open a WebSocket to the server (``Transport.upgrade_target``); ``repr``
+    shows no header, since they hold the credentials."""
+
+    url: str
+    ssl_context: ssl.SSLContext | None
+    server_hostname: str | None
+    headers: list[tuple[str, str]]  # header lines (a name repeats for several Impersonate-Group values)
+    proxy: str | None
+
+    def __repr__(self) -> str:
+        return f"UpgradeTarget({display_url(self.url)!r}, headers=<{len(self.headers)} hidden>)"
 
 
 class Stream:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO
 import dynkube
 
 from . import (auth, change, commands, completion, create, edit, export, get, kubeconfig, logs, raw, replace, snapshot,
-               stubs, tools)
+               streams, stubs, tools)
 from .context import CommandFailed, Context, UsageError, describe_error, one_line
 from .flags import BoolFlag, ValueAfterEquals
 from .printing import paint
@@ -262,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cached_option(p)
     _add_export_commands(command)
     _add_tool_commands(command)
+    _add_stream_commands(command)
     _add_change_commands(command)
     _add_logs_command(command)
 
@@ -272,6 +273,39 @@ def build_parser() -> argparse.ArgumentParser:
     create.register(command, _add_global_options, _CommandParser)
     kubeconfig.register(command, _add_global_options, _CommandParser)
     return parser
+
+
+def _add_stream_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """exec, attach, port-forward, cp (dynkube.cli.streams)."""
+
+    p = command("exec", streams.exec_command, "Run a command in a container; its exit code becomes dynkube's.",
+                "examples:\n  dynkube exec web-0 -- ls /\n  dynkube exec -it deploy/web -c app -- sh")
+    p.add_argument("pod", metavar="POD|TYPE/NAME", help="a pod, or a workload (deploy/web, svc/web) to pick one of")
+    p.add_argument("cmd", nargs="*", metavar="-- COMMAND [ARG...]", help="the command and its arguments")
+    _add_stream_options(p)
+    p = command("attach", streams.attach_command, "Attach to the main process of a running container.",
+                "examples:\n  dynkube attach web-0\n  dynkube attach -it web-0 -c app")
+    p.add_argument("pod", metavar="POD|TYPE/NAME", help="a pod, or a workload (deploy/web, svc/web) to pick one of")
+    _add_stream_options(p)
+    p = command("port-forward", streams.port_forward_command,
+                "Forward local ports to a pod (or a pod of a Service or workload) until interrupted.",
+                "examples:\n  dynkube port-forward pod/web-0 8080:80\n  dynkube port-forward svc/web :80\n"
+                "  dynkube port-forward deploy/web 5000 6000:6001 --address 0.0.0.0")
+    p.add_argument("target", metavar="POD|TYPE/NAME", help="pod/NAME, svc/NAME, deploy/NAME, ...")
+    p.add_argument("ports", nargs="+", metavar="[LOCAL:]REMOTE", help="ports to forward (LOCAL 0 or empty: a free one)")
+    p.add_argument("--address", default="127.0.0.1", metavar="ADDRESS", help="local address to listen on")
+    p = command("cp", streams.cp_command, "Copy files and directories to and from containers (tar over exec).",
+                "examples:\n  dynkube cp web-0:/etc/nginx ./nginx\n  dynkube cp other-ns/web-0:/tmp/a.log a.log\n"
+                "  dynkube cp ./site web-0:/usr/share/html")
+    p.add_argument("source", metavar="SOURCE", help="[NAMESPACE/]POD:PATH or a local path")
+    p.add_argument("destination", metavar="DESTINATION", help="a local path or [NAMESPACE/]POD:PATH")
+    p.add_argument("-c", "--container", metavar="NAME", help="the container (default: the pod's only or default one)")
+
+
+def _add_stream_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--container", metavar="NAME", help="the container (default: the pod's only or default one)")
+    p.add_argument("-i", "--stdin", action="store_true", help="pass our stdin to the container")
+    p.add_argument("-t", "--tty", action="store_true", help="stdin is a terminal (raw mode; stderr joins stdout)")
 
 
 def _add_export_commands(command: Callable[..., argparse.ArgumentParser]) -> None:

@@ -503,3 +503,92 @@ def delete_options(propagation_policy: Any, grace_period_seconds: int | None,
     if dry_run:
         options["dryRun"] = ["All"]
     return options
+
+
+# ---- streams into a pod (exec, attach, port-forward) -----------------------------------------
+
+def exec_request(namespace: str, pod: str, command: Any, *, container: str | None = None, stdin: bool = False,
+                 stdout: bool = True, stderr: bool = True, tty: bool = False) -> Request:
+    """The WebSocket upgrade request of ``pods/exec``: ``command`` is the argv (a list of strings; no
+    shell is added), each word a ``command`` parameter as kubectl sends it. With ``tty`` stderr is
+    merged into stdout by the terminal, so it is not asked for (as kubectl); a tty needs stdin."""
+    if isinstance(command, str) or not isinstance(command, (list, tuple)) or not command:
+        raise InvalidInput(f"exec in pod {pod!r}: the command must be a non-empty list of strings "
+                           f"(the argv, e.g. ['sh', '-c', 'echo hi']), not {command!r}")
+    if not all(isinstance(word, str) for word in command):
+        raise InvalidInput(f"exec in pod {pod!r}: every word of the command must be a string: {command!r}")
+    params = {"command": builtins.list(command), **_stream_flags(pod, container, stdin, stdout, stderr, tty)}
+    return Request("GET", _pod_path(namespace, pod, "exec"), params)
+
+
+def attach_request(namespace: str, pod: str, *, container: str | None = None, stdin: bool = False,
+                   stdout: bool = True, stderr: bool = True, tty: bool = False) -> Request:
+    """The WebSocket upgrade request of ``pods/attach`` (the container's own process)."""
+    return Request("GET", _pod_path(namespace, pod, "attach"),
+                   _stream_flags(pod, container, stdin, stdout, stderr, tty))
+
+
+def port_forward_request(namespace: str, pod: str, port: int) -> Request:
+    """The WebSocket upgrade request of ``pods/portforward`` for one port (one TCP connection)."""
+    check_port(port, f"port-forward to pod {pod!r}")
+    return Request("GET", _pod_path(namespace, pod, "portforward"), {"ports": str(port)})
+
+
+def check_port(port: Any, what: str) -> int:
+    """A TCP port number (1-65535), or InvalidInput naming ``what``."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise InvalidInput(f"{what}: a port must be an integer from 1 to 65535, not {port!r}")
+    return port
+
+
+def port_pairs(ports: Any) -> builtins.list[tuple[int, int]]:
+    """(local, remote) pairs of port-forward specs, as kubectl reads them: ``"8080:80"``, ``":80"``
+    and ``"0:80"`` (any free local port), ``"80"`` or ``80`` (the same port), or ``(local, remote)``."""
+    specs = ports if isinstance(ports, builtins.list) else [ports]
+    if not specs:
+        raise InvalidInput("port-forward needs at least one port (LOCAL:REMOTE)")
+    return [_port_pair(spec) for spec in specs]
+
+
+def _port_pair(spec: Any) -> tuple[int, int]:
+    what = f"port-forward {spec!r}"
+    if isinstance(spec, tuple) and len(spec) == 2:
+        local, remote = spec
+        if local != 0:
+            check_port(local, what)
+        return local, check_port(remote, what)
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return check_port(spec, what), spec
+    if not isinstance(spec, str):
+        raise InvalidInput(f"{what}: expected LOCAL:REMOTE, a port number or (local, remote)")
+    local_text, colon, remote_text = spec.partition(":")
+    texts = (local_text or "0", remote_text) if colon else (local_text, local_text)
+    if not all(t.isdigit() for t in texts):
+        raise InvalidInput(f"{what}: expected LOCAL:REMOTE with port numbers (e.g. 8080:80 or :80)")
+    local, remote = int(texts[0]), int(texts[1])
+    if local != 0:
+        check_port(local, what)
+    return local, check_port(remote, what)
+
+
+def _pod_path(namespace: str, pod: str, subresource: str) -> str:
+    for what, value in (("pod name", pod), ("namespace", namespace)):
+        if not isinstance(value, str) or not value or "/" in value:
+            raise InvalidInput(f"pods/{subresource}: the {what} must be a non-empty string without '/', not {value!r}")
+    return f"/api/v1/namespaces/{namespace}/pods/{pod}/{subresource}"
+
+
+def _stream_flags(pod: str, container: str | None, stdin: bool, stdout: bool, stderr: bool,
+                  tty: bool) -> dict[str, Any]:
+    if container is not None and (not isinstance(container, str) or not container):
+        raise InvalidInput(f"pod {pod!r}: the container name must be a non-empty string, not {container!r}")
+    if tty and not stdin:  # kubectl never asks for one: -t without -i runs without a terminal
+        raise InvalidInput(f"pod {pod!r}: a tty needs stdin (stdin=True), as kubectl's -t needs -i")
+    stderr = stderr and not tty
+    if not (stdin or stdout or stderr):
+        raise InvalidInput(f"pod {pod!r}: at least one of stdin, stdout and stderr must be true")
+    params: dict[str, Any] = {"container": container} if container else {}
+    for name, value in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr), ("tty", tty)):
+        if value:
+            params[name] = "true"
+    return params

@@ -346,3 +346,67 @@ def test_the_pager_asks_for_the_next_page_with_the_token_and_without_the_first_p
 
 def test_the_pager_stops_after_the_last_page() -> None:
     assert calls.next_page(calls.list_page(CONFIGMAPS, "ns1").request, page("")) is None
+
+
+# ---- streams into a pod: the WebSocket upgrade requests ---------------------------------------
+
+STREAM_GOLDEN: list[tuple[str, Callable[[], Request], Request]] = [
+    ("exec, stdout and stderr", lambda: calls.exec_request("ns1", "p", ["sh", "-c", "echo hi"]),
+     Request("GET", "/api/v1/namespaces/ns1/pods/p/exec",
+             {"command": ["sh", "-c", "echo hi"], "stdout": "true", "stderr": "true"})),
+    ("exec with stdin in a container", lambda: calls.exec_request("ns1", "p", ["cat"], container="c", stdin=True),
+     Request("GET", "/api/v1/namespaces/ns1/pods/p/exec",
+             {"command": ["cat"], "container": "c", "stdin": "true", "stdout": "true", "stderr": "true"})),
+    ("exec with a tty: no stderr, as kubectl", lambda: calls.exec_request("ns1", "p", ["sh"], stdin=True, tty=True),
+     Request("GET", "/api/v1/namespaces/ns1/pods/p/exec",
+             {"command": ["sh"], "stdin": "true", "stdout": "true", "tty": "true"})),
+    ("attach", lambda: calls.attach_request("ns1", "p", container="c", stderr=False),
+     Request("GET", "/api/v1/namespaces/ns1/pods/p/attach", {"container": "c", "stdout": "true"})),
+    ("port-forward", lambda: calls.port_forward_request("ns1", "p", 8080),
+     Request("GET", "/api/v1/namespaces/ns1/pods/p/portforward", {"ports": "8080"})),
+]
+
+
+@pytest.mark.parametrize("build, expected", [case[1:] for case in STREAM_GOLDEN], ids=[c[0] for c in STREAM_GOLDEN])
+def test_stream_upgrade_requests(build: Callable[[], Request], expected: Request) -> None:
+    assert build() == expected
+
+
+@pytest.mark.parametrize("command", [[], "echo hi", None, ["echo", 1]])
+def test_exec_refuses_a_command_that_is_not_a_non_empty_argv(command: Any) -> None:
+    with pytest.raises(errors.InvalidInput, match="command"):
+        calls.exec_request("ns1", "p", command)
+
+
+@pytest.mark.parametrize("namespace, pod, container, match", [
+    ("ns1", "", None, "pod name"), ("", "p", None, "namespace"), ("ns1", "a/b", None, "pod name"),
+    ("ns1", "p", "", "container name")])
+def test_stream_requests_refuse_bad_names(namespace: str, pod: str, container: str | None, match: str) -> None:
+    with pytest.raises(errors.InvalidInput, match=match):
+        calls.exec_request(namespace, pod, ["true"], container=container)
+
+
+def test_a_tty_needs_stdin() -> None:
+    # kubectl never sends tty=true without stdin; a kwok node crashes on it (a nil stdin in its pty tunnel)
+    with pytest.raises(errors.InvalidInput, match="a tty needs stdin"):
+        calls.exec_request("ns1", "p", ["tty"], tty=True)
+    with pytest.raises(errors.InvalidInput, match="a tty needs stdin"):
+        calls.attach_request("ns1", "p", tty=True)
+
+
+def test_a_stream_needs_at_least_one_of_its_standard_streams() -> None:
+    with pytest.raises(errors.InvalidInput, match="at least one of stdin, stdout and stderr"):
+        calls.attach_request("ns1", "p", stdout=False, stderr=False)
+
+
+@pytest.mark.parametrize("spec, pairs", [
+    ("8080:80", [(8080, 80)]), (":80", [(0, 80)]), ("0:80", [(0, 80)]), ("80", [(80, 80)]), (80, [(80, 80)]),
+    ((0, 7), [(0, 7)]), (["1:2", 3], [(1, 2), (3, 3)])])
+def test_port_forward_specs_read_as_kubectl(spec: Any, pairs: list[tuple[int, int]]) -> None:
+    assert calls.port_pairs(spec) == pairs
+
+
+@pytest.mark.parametrize("spec", ["80:", "a:80", "70000", 0, True, [], "8080:0", (1, 2, 3)])
+def test_port_forward_refuses_bad_specs(spec: Any) -> None:
+    with pytest.raises(errors.InvalidInput, match="port"):
+        calls.port_pairs(spec)
