@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_node import CONTAINER_LOG, ECHO_PORT, port_forward, kwok_nodes, running_pod  # noqa: F401  (fixtures)
+from .test_node import CONTAINER_LOG, ECHO_PORT, kwok_nodes, port_forward, running_pod  # noqa: F401  (fixtures)
 
 TIMEOUT = 60  # seconds a kubectl command may take on a loaded machine; a hang fails the test
 KWOK_PORT = 8080  # any pod port but ECHO_PORT reaches kwok's own server
