@@ -23,7 +23,7 @@ from .test_cli import kubectl  # noqa: F401  (fixture)
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # What envtest's kwok configuration (ClusterLogs) serves as every container's log.
 CONTAINER_LOG = "envtest: container started\nenvtest: hello from a kwok node\nenvtest: last line\n"
-ECHO_PORT = 7  # envtest's ClusterPortForward answers this pod port with an echo
+ECHO_PORT = 7  # a port-forward to this pod port of an envtest node is an echo
 LABELS = {"app": "node-test"}
 CONTAINERS = [{"name": "c", "image": "registry.example/app:1"}]
 TEMPLATE = {"metadata": {"labels": LABELS}, "spec": {"containers": CONTAINERS}}
@@ -109,7 +109,7 @@ def test_exec_runs_the_command(kubectl: Callable[..., str], namespace: str, runn
 
 
 def test_port_forward_to_the_echo_port(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
-    with _port_forward(kubeconfig_path, namespace, running_pod, ECHO_PORT) as local_port:
+    with port_forward(kubeconfig_path, namespace, running_pod, ECHO_PORT) as local_port:
         with socket.create_connection(("127.0.0.1", local_port), timeout=30) as conn:
             message = b"through the node and back\n"
             conn.sendall(message)
@@ -122,7 +122,7 @@ def test_port_forward_to_the_echo_port(kubeconfig_path: Path, namespace: str, ru
 
 
 @contextlib.contextmanager
-def _port_forward(kubeconfig: Path, namespace: str, pod: str, port: int) -> Iterator[int]:
+def port_forward(kubeconfig: Path, namespace: str, pod: str, port: int) -> Iterator[int]:
     """Run kubectl port-forward until it reports its local port (bounded); yield that port, then stop it."""
     if not shutil.which("kubectl"):
         pytest.fail("kubectl is needed on PATH as the reference client of the node tests", pytrace=False)

@@ -1,14 +1,18 @@
-"""Exec and attach on the envtest nodes (kubelet-streaming, see docs/envtest.md): the kubelet's own
-streaming library closes a command's stdin when the client closes it and reports exit codes as a
-`NonZeroExitCode` status. kubectl is the reference client."""
+"""Exec, attach and port-forward on the envtest nodes (kubelet-streaming, see docs/envtest.md): the
+kubelet's own streaming library closes a command's stdin when the client closes it, reports exit codes
+as a `NonZeroExitCode` status, and ends only the forwarded connection a client cuts. kubectl is the
+reference client."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
+import json
 import os
 import pty
 import selectors
 import shutil
+import socket
 import struct
 import subprocess
 import termios
@@ -17,9 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from .test_node import CONTAINER_LOG, kwok_nodes, running_pod  # noqa: F401  (fixtures)
+from .test_node import CONTAINER_LOG, ECHO_PORT, kwok_nodes, port_forward, running_pod  # noqa: F401  (fixtures)
 
 TIMEOUT = 60  # seconds a kubectl command may take on a loaded machine; a hang fails the test
+KWOK_PORT = 8080  # any pod port but ECHO_PORT reaches kwok's own server
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: pod\r\n\r\n"
+CUTS = 4  # rounds of forwarded connections cut, per port
+AT_ONCE = 8  # connections cut at once in a round
 
 
 def _kubectl(kubeconfig: Path, *argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -100,6 +108,58 @@ def test_followed_logs_stream_through_the_node(kubeconfig_path: Path, namespace:
     finally:
         proc.terminate()
         proc.wait(timeout=TIMEOUT)
+
+
+def test_port_forward_to_another_port_reaches_kwok(kubeconfig_path: Path, namespace: str,
+                                                   running_pod: str) -> None:
+    _assert_kwok_healthz_through_a_port_forward(kubeconfig_path, namespace, running_pod)
+
+
+def test_cutting_forwarded_connections_leaves_the_node_healthy(kubeconfig_path: Path, namespace: str,
+                                                               running_pod: str) -> None:
+    kwok = json.loads((kubeconfig_path.parent / "state.json").read_text())["pids"]["kwok"]
+    for port, request in [(ECHO_PORT, b"x" * 65536), (KWOK_PORT, HEALTHZ * 500)]:
+        for _ in range(CUTS):
+            with port_forward(kubeconfig_path, namespace, running_pod, port) as local_port:
+                with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as pool:
+                    list(pool.map(lambda _: _cut_mid_transfer(local_port, request), range(AT_ONCE)))
+    message = b"after the cuts\n"
+    with port_forward(kubeconfig_path, namespace, running_pod, ECHO_PORT) as local_port:
+        with socket.create_connection(("127.0.0.1", local_port), timeout=TIMEOUT) as conn:
+            conn.sendall(message)
+            assert _receive_until(conn, message) == message
+    done = _kubectl(kubeconfig_path, "exec", "-n", namespace, running_pod, "--", "echo", "still here")
+    assert (done.returncode, done.stdout) == (0, b"still here\n"), done.stderr
+    _assert_kwok_healthz_through_a_port_forward(kubeconfig_path, namespace, running_pod)
+    os.kill(kwok, 0)  # kwok, which manages the nodes, still runs (ProcessLookupError if it exited)
+
+
+def _assert_kwok_healthz_through_a_port_forward(kubeconfig: Path, namespace: str, pod: str) -> None:
+    with port_forward(kubeconfig, namespace, pod, KWOK_PORT) as local_port:
+        with socket.create_connection(("127.0.0.1", local_port), timeout=TIMEOUT) as conn:
+            conn.sendall(HEALTHZ)
+            response = _receive_until(conn, b"\r\n\r\nok")
+    assert response.startswith(b"HTTP/1.1 200 "), response
+
+
+def _cut_mid_transfer(local_port: int, request: bytes) -> None:
+    """Send `request` twice through the forwarded `local_port`, and once the first answer bytes came back
+    (data flows both ways), reset the connection with the second still on its way."""
+    with socket.create_connection(("127.0.0.1", local_port), timeout=TIMEOUT) as conn:
+        conn.sendall(request)
+        assert conn.recv(4096), "the forwarded connection closed before answering"
+        conn.sendall(request)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends a reset
+
+
+def _receive_until(conn: socket.socket, end: bytes) -> bytes:
+    """What `conn` receives until it ends with `end` (each read bounded by the socket's timeout)."""
+    received = b""
+    while not received.endswith(end):
+        chunk = conn.recv(65536)
+        assert chunk, f"the connection closed after {received!r}"
+        received += chunk
+    return received
 
 
 def _run_on_a_terminal(argv: list[str], *, typed: bytes, until: bytes, rows: int, columns: int) -> bytes:

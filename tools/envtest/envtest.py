@@ -1,7 +1,7 @@
 """A real local Kubernetes control plane for tests and the demo: etcd + kube-apiserver +
 kube-controller-manager + kube-scheduler built from pinned upstream Go modules, and kwok serving
-fake nodes (pod lifecycles, and a kubelet API for logs and port-forward) behind kubelet-streaming (the
-nodes' kubelet API: exec and attach on the kubelet's own streaming library, the rest proxied to kwok),
+fake nodes (pod lifecycles, and a kubelet API for logs) behind kubelet-streaming (the nodes' kubelet
+API: exec, attach and port-forward on the kubelet's own streaming library, the rest proxied to kwok),
 on 127.0.0.1.
 
     python3 tools/envtest/envtest.py up|down|status|kubeconfig
@@ -48,7 +48,6 @@ POD_CIDR = "10.244.0.0/16"  # kwok's pod IPs; apart from the service range 10.0.
 # What `kubectl logs` (and attach) returns for every container on the kwok nodes (CRI log format).
 CONTAINER_LOG_LINES = ("envtest: container started", "envtest: hello from a kwok node", "envtest: last line")
 CONTAINER_LOG_FILE = "container.log"  # in .envtest/run/kwok/
-ECHO_PORT = 7  # a port-forward to this pod port is an echo (`cat`); any other port reaches kwok's own server
 
 
 class EnvtestError(Exception):
@@ -238,7 +237,7 @@ def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int, k
     work = RUN_DIR / "kwok"
     work.mkdir()
     config = work / "kwok.yaml"
-    config.write_text(_kwok_config(work, port))
+    config.write_text(_kwok_config(work))
     key, value = KWOK_NODE_ANNOTATION
     _spawn(state, "kwok", [
         str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={config}",
@@ -271,22 +270,16 @@ def _kwok_module_dir() -> Path:
     return Path(json.loads(result.stdout)["Dir"])
 
 
-def _kwok_config(work: Path, port: int) -> str:
-    """kwok's configuration: what logs and port-forward do for every pod on its nodes (exec and attach are
+def _kwok_config(work: Path) -> str:
+    """kwok's configuration: the log of every container on its nodes (exec, attach and port-forward are
     kubelet-streaming's, which follows the same log file)."""
     log_file = work / CONTAINER_LOG_FILE
     start = time.time() - len(CONTAINER_LOG_LINES)
     log_file.write_text("".join(
         f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(start + i))}.000000000Z stdout F {line}\n"
         for i, line in enumerate(CONTAINER_LOG_LINES)))
-    documents = [
-        {"kind": "ClusterLogs", "spec": {"logs": [{"logsFile": str(log_file)}]}},
-        {"kind": "ClusterPortForward", "spec": {"forwards": [
-            {"ports": [ECHO_PORT], "command": ["cat"]},
-            {"target": {"address": "127.0.0.1", "port": port}}]}},
-    ]
-    return "---\n".join(json.dumps({"apiVersion": "kwok.x-k8s.io/v1alpha1", "metadata": {"name": "envtest"}, **doc})
-                        + "\n" for doc in documents)
+    return json.dumps({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": "envtest"},
+                       "spec": {"logs": [{"logsFile": str(log_file)}]}}) + "\n"
 
 
 def _node_ready(server: str, name: str) -> bool:

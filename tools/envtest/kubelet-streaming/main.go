@@ -1,12 +1,16 @@
-// Command kubelet-streaming is the kubelet API of envtest's kwok nodes: it serves exec and attach
-// itself with the kubelet's own streaming library (k8s.io/cri-streaming, as kubelet v1.37 does) and
-// reverse-proxies every other kubelet path (containerLogs, portForward, healthz, ...) to kwok.
+// Command kubelet-streaming is the kubelet API of envtest's kwok nodes: it serves exec, attach and
+// port-forward itself with the kubelet's own streaming library (k8s.io/cri-streaming, as kubelet v1.37
+// does) and reverse-proxies every other kubelet path (containerLogs, healthz, ...) to kwok.
 //
 // Exec runs the command on this host in -exec-dir: the command's stdin is closed when the client
 // closes its stdin stream, and a non-zero exit is reported as a NonZeroExitCode status with an
 // ExitCode cause. Attach streams the lines appended to -log-file after attaching and echoes what is
 // written to its stdin back on its stdout (every container's main process behaves like `cat`); it
 // ends when the client closes stdin.
+//
+// Port-forward to pod port 7 is an echo (what is written comes back); any other pod port connects to
+// kwok's own server (the -kwok address). Each forwarded connection ends on its own: cutting one ends
+// only that one.
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -29,6 +34,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"k8s.io/cri-streaming/pkg/streaming/portforward"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	utilexec "k8s.io/utils/exec"
 )
@@ -38,13 +44,15 @@ const (
 	pollInterval    = 100 * time.Millisecond
 	commandParam    = "command"
 	signalExitCodes = 128 // a command killed by signal N exits 128+N, as container runtimes report it
+	echoPort        = 7   // a port-forward to this pod port is an echo
 )
 
 func main() {
 	address := flag.String("address", "127.0.0.1:10250", "host:port to serve the kubelet API on (TLS)")
 	certFile := flag.String("tls-cert-file", "", "serving certificate")
 	keyFile := flag.String("tls-private-key-file", "", "serving certificate's key")
-	upstream := flag.String("kwok", "", "kwok's kubelet API (http://host:port): every path but exec and attach goes there")
+	upstream := flag.String("kwok", "", "kwok's kubelet API (http://host:port): every path but exec, attach and "+
+		"portForward goes there, and port-forwards to pod ports other than 7 connect to it")
 	execDir := flag.String("exec-dir", ".", "working directory of exec'd commands")
 	logFile := flag.String("log-file", "", "the container log file (CRI format) that attach follows")
 	flag.Parse()
@@ -55,19 +63,22 @@ func main() {
 	if err != nil {
 		log.Fatalf("-kwok: %v", err)
 	}
+	handler := newHandler(target, executor{dir: *execDir}, attacher{logFile: *logFile}, forwarder{target: target.Host})
 	server := &http.Server{
 		Addr:              *address,
-		Handler:           newHandler(target, executor{dir: *execDir}, attacher{logFile: *logFile}),
+		Handler:           handler,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 	}
-	log.Printf("serving the kubelet API on https://%s (exec, attach; everything else from %s)", *address, target)
+	log.Printf("serving the kubelet API on https://%s (exec, attach, portForward; everything else from %s)",
+		*address, target)
 	log.Fatal(server.ListenAndServeTLS(*certFile, *keyFile))
 }
 
-// newHandler routes exec and attach (the kubelet's paths, with and without the pod UID) to the
-// streaming library and every other path to kwok.
-func newHandler(kwok *url.URL, e remotecommand.Executor, a remotecommand.Attacher) http.Handler {
+// newHandler routes exec, attach and portForward (the kubelet's paths, with and without the pod UID)
+// to the streaming library and every other path to kwok.
+func newHandler(kwok *url.URL, e remotecommand.Executor, a remotecommand.Attacher,
+	f portforward.PortForwarder) http.Handler {
 	proxy := httputil.NewSingleHostReverseProxy(kwok)
 	proxy.FlushInterval = -1 // followed logs stream as they come
 	mux := http.NewServeMux()
@@ -77,6 +88,9 @@ func newHandler(kwok *url.URL, e remotecommand.Executor, a remotecommand.Attache
 	}
 	for _, path := range []string{"/attach/{ns}/{pod}/{container}", "/attach/{ns}/{pod}/{uid}/{container}"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { serveAttach(w, r, a) })
+	}
+	for _, path := range []string{"/portForward/{ns}/{pod}", "/portForward/{ns}/{pod}/{uid}"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { servePortForward(w, r, f) })
 	}
 	return mux
 }
@@ -104,6 +118,41 @@ func serveAttach(w http.ResponseWriter, r *http.Request, a remotecommand.Attache
 	remotecommand.ServeAttach(w, r, a, r.PathValue("ns")+"/"+r.PathValue("pod"), r.PathValue("uid"),
 		r.PathValue("container"), opts, idleTimeout, remotecommand.DefaultStreamCreationTimeout,
 		remotecommand.SupportedStreamingProtocols)
+}
+
+func servePortForward(w http.ResponseWriter, r *http.Request, f portforward.PortForwarder) {
+	opts, err := portforward.NewV4Options(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	log.Printf("portForward %s/%s", r.PathValue("ns"), r.PathValue("pod"))
+	portforward.ServePortForward(w, r, f, r.PathValue("ns")+"/"+r.PathValue("pod"), r.PathValue("uid"), opts,
+		idleTimeout, remotecommand.DefaultStreamCreationTimeout, portforward.SupportedProtocols)
+}
+
+// forwarder forwards a pod port: echoPort echoes, any other port connects to target (host:port).
+type forwarder struct{ target string }
+
+func (f forwarder) PortForward(ctx context.Context, pod, _ string, port int32, stream io.ReadWriteCloser) error {
+	if port == echoPort {
+		_, err := io.Copy(stream, stream)
+		return err
+	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", f.target)
+	if err != nil {
+		return fmt.Errorf("port %d of %s: %w", port, pod, err)
+	}
+	defer func() { _ = conn.Close() }()
+	go func() { // the client's end of its data stream half-closes the connection; a cut closes it
+		if _, err := io.Copy(conn, stream); err != nil {
+			_ = conn.Close()
+			return
+		}
+		_ = conn.(*net.TCPConn).CloseWrite()
+	}()
+	_, err = io.Copy(stream, conn)
+	return err
 }
 
 // executor runs exec'd commands on this host.
