@@ -5,12 +5,14 @@ Explores what the cluster serves, installs a CRD and finds its kind at once, exp
 catches a bad object before sending it, works with custom objects (create, list, patch, apply,
 scale, delete) and watches them live, keeps a local copy with an informer; then shows part of the
 same through the command line, an export of the namespace and an offline explain from a snapshot, and the
-generic tools (describe, an ownership tree, diff).
+generic tools (describe, an ownership tree, diff), and goes inside a pod of a Deployment (logs, exec,
+port-forward).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -134,6 +136,7 @@ def main() -> None:
         print(indent("\n".join(files)))
 
     tools_tour(client, cli, namespace)
+    pods_tour(client, namespace)
 
     client.resource("namespaces").delete(namespace)
     print(f"\nThe control plane is still running. Use it with:\n  export KUBECONFIG={KUBECONFIG}\n"
@@ -162,6 +165,28 @@ def tools_tour(client: dynkube.Client, cli: list[str], namespace: str) -> None:
             print(f"  $ dynkube {' '.join(args)}")
             output = subprocess.run(cli + args, capture_output=True, text=True)
             print(indent(output.stdout.rstrip() or output.stderr.rstrip()))
+
+
+def pods_tour(client: dynkube.Client, namespace: str) -> None:
+    """Step 10: inside a pod of the Deployment of step 9 (the local nodes' kubelet API: logs from a file,
+    exec runs on this host, pod port 7 is an echo; see docs/envtest.md)."""
+    step("10. Inside a pod of the Deployment: logs, exec, port-forward")
+    text = dynkube.logs(client, "deploy/shop", namespace, tail_lines=2)
+    print(f"  $ dynkube logs deploy/shop --tail=2\n{indent(text)}")
+    pod = next(iter(client.resource("pods").list(namespace, label_selector={"app": "shop"}))).metadata.name
+    result = client.exec(pod, ["sh", "-c", "echo hello from the container; exit 3"], namespace)
+    print(f"  exec in {pod}: stdout {result.stdout_text.strip()!r}, exit code {result.exit_code}")
+    with client.port_forward(pod, "0:7", namespace) as forwarder:
+        local = forwarder.forwarded[0][0]
+        with socket.create_connection(("127.0.0.1", local), timeout=30) as connection:
+            connection.sendall(b"ping\n")
+            reply = b""
+            while not reply.endswith(b"\n"):  # the echo may come back in pieces
+                piece = connection.recv(64)
+                if not piece:
+                    break
+                reply += piece
+    print(f"  port-forward 127.0.0.1:{local} -> {pod}:7 (an echo): sent b'ping\\n', got {reply!r}")
 
 
 def indent(text: str) -> str:

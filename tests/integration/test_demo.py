@@ -28,4 +28,8 @@ def test_demo_tour_runs(kubeconfig_path: Path) -> None:
     tree = out.split("$ dynkube tree deployment shop")[1]
     assert "Deployment/shop" in tree and "└─ReplicaSet/shop-" in tree and "Pod/shop-" in tree
     assert "-  replicas: 2" in out.split("$ dynkube diff")[1] and "+  replicas: 3" in out
+    inside = out.split("=== 10. Inside a pod")[1]
+    assert "envtest: hello from a kwok node" in inside.split("$ dynkube logs deploy/shop")[1]
+    assert "stdout 'hello from the container', exit code 3" in inside
+    assert "(an echo): sent b'ping\\n', got b'ping\\n'" in inside
     assert "scripts/envtest down" in out

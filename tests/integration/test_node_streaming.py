@@ -122,7 +122,7 @@ def test_cutting_forwarded_connections_leaves_the_node_healthy(kubeconfig_path: 
         for _ in range(CUTS):
             with port_forward(kubeconfig_path, namespace, running_pod, port) as local_port:
                 with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as pool:
-                    list(pool.map(lambda _: _cut_mid_transfer(local_port, request), range(AT_ONCE)))
+                    list(pool.map(_cut_mid_transfer, [local_port] * AT_ONCE, [request] * AT_ONCE))
     message = b"after the cuts\n"
     with port_forward(kubeconfig_path, namespace, running_pod, ECHO_PORT) as local_port:
         with socket.create_connection(("127.0.0.1", local_port), timeout=TIMEOUT) as conn:
