@@ -41,7 +41,7 @@ def wait_for(resource: ResourceClient, name: str, namespace: str | None = None, 
         except NotFound:
             seen = None
         if waiter.met(seen):
-            return seen
+            return waiter.result
         time.sleep(waiter.pause(time.monotonic()))
 
 
@@ -72,6 +72,11 @@ class Waiter:
             self._uid = self._uid or uid
             return uid != self._uid
         return seen is not None and self._check(seen)
+
+    @property
+    def result(self) -> ApiObject | None:
+        """What the wait returns once met: the object last seen, or None when waiting for deletion."""
+        return None if self._condition == DELETED else self._last
 
     def pause(self, now: float) -> float:
         """Seconds to wait before the next look; WaitTimeout when that would pass the deadline."""

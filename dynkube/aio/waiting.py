@@ -34,7 +34,7 @@ async def wait_for(resource: ResourceClient, name: str, namespace: str | None = 
         except NotFound:
             seen = None
         if waiter.met(seen):
-            return seen
+            return waiter.result
         await asyncio.sleep(waiter.pause(time.monotonic()))
 
 
