@@ -18,7 +18,7 @@ import dynkube
 from dynkube import Channel
 
 from ..support.waiting import until
-from .test_auth import ADMIN_TOKEN, Envtest, connect, envtest, exec_user, runs, write_kubeconfig  # noqa: F401
+from .test_auth import ADMIN_TOKEN, Envtest, connect_sync, envtest, exec_user, runs, write_kubeconfig  # noqa: F401
 
 ECHO_PORT = 7
 KWOK_SERVER_PORT = 10250  # not 7: kwok's own HTTP server answers
@@ -303,7 +303,7 @@ def test_port_forward_refuses_bad_ports_before_listening(client: dynkube.Client,
 def test_an_exec_plugin_token_is_refreshed_after_a_401(envtest: Envtest, namespace: str, pod: str,
                                                        tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN}")
-    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
+    with connect_sync(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         assert client.exec(pod, ["echo", "refreshed"], namespace).stdout == b"refreshed\n"
     assert runs(counter) == 2  # the upgrade got a 401 with run 1's token; run 2's token worked
 
