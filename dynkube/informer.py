@@ -236,15 +236,10 @@ class Informer:
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
                  idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
-        calls.require_verb(resource.resource, "list")
-        verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                    field_selector=field_selector, timeout_seconds=timeout_seconds,
-                    idle_timeout=idle_timeout)  # validates; sends nothing
-        if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
-                                          or resync_period <= 0):
-            raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
-        if use_watch_list not in (None, True, False):
-            raise InvalidInput(f"use_watch_list must be None, True or False, not {use_watch_list!r}")
+        check_informer_arguments(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                 field_selector=field_selector, resync_period=resync_period,
+                                 use_watch_list=use_watch_list, timeout_seconds=timeout_seconds,
+                                 idle_timeout=idle_timeout)
         self.resource = resource
         self.store = Store(indexers)
         self.last_error: Exception | None = None
@@ -478,6 +473,21 @@ class Informer:
         while not self._stopping.wait(period):
             with self._lock:
                 self._notify(self._sync.resync())
+
+
+def check_informer_arguments(resource: verbs.Target, namespace: str | None, *, all_namespaces: bool,
+                             label_selector: Any, field_selector: Any, resync_period: Any, use_watch_list: Any,
+                             timeout_seconds: Any, idle_timeout: Any) -> None:
+    """InvalidInput for the first unusable argument of an informer (sync or asyncio), before any request."""
+    calls.require_verb(resource.resource, "list")
+    verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                field_selector=field_selector, timeout_seconds=timeout_seconds,
+                idle_timeout=idle_timeout)  # validates; sends nothing
+    if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
+                                      or resync_period <= 0):
+        raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
+    if use_watch_list not in (None, True, False):
+        raise InvalidInput(f"use_watch_list must be None, True or False, not {use_watch_list!r}")
 
 
 def server_version(client: Client) -> tuple[int, int]:

@@ -17,11 +17,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import verbs
-from ..core import calls
 from ..core.store import Note, Notice, StoreSync, object_key
 from ..errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
-from ..informer import PAGE_SIZE, WATCH_LIST_SINCE, IndexFunc, Store, version_numbers
+from ..informer import PAGE_SIZE, WATCH_LIST_SINCE, IndexFunc, Store, check_informer_arguments, version_numbers
 from ..objects import ApiObject
 from ..watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff
 from .client import ResourceClient
@@ -84,15 +82,10 @@ class Informer:
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
                  idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
-        calls.require_verb(resource.resource, "list")
-        verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
-                    field_selector=field_selector, timeout_seconds=timeout_seconds,
-                    idle_timeout=idle_timeout)  # validates; sends nothing
-        if resync_period is not None and (isinstance(resync_period, bool) or not isinstance(resync_period, (int, float))
-                                          or resync_period <= 0):
-            raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
-        if use_watch_list not in (None, True, False):
-            raise InvalidInput(f"use_watch_list must be None, True or False, not {use_watch_list!r}")
+        check_informer_arguments(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
+                                 field_selector=field_selector, resync_period=resync_period,
+                                 use_watch_list=use_watch_list, timeout_seconds=timeout_seconds,
+                                 idle_timeout=idle_timeout)
         self.resource = resource
         self.store = Store(indexers)
         self.last_error: Exception | None = None
