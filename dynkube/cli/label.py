@@ -7,8 +7,8 @@ import dynkube
 
 from .changes import add_change_options, one_type, print_result, selected_objects
 from .context import CommandFailed, Context, UsageError
-from .printing import object_name
 from .options import AddCommand
+from .printing import object_name
 
 
 def register(command: AddCommand) -> None:

@@ -8,12 +8,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .context import Context
 from .flags import BoolFlag
 
 MAX_DURATION = 9223372036.0  # seconds: Go's longest time.Duration, so kubectl's limit too
 
-Handler = Callable[[Context], "int | None"]
 AddCommand = Callable[..., argparse.ArgumentParser]
 """``command(name, handler, help_text, epilog=None)``: a new command's parser, with the global flags."""
 

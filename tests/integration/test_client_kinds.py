@@ -169,7 +169,9 @@ def test_dry_run_leaves_nothing_behind(each_client: Any, namespace: str) -> None
 
 
 def test_pagination_over_many_objects(kubeconfig_path, namespace: str, cache_root) -> None:
-    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root, qps=None) as fast:
+    # The server deletes a collection one object at a time: 1,050 of them can outlast the default
+    # 60 s on a loaded machine, so this client waits up to 5 minutes for each answer.
+    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root, qps=None, timeout=300) as fast:
         cms = fast.resource("configmaps")
         from concurrent.futures import ThreadPoolExecutor
 
