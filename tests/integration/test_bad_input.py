@@ -88,6 +88,6 @@ def test_grace_period_must_be_an_integer(configmaps: dynkube.ResourceClient, nam
 
 
 @pytest.mark.parametrize("source", [12345, b"apiVersion: v1\n", None])
-def test_apply_manifests_refuses_what_is_not_manifests(client: dynkube.Client, source: Any) -> None:
+def test_apply_manifests_refuses_what_is_not_manifests(each_client: Any, each_tools: Any, source: Any) -> None:
     with pytest.raises(dynkube.InvalidInput, match="^manifests must be YAML text, a path, a URL"):
-        dynkube.apply_manifests(client, source)
+        each_tools.apply_manifests(each_client, source)
