@@ -1,6 +1,7 @@
 """What only the asyncio informer has, against the real server: coroutine handlers, awaited in the
-order of the changes, and stopping ends its tasks. Everything the two informers share (the store,
-handlers, indexes, resync, faults) is tested against both in test_informer.py and tests/faults."""
+order of the changes (``wait_for_sync`` also waits for a late one to catch up), and stopping ends its
+tasks. Everything the two informers share (the store, handlers, indexes, resync, faults) is tested
+against both in test_informer.py and tests/faults."""
 
 from __future__ import annotations
 
@@ -49,6 +50,28 @@ def test_coroutine_handlers_are_awaited_in_the_order_of_the_changes(kubeconfig_p
     names, told = asyncio.run(main())
     assert names == ["after"]
     assert told == ["add before True", "add after False", "update after 2", "delete before"]
+
+
+def test_wait_for_sync_waits_for_a_late_coroutine_handler_to_catch_up(kubeconfig_path: Path, namespace: str) -> None:
+    async def main() -> tuple[bool, bool, list[str]]:
+        heard: list[str] = []
+
+        async def slow_add(obj: Any, initial: bool) -> None:  # each stored object takes a while to hear
+            await asyncio.sleep(0.05)
+            heard.append(obj.metadata.name)
+
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
+            configmaps = await client.resource("configmaps")
+            for name in ("one", "two", "three"):
+                await configmaps.create({"metadata": {"name": name, "labels": LABELLED}})
+            async with dynkube.aio.Informer(configmaps, label_selector=LABELLED) as informer:
+                assert await informer.wait_for_sync(30), informer.last_error
+                late = informer.add_handler(on_add=slow_add)
+                caught_up_at_once = late.has_synced()
+                assert await informer.wait_for_sync(30)
+                return caught_up_at_once, late.has_synced(), sorted(heard)
+
+    assert asyncio.run(main()) == (False, True, ["one", "three", "two"])
 
 
 def test_stopping_ends_its_tasks_and_closes_its_watch(kubeconfig_path: Path, namespace: str) -> None:
