@@ -182,7 +182,6 @@ class BridgedInformer:
 class SyncTools:
     """The sync library's tools, for a ``dynkube.Client``."""
 
-    is_async = False
     Informer = SyncInformer
     wait_for = staticmethod(dynkube.wait_for)
     retry_on_conflict = staticmethod(dynkube.retry_on_conflict)
@@ -193,8 +192,6 @@ class BridgedTools:
     """``dynkube.aio``'s tools with the sync ones' face, over bridged clients: each runs on the
     bridge's loop; a sync callable given to ``retry_on_conflict`` runs on a worker thread (its bridged
     calls need the loop free), awaited by ``dynkube.aio.retry_on_conflict``."""
-
-    is_async = True
 
     def __init__(self, runner: EventLoopThread) -> None:
         self._runner = runner
