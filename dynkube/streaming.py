@@ -11,8 +11,12 @@ The WebSocket library is ``websockets`` (its sync client; the asyncio one is the
 from __future__ import annotations
 
 import collections
+import errno
+import functools
 import logging
+import select
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -63,7 +67,8 @@ def open_websocket(transport: Transport, request: Request, protocols: Sequence[P
                 target.url, ssl=target.ssl_context, server_hostname=target.server_hostname,
                 additional_headers=target.headers, user_agent_header=None, subprotocols=[p.value for p in protocols],
                 proxy=target.proxy, compression=None, open_timeout=OPEN_TIMEOUT, close_timeout=CLOSE_TIMEOUT,
-                max_size=MAX_MESSAGE).__enter__()  # entered: the stream objects own it and close it
+                max_size=MAX_MESSAGE, create_connection=_serialized_connection(),
+            ).__enter__()  # entered: the stream objects own it and close it
         except InvalidStatus as exc:
             answer = exc.response
             response = Response(answer.status_code, Headers(dict(answer.headers.raw_items())),
@@ -79,6 +84,108 @@ def open_websocket(transport: Transport, request: Request, protocols: Sequence[P
         log.debug("GET %s upgraded (%s)", shown, connection.subprotocol)
         return connection
     raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+@functools.cache
+def _serialized_connection() -> type[ClientConnection]:
+    """websockets' ClientConnection over a ``SerializedTLS`` (made on first use: websockets is optional)."""
+    client = _client()
+
+    class SerializedConnection(client.ClientConnection):  # type: ignore[name-defined,misc]
+        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+            if isinstance(sock, ssl.SSLSocket):
+                sock = SerializedTLS(sock)  # type: ignore[assignment]
+            super().__init__(sock, *args, **kwargs)
+
+    connection: type[ClientConnection] = SerializedConnection
+    return connection
+
+
+class SerializedTLS:
+    """A TLS socket that lets one thread at a time into OpenSSL, for websockets' sync connection.
+
+    That connection reads in a thread of its own while the caller writes, and ``ssl.SSLSocket``
+    (before Python 3.13.6) lets an ``SSL_read`` and an ``SSL_write`` run on the same connection at
+    once, which OpenSSL forbids: when the server's TLS 1.3 session ticket is being read just as the
+    upgrade request is written, the request can be lost, and the upgrade then waits for an answer
+    that never comes (docs/performance.md, "The WebSocket upgrade that got no answer"). Here the
+    socket is non-blocking, every OpenSSL call is made under one lock, and waits for the network
+    happen outside it, so a blocked read never holds up a write.
+    """
+
+    def __init__(self, tls: ssl.SSLSocket) -> None:
+        self._tls = tls
+        self._lock = threading.Lock()
+        self._timeout: float | None = tls.gettimeout()
+        self.family = tls.family
+        tls.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._tls.fileno()
+
+    def settimeout(self, timeout: float | None) -> None:
+        self._timeout = timeout
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def getsockname(self) -> Any:
+        return self._tls.getsockname()
+
+    def getpeername(self) -> Any:
+        return self._tls.getpeername()
+
+    def setsockopt(self, *args: Any) -> None:
+        self._tls.setsockopt(*args)
+
+    def recv(self, size: int) -> bytes:
+        """Up to ``size`` decrypted bytes (b"" at the end), waiting for them as a blocking socket does."""
+        while True:
+            with self._lock:
+                try:
+                    data = self._tls.recv(size)
+                    while data and len(data) < size and self._tls.pending():  # the rest of a record read
+                        data += self._tls.recv(size - len(data))
+                    return data
+                except ssl.SSLWantReadError:
+                    events = select.POLLIN
+                except ssl.SSLWantWriteError:
+                    events = select.POLLOUT
+            self._wait(events)
+
+    def sendall(self, data: bytes) -> None:
+        """Encrypt and send all of ``data``."""
+        view = memoryview(data)
+        while view:
+            with self._lock:
+                try:
+                    view = view[self._tls.send(view):]
+                    continue
+                except ssl.SSLWantWriteError:
+                    events = select.POLLOUT
+                except ssl.SSLWantReadError:
+                    events = select.POLLIN
+            self._wait(events)
+
+    def shutdown(self, how: int) -> None:
+        with self._lock:
+            socket.socket.shutdown(self._tls, how)  # the TCP side only: SSLSocket.shutdown drops its TLS state
+
+    def close(self) -> None:
+        try:
+            socket.socket.shutdown(self._tls, socket.SHUT_RDWR)  # wakes a thread waiting in _wait
+        except OSError:
+            pass
+        self._tls.close()
+
+    def _wait(self, events: int) -> None:
+        fd = self._tls.fileno()
+        if fd < 0:
+            raise OSError(errno.EBADF, "the connection is closed")
+        poller = select.poll()
+        poller.register(fd, events)
+        if not poller.poll(None if self._timeout is None else self._timeout * 1000):
+            raise TimeoutError("timed out")
 
 
 class ExecResult(NamedTuple):

@@ -516,6 +516,7 @@ class Transport:
         self._client_certificate: tuple[bytes, bytes] | None = None
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
+        self._upgrade_tls: tuple[tuple[bytes, bytes] | None, ssl.SSLContext] | None = None  # (certificate, context)
 
     @property
     def session(self) -> requests.Session:
@@ -703,7 +704,7 @@ class Transport:
         context: ssl.SSLContext | None = None
         if self._secure:
             merged.update(self.config.credentials.headers())
-            context = build_ssl_context(self.config, self.config.credentials.client_certificate())
+            context = self._upgrade_context(self.config.credentials.client_certificate())
         merged.update(request.headers)
         headers = [(name, item) for name, value in merged.items()  # a list: one header line per value
                    for item in (value if isinstance(value, list) else [value])]
@@ -711,6 +712,14 @@ class Transport:
         url = "ws" + self.url(request.path)[len("http"):] + (f"?{query}" if query else "")
         proxy = self._proxies().get("https" if self._secure else "http")
         return UpgradeTarget(url, context, self.config.tls_server_name, headers, proxy)
+
+    def _upgrade_context(self, certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
+        """The TLS context of WebSocket connections, built once per client certificate (building one
+        costs 5-70 ms: the CA and the certificate are parsed again)."""
+        with self._lock:
+            if self._upgrade_tls is None or self._upgrade_tls[0] != certificate:
+                self._upgrade_tls = (certificate, build_ssl_context(self.config, certificate))
+            return self._upgrade_tls[1]
 
     def refresh_credentials(self) -> bool:
         """After a 401 outside ``send`` (a WebSocket upgrade): rotate the credentials as ``send``

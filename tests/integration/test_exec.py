@@ -9,13 +9,19 @@ import hashlib
 import os
 import re
 import socket
+import ssl
 import threading
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 import dynkube
 from dynkube import Channel
+from dynkube.core.http import Request
+from dynkube.streaming import SerializedTLS
+from dynkube.transport import build_ssl_context
 
 from ..support.waiting import until
 from .test_auth import ADMIN_TOKEN, Envtest, connect_sync, envtest, exec_user, runs, write_kubeconfig  # noqa: F401
@@ -312,3 +318,64 @@ def test_impersonation_headers_go_with_the_upgrade(kubeconfig_path: Path, namesp
     config = dynkube.config.load_kubeconfig(kubeconfig_path, overrides=dynkube.Overrides(impersonate="nobody"))
     with dynkube.Client(config) as as_nobody, pytest.raises(dynkube.Forbidden, match='"nobody"'):
         as_nobody.exec(pod, ["true"], namespace)
+
+
+# ---- one TLS connection, two threads -------------------------------------------------------------
+
+class _OverlapCountingTLS(ssl.SSLSocket):
+    """An SSLSocket that counts the times a call into OpenSSL began while another one was running."""
+
+    inside = 0
+    overlaps = 0
+    guard = threading.Lock()
+
+    def _counted(self, call: Any, *args: Any) -> Any:
+        with self.guard:
+            type(self).overlaps += type(self).inside > 0
+            type(self).inside += 1
+        try:
+            return call(*args)
+        finally:
+            with self.guard:
+                type(self).inside -= 1
+
+    def recv(self, *args: Any) -> bytes:
+        return self._counted(super().recv, *args)
+
+    def send(self, *args: Any) -> int:
+        return self._counted(super().send, *args)
+
+
+def test_a_tls_connection_is_entered_by_one_thread_at_a_time(client: dynkube.Client) -> None:
+    """websockets reads in a thread while the caller writes; OpenSSL forbids two calls at once on one
+    connection (a lost upgrade request stalled exec and port-forward for 30 s). Here 300 pipelined
+    requests of 32 KiB each are written by one thread while another reads the answers."""
+    context = build_ssl_context(client.config, client.config.credentials.client_certificate())
+    context.sslsocket_class = _OverlapCountingTLS
+    target = client.transport.upgrade_target(Request("GET", "/version", {}, {}, None))
+    host, port = urlsplit(client.config.server).hostname, urlsplit(client.config.server).port
+    raw = socket.create_connection((host, port), timeout=30)
+    connection = SerializedTLS(context.wrap_socket(raw, server_hostname=target.server_hostname or host))
+    headers = "".join(f"{name}: {value}\r\n" for name, value in target.headers)
+    request = (f"GET /version HTTP/1.1\r\nHost: {host}\r\n{headers}X-Pad: {'x' * 32768}\r\n\r\n").encode()
+    count, failures = 300, []
+
+    def write() -> None:
+        try:
+            for _ in range(count):
+                connection.sendall(request)
+        except BaseException as exc:
+            failures.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    received = b""
+    connection.settimeout(60)
+    while received.count(b"HTTP/1.1 200 OK") < count:
+        data = connection.recv(65536)
+        assert data, f"the server ended the connection after {received.count(b'HTTP/1.1 200 OK')} answers"
+        received += data
+    writer.join()
+    connection.close()
+    assert not failures
+    assert _OverlapCountingTLS.overlaps == 0
