@@ -2,7 +2,9 @@
 
 ``AsyncBridge(client, loop)`` answers like a ``dynkube.Client``: each call runs the aio client's
 coroutine on ``loop`` (a thread of its own) and returns its result or raises its exception; async
-iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods. The
+iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods, a
+stream or port-forward being opened (awaitable) is awaited, and ``with`` on a bridged object is its
+``async with``. The
 bridge only translates calls: every request is the aio client's own, over its own transport.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any
 
 import dynkube.aio
@@ -25,14 +27,19 @@ class EventLoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="aio-bridge", daemon=True)
         self._thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 300.0) -> Any:
-        """The result of ``coroutine`` run on the loop (its exception raised here)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+    def run(self, awaitable: Awaitable[Any], timeout: float = 300.0) -> Any:
+        """The result of ``awaitable`` (a coroutine, or an object with ``__await__`` such as a
+        stream being opened) awaited on the loop (its exception raised here)."""
+        return asyncio.run_coroutine_threadsafe(_awaited(awaitable), self.loop).result(timeout)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 class AsyncBridge:
@@ -57,9 +64,14 @@ class AsyncBridge:
         return f"AsyncBridge({self._target!r})"
 
     def __enter__(self) -> AsyncBridge:
+        if hasattr(self._target, "__aenter__"):  # a stream or port-forward: its async with, entered
+            self._wrap(self._target.__aenter__())
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if hasattr(self._target, "__aexit__"):
+            self._wrap(self._target.__aexit__(*exc))
+            return
         close = getattr(self._target, "close", None)
         if close is not None:
             self._wrap(close())
