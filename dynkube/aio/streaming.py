@@ -130,6 +130,7 @@ class _Connection:
         self.url = url
         self._ws = connection
         self._streams = streams
+        self._aborted = False
         streams.add(self)
 
     async def __aexit__(self, *exc: object) -> None:
@@ -143,11 +144,15 @@ class _Connection:
     def _abort(self) -> None:
         """Drop the connection now: a read or write was cancelled."""
         self._streams.discard(self)
+        self._aborted = True
         self._ws.transport.abort()
 
     async def _send(self, message: bytes, what: str) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        if self._aborted:  # the transport is gone, though websockets may not have heard yet
+            raise errors.StreamError(f"{what}: the connection is closed (a read or write was cancelled)",
+                                     url=self.url)
         try:
             await self._ws.send(message)
         except ConnectionClosed as exc:
