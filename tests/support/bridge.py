@@ -63,6 +63,17 @@ class AsyncBridge:
     def __repr__(self) -> str:
         return f"AsyncBridge({self._target!r})"
 
+    def __iter__(self) -> AsyncBridge:  # an async iterator with more to it (a LogStream): stepped on the loop
+        if not hasattr(self._target, "__anext__"):
+            raise TypeError(f"{self._target!r} is not an async iterator")
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._runner.run(self._target.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
     def __enter__(self) -> AsyncBridge:
         if hasattr(self._target, "__aenter__"):  # a stream or port-forward: its async with, entered
             self._wrap(self._target.__aenter__())
@@ -88,6 +99,15 @@ class AsyncBridge:
         if hasattr(value, "__anext__"):
             return BridgedIterator(value, self._runner)
         return value
+
+
+def bridged(function: Any, runner: EventLoopThread) -> Any:
+    """A sync face over a function of ``dynkube.aio`` (``dynkube.aio.logs``): bridged arguments
+    are handed over as the aio objects behind them, and the answer is bridged back."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        unwrapped = [a.target if isinstance(a, AsyncBridge) else a for a in args]
+        return AsyncBridge(None, runner)._wrap(function(*unwrapped, **kwargs))
+    return call
 
 
 class BridgedIterator(Iterator[Any]):
