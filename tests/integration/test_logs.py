@@ -62,16 +62,20 @@ class Logs(NamedTuple):
     follow_logs: Callable[..., Any]
 
 
+def bind_logs(client: Any, aio_loop: EventLoopThread) -> Logs:
+    """``dynkube.podlogs``' functions bound to a sync client, or ``dynkube.aio``'s bound to a
+    bridged asyncio client."""
+    if isinstance(client, AsyncBridge):
+        functions = [bridged(getattr(dynkube.aio, name), aio_loop) for name in Logs._fields]
+    else:
+        functions = [getattr(dynkube.podlogs, name) for name in Logs._fields]
+    return Logs(*(functools.partial(function, client) for function in functions))
+
+
 @pytest.fixture
 def api(each_client: Any, aio_loop: EventLoopThread) -> Logs:
-    """``dynkube.podlogs``' functions on a sync client, then (second run of the test)
-    ``dynkube.aio``'s on an asyncio client, through the bridge."""
-    names = Logs._fields
-    if isinstance(each_client, AsyncBridge):
-        functions = [bridged(getattr(dynkube.aio, name), aio_loop) for name in names]
-    else:
-        functions = [getattr(dynkube.podlogs, name) for name in names]
-    return Logs(*(functools.partial(function, each_client) for function in functions))
+    """The log functions of a sync client, then (second run of the test) of an asyncio one."""
+    return bind_logs(each_client, aio_loop)
 
 
 @pytest.fixture
