@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .core.channels import ExecResult as ExecResult  # re-exported: taught as dynkube.streaming.ExecResult
 from .core.channels import (EXEC_PROTOCOLS, MISSING_LIBRARY, PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel,
-                            ExecOutput, ExecResult, PortForwardDecoder, Protocol, check_closable, chosen_protocol,
-                            close_frame, frame, refused_upgrade, resize_frame)
+                            ExecOutput, PortForwardDecoder, Protocol, check_closable, chosen_protocol, close_frame,
+                            frame, refused_upgrade, resize_frame)
 from .core.http import Request, display_url
 from .transport import Transport
 
