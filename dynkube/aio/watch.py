@@ -19,6 +19,7 @@ from ..core.http import Request
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from ..errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from ..objects import ApiList
+from ..transport import surface_warnings
 from ..watch import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from .transport import AsyncStream, AsyncTransport
 
@@ -163,7 +164,7 @@ class Watch:
         """The answer's stream, or None when ``stop()`` came first (it cancels a connection attempt)."""
         connecting = asyncio.ensure_future(self._transport.stream(
             request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
-            retry=NO_RETRIES if self._plan.resume else None))  # resuming retries itself
+            retry=NO_RETRIES if self._plan.resume else None, warn=False))  # resuming retries itself
         self._connecting = connecting
         try:
             await asyncio.wait([connecting])
@@ -178,6 +179,7 @@ class Watch:
         if self._stopped.is_set():
             response.close()
             return None
+        surface_warnings(response.headers.get("Warning"))  # here, in the reader's task: at the caller's line
         return response
 
     async def _stream(self) -> AsyncGenerator[WatchEvent, None]:
