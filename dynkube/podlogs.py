@@ -4,10 +4,14 @@
 does: a pod's default container (the ``kubectl.kubernetes.io/default-container`` annotation, else
 its first container) or all of them; for a workload (``deploy/web``, ``rs``, ``sts``, ``ds``,
 ``job``, ``rc``, ``svc``) the pods its selector matches, sorted as kubectl sorts them for logs,
-and the first of them unless all are asked for. ``read_logs`` reads sources one after the other
-as text; ``follow_logs`` streams their lines as they come (a thread per source when there are
-several), and with ``resume=True`` reconnects a broken connection from the last timestamp seen
-without repeating a line (``dynkube.core.logstream``). ``logs`` does both steps. Every request
+and the first of them unless all are asked for. That choice is ``choose_sources``, a generator
+that yields each lookup it needs (an object, a list of pods, a watch for the first pod) and is
+sent the answers, so the sync ``log_sources`` here and ``dynkube.aio.podlogs``' make the same
+decisions; so do their requests (``log_calls``) and the reading of each line (``LineReader``).
+``read_logs`` reads sources one after the other as text; ``follow_logs`` streams their lines as
+they come (a thread per source when there are several), and with ``resume=True`` reconnects a
+broken connection from the last timestamp seen without repeating a line
+(``dynkube.core.logstream``). ``logs`` does both steps. Every request
 goes through the client's transport: its TLS, credentials, retries and typed errors.
 """
 
@@ -20,15 +24,17 @@ import queue
 import threading
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 from . import raw
 from .core import calls
 from .core.exchange import NO_RETRIES
 from .core.http import Request
 from .core.logstream import LogResumePoint, split_timestamp
+from .core.calls import Call
 from .errors import (InvalidInput, LogStreamDropped, ServerError, ServerTimeout, TooManyRequests, TransportError,
                      WaitTimeout)
+from .objects import ApiList
 from .resources import Resource
 from .transport import CancelScope, Stream, Timeout, Transport
 from .watch import DEFAULT_BACKOFF, Backoff, EventType
@@ -36,9 +42,10 @@ from .watch import DEFAULT_BACKOFF, Backoff, EventType
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["DEFAULT_CONTAINER_ANNOTATION", "DEFAULT_MAX_LOG_REQUESTS", "DEFAULT_POD_TIMEOUT", "LogLine",
-           "LogSelection", "LogSource", "LogStream", "check_options", "follow_logs", "log_sources", "logs", "read_logs",
-           "selector_of"]
+__all__ = ["DEFAULT_CONTAINER_ANNOTATION", "DEFAULT_MAX_LOG_REQUESTS", "DEFAULT_POD_TIMEOUT", "RECONNECTABLE",
+           "LineReader", "ListPods", "LogLine", "LogSelection", "LogSource", "LogStream", "ReadObject", "WatchPods",
+           "check_follow", "check_options", "choose_sources", "follow_logs", "follow_timeout", "log_calls",
+           "log_sources", "logs", "prefixed", "read_logs", "selector_of"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,8 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 DEFAULT_MAX_LOG_REQUESTS = 5  # kubectl's --max-log-requests
 DEFAULT_POD_TIMEOUT = 20.0  # kubectl's --pod-running-timeout: how long to wait for a workload's first pod
 _QUEUED_LINES = 1000  # lines of several followed sources waiting for the reader, before their threads wait
-_RECONNECTABLE = (TransportError, TooManyRequests, ServerError, ServerTimeout)
+RECONNECTABLE = (TransportError, TooManyRequests, ServerError, ServerTimeout)
+"""The errors after which a resuming follow connects again."""
 
 # kinds whose pods kubectl finds by the object's selector: spec.selector as a LabelSelector, or as a plain map
 _LABEL_SELECTOR_KINDS = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
@@ -99,6 +107,37 @@ class LogSelection:
 
 # ---- which pods and containers ------------------------------------------------------------------
 
+class ReadObject(NamedTuple):
+    """A lookup of ``choose_sources``: the object ``kind``/``name`` (in ``namespace`` if its kind is
+    namespaced), read from the server; answered with the object."""
+
+    kind: str
+    name: str
+    namespace: str
+
+
+class ListPods(NamedTuple):
+    """A lookup of ``choose_sources``: the pods of ``namespace`` matching ``selector``, one unpaged
+    list; answered with the ``ApiList``."""
+
+    namespace: str
+    selector: str | Mapping[str, str]
+
+
+class WatchPods(NamedTuple):
+    """A lookup of ``choose_sources``: watch the pods matching ``selector`` from
+    ``resource_version`` for at most ``timeout_seconds``; answered with the first pod added or
+    changed, or None when the watch ended without one."""
+
+    namespace: str
+    selector: str
+    resource_version: str
+    timeout_seconds: int
+
+
+Lookup = ReadObject | ListPods | WatchPods
+
+
 def log_sources(client: Client, target: str | Mapping[str, Any] | None = None, namespace: str | None = None, *,
                 selector: str | Mapping[str, str] | None = None, container: str | None = None,
                 all_containers: bool = False, all_pods: bool = False,
@@ -111,20 +150,53 @@ def log_sources(client: Client, target: str | Mapping[str, Any] | None = None, n
     yet, waits up to ``pod_timeout`` seconds for one. ``selector`` instead of a target: every pod it
     matches. ``container`` (else the default one) or ``all_containers``.
     """
-    _check_selection(target, selector, container, all_containers, all_pods, pod_timeout)
+    plan = choose_sources(target, namespace or client.namespace, selector=selector, container=container,
+                          all_containers=all_containers, all_pods=all_pods, pod_timeout=pod_timeout)
+    answer: Any = None
+    while True:
+        try:
+            lookup = plan.send(answer)
+        except StopIteration as stop:
+            selection: LogSelection = stop.value
+            return selection
+        answer = _look_up(client, lookup)
+
+
+def _look_up(client: Client, lookup: Lookup) -> Any:
+    """The answer to one lookup of ``choose_sources``."""
+    if isinstance(lookup, ReadObject):
+        resource = client.resource(lookup.kind)
+        return resource.get(lookup.name, lookup.namespace if resource.resource.namespaced else None)
     pods = client.resource("pods")
-    ns = namespace or client.namespace
+    if isinstance(lookup, ListPods):
+        return pods.list_page(lookup.namespace, label_selector=lookup.selector)
+    with pods.watch(lookup.namespace, label_selector=lookup.selector, resource_version=lookup.resource_version,
+                    timeout_seconds=lookup.timeout_seconds) as watch:
+        for event in watch:
+            if event.type in (EventType.ADDED, EventType.MODIFIED):
+                return event.object
+    return None
+
+
+def choose_sources(target: str | Mapping[str, Any] | None, namespace: str, *,
+                   selector: str | Mapping[str, str] | None = None, container: str | None = None,
+                   all_containers: bool = False, all_pods: bool = False, pod_timeout: float = DEFAULT_POD_TIMEOUT
+                   ) -> Generator[Lookup, Any, LogSelection]:
+    """The decisions of ``log_sources``, for any client: yields the lookups it needs, is sent each
+    answer, and returns the ``LogSelection``. Every argument is checked before the first lookup."""
+    _check_selection(target, selector, container, all_containers, all_pods, pod_timeout)
     notices: list[str] = []
     found: list[Mapping[str, Any]]
     if selector is not None:
-        found = list(pods.list(ns, label_selector=selector))
+        page: ApiList = yield ListPods(namespace, selector)
+        found = list(page.items)
         if not found:
-            notices.append(f"No resources found in {ns} namespace.")
+            notices.append(f"No resources found in {namespace} namespace.")
         quiet = False
     else:
         assert target is not None  # _check_selection
-        obj = _read_target(client, target, ns)
-        found, quiet = _pods_of(client, obj, all_pods, pod_timeout, notices)
+        obj = target if isinstance(target, Mapping) else (yield _target_lookup(target, namespace))
+        found, quiet = yield from _pods_of(obj, all_pods, pod_timeout, notices)
     sources = [source for pod in found for source in _containers(pod, container, all_containers, quiet, notices)]
     return LogSelection(tuple(sources), tuple(notices))
 
@@ -150,29 +222,26 @@ def _check_selection(target: Any, selector: Any, container: Any, all_containers:
         calls.selector(selector, "selector")
 
 
-def _read_target(client: Client, target: str | Mapping[str, Any], namespace: str) -> Mapping[str, Any]:
-    """The object a target names: a pod by name, or TYPE/NAME of any kind (read from the server)."""
-    if isinstance(target, Mapping):
-        return target
+def _target_lookup(target: str, namespace: str) -> ReadObject:
+    """The lookup of the object a target names: a pod by name, or TYPE/NAME of any kind."""
     kind, sep, name = target.partition("/")
     if not sep:
         kind, name = "pods", kind
     if not kind or not name or "/" in name:
         raise InvalidInput(f"the target of logs must be NAME or TYPE/NAME (e.g. deploy/web), not {target!r}")
-    resource = client.resource(kind)
-    return resource.get(name, namespace if resource.resource.namespaced else None)
+    return ReadObject(kind, name, namespace)
 
 
-def _pods_of(client: Client, obj: Mapping[str, Any], all_pods: bool, timeout: float,
-             notices: list[str]) -> tuple[list[Mapping[str, Any]], bool]:
+def _pods_of(obj: Mapping[str, Any], all_pods: bool, timeout: float,
+             notices: list[str]) -> Generator[Lookup, Any, tuple[list[Mapping[str, Any]], bool]]:
     """The pods of an object (a pod: itself), and whether the "Defaulted container" notices are
     left out (kubectl leaves them out for all pods of a workload)."""
     group, kind = _group_kind(obj)
     if (group, kind) == ("", "Pod"):
         return [obj], False
     namespace = str(obj["metadata"].get("namespace") or "")
-    found = sorted(_pods_matching(client, namespace, selector_of(obj), timeout),
-                   key=functools.cmp_to_key(_by_logging))
+    matching = yield from _pods_matching(namespace, selector_of(obj), timeout)
+    found = sorted(matching, key=functools.cmp_to_key(_by_logging))
     if all_pods:
         return found, True
     if len(found) > 1:
@@ -213,18 +282,16 @@ def label_selector_string(selector: Mapping[str, Any]) -> str:
     return ",".join(parts)
 
 
-def _pods_matching(client: Client, namespace: str, selector: str, timeout: float) -> list[Mapping[str, Any]]:
+def _pods_matching(namespace: str, selector: str,
+                   timeout: float) -> Generator[Lookup, Any, list[Mapping[str, Any]]]:
     """The pods matching ``selector``; with none yet, the first that appears within ``timeout`` seconds."""
-    pods = client.resource("pods")
-    page = pods.list_page(namespace, label_selector=selector)
+    page: ApiList = yield ListPods(namespace, selector)
     if page.items:
         return list(page.items)
     if timeout > 0:
-        with pods.watch(namespace, label_selector=selector, resource_version=page.resource_version,
-                        timeout_seconds=max(1, round(timeout))) as watch:
-            for event in watch:
-                if event.type in (EventType.ADDED, EventType.MODIFIED):
-                    return [event.object]
+        first = yield WatchPods(namespace, selector, page.resource_version or "", max(1, round(timeout)))
+        if first is not None:
+            return [first]
     raise WaitTimeout(f"no pod matching {selector!r} in namespace {namespace} appeared within {timeout:g}s")
 
 
@@ -330,17 +397,23 @@ def read_logs(client: Client, sources: Sequence[LogSource], *, prefix: bool = Fa
               insecure_skip_tls_verify_backend: bool = False, timeout: Timeout = None) -> str:
     """The logs of ``sources`` as text, one after the other (each line prefixed with its source's
     ``[pod/NAME/CONTAINER] `` when ``prefix``). Every option is checked before the first request."""
-    pods = _pods_resource(client)
-    requests = [calls.pod_logs(pods, s.pod, s.namespace, container=s.container, tail_lines=tail_lines,
-                               since_seconds=since_seconds, since_time=since_time, timestamps=timestamps,
-                               previous=previous, limit_bytes=limit_bytes,
-                               insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend)
-                for s in sources]
-    texts = []
-    for source, call in zip(sources, requests):
-        text = call.parse(client.transport.send(call.request, timeout=timeout))
-        texts.append("".join(source.prefix + line for line in text.splitlines(keepends=True)) if prefix else text)
-    return "".join(texts)
+    requests = log_calls(_pods_resource(client), sources, tail_lines=tail_lines, since_seconds=since_seconds,
+                         since_time=since_time, timestamps=timestamps, previous=previous, limit_bytes=limit_bytes,
+                         insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend)
+    return "".join(prefixed(source, call.parse(client.transport.send(call.request, timeout=timeout)), prefix)
+                   for source, call in zip(sources, requests))
+
+
+def log_calls(pods: Resource, sources: Sequence[LogSource], *, follow: bool = False, **options: Any) -> list[Call[str]]:
+    """The log request of each source (``options``: those of ``read_logs``), every one checked
+    before any is sent."""
+    return [calls.pod_logs(pods, s.pod, s.namespace, container=s.container, follow=follow, **options)
+            for s in sources]
+
+
+def prefixed(source: LogSource, text: str, prefix: bool) -> str:
+    """A source's log text, each line prefixed with ``[pod/NAME/CONTAINER] `` when ``prefix``."""
+    return "".join(source.prefix + line for line in text.splitlines(keepends=True)) if prefix else text
 
 
 def follow_logs(client: Client, sources: Sequence[LogSource], *, resume: bool = False,
@@ -358,21 +431,19 @@ def follow_logs(client: Client, sources: Sequence[LogSource], *, resume: bool = 
     others go on). Every option is checked before the first request (nothing is sent before the
     stream is iterated).
     """
-    _check_follow(len(sources), resume, max_log_requests, ignore_errors, limit_bytes, backoff)
-    pods = _pods_resource(client)
-    followers = []
-    for source in sources:
-        call = calls.pod_logs(pods, source.pod, source.namespace, container=source.container, follow=True,
-                              tail_lines=tail_lines, since_seconds=since_seconds, since_time=since_time,
-                              timestamps=timestamps or resume, previous=previous, limit_bytes=limit_bytes,
-                              insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend)
-        followers.append(_Follower(client.transport, source, call.request, resume=resume, timestamps=timestamps,
-                                   backoff=backoff))
+    check_follow(len(sources), resume, max_log_requests, ignore_errors, limit_bytes, backoff)
+    followed = log_calls(_pods_resource(client), sources, follow=True, tail_lines=tail_lines,
+                         since_seconds=since_seconds, since_time=since_time, timestamps=timestamps or resume,
+                         previous=previous, limit_bytes=limit_bytes,
+                         insecure_skip_tls_verify_backend=insecure_skip_tls_verify_backend)
+    followers = [_Follower(client.transport, source, call.request, LineReader(source, resume, timestamps), backoff)
+                 for source, call in zip(sources, followed)]
     return LogStream(followers, ignore_errors=ignore_errors)
 
 
-def _check_follow(count: int, resume: Any, max_log_requests: Any, ignore_errors: Any, limit_bytes: Any,
-                  backoff: Any) -> None:
+def check_follow(count: int, resume: Any, max_log_requests: Any, ignore_errors: Any, limit_bytes: Any,
+                 backoff: Any) -> None:
+    """InvalidInput for the first unusable option of following ``count`` sources."""
     for name, value in (("resume", resume), ("ignore_errors", ignore_errors)):
         if not isinstance(value, bool):
             raise InvalidInput(f"{name} must be True or False, not {value!r}")
@@ -392,16 +463,54 @@ def _pods_resource(client: Client) -> Resource:
     return client.resource("pods").resource
 
 
+class LineReader:
+    """How a followed source's lines are handed out: the text as the caller asked for it (its
+    timestamp kept or cut), and, when the follow resumes, where it stands (``point``) and which
+    lines of a resumed connection were delivered already."""
+
+    def __init__(self, source: LogSource, resume: bool, timestamps: bool) -> None:
+        self.source = source
+        self.point = LogResumePoint() if resume else None
+        self._timestamps = timestamps  # the caller asked for them (a resuming follow always gets them)
+
+    def request(self, first: Request) -> Request:
+        """The request of the next connection (``first``, or from the resume point)."""
+        return self.point.request(first) if self.point else first
+
+    def line(self, text: str) -> LogLine | None:
+        """A line as the caller gets it (None: a resumed connection's repeat of a delivered line)."""
+        if not (self._timestamps or self.point):
+            return LogLine(self.source, text)
+        stamp, rest = split_timestamp(text)
+        if self.point is not None:
+            if self.point.already_delivered(stamp):
+                return None
+            self.point.delivered(stamp)
+        return LogLine(self.source, text if self._timestamps else rest, stamp)
+
+    def dropped(self, url: str, exc: BaseException) -> LogStreamDropped:
+        """The error of a connection that broke with ``exc``."""
+        return LogStreamDropped(f"logs of {self.source}: the connection broke ({exc.__class__.__name__}: {exc})",
+                                url=url, source=str(self.source), last_timestamp=self.point.last if self.point else "")
+
+
+def follow_timeout(timeout: Timeout) -> tuple[float, None]:
+    """The timeout of a followed log's connection: the transport's connect timeout (else 30 s), and
+    no read timeout (a log may stay silent for ever)."""
+    connect = timeout[0] if isinstance(timeout, tuple) else timeout
+    return connect or 30.0, None
+
+
 class _Follower:
     """One source's followed log, over as many connections as resuming takes."""
 
-    def __init__(self, transport: Transport, source: LogSource, request: Request, *, resume: bool,
-                 timestamps: bool, backoff: Backoff) -> None:
+    def __init__(self, transport: Transport, source: LogSource, request: Request, reader: LineReader,
+                 backoff: Backoff) -> None:
         self.source = source
         self._transport = transport
         self._request = request
-        self._point = LogResumePoint() if resume else None
-        self._timestamps = timestamps  # the caller asked for them (a resuming follow always gets them)
+        self._reader = reader
+        self._point = reader.point
         self._backoff = backoff
         self._stopped = threading.Event()
         self._connecting = CancelScope()
@@ -420,14 +529,14 @@ class _Follower:
     def lines(self) -> Generator[LogLine, None, None]:
         failures = 0
         while not self._stopped.is_set():
-            request = self._point.request(self._request) if self._point else self._request
+            request = self._reader.request(self._request)
             delivered = 0
             try:
                 for line in self._connection(request):
                     delivered += 1
                     yield line
                 return  # the server ended the log: the container stopped
-            except _RECONNECTABLE as exc:
+            except RECONNECTABLE as exc:
                 if self._stopped.is_set():
                     return
                 if self._point is None:
@@ -444,25 +553,20 @@ class _Follower:
             return
         try:
             for text in raw.lines(stream):
-                line = self._line(text)
+                line = self._reader.line(text)
                 if line is not None:
                     yield line
         except OSError as exc:  # requests' connection and chunked-encoding errors are OSErrors
             if not self._stopped.is_set():
-                url = self._transport.url(request.path)
-                raise LogStreamDropped(f"logs of {self.source}: the connection broke ({exc.__class__.__name__}: "
-                                       f"{exc})", url=url, source=str(self.source),
-                                       last_timestamp=self._point.last if self._point else "") from None
+                raise self._reader.dropped(self._transport.url(request.path), exc) from None
         finally:
             stream.close()
             with self._lock:
                 self._stream = None
 
     def _connect(self, request: Request) -> Stream | None:
-        timeout = self._transport.timeout
-        connect = timeout[0] if isinstance(timeout, tuple) else timeout
         with self._connecting:
-            stream = self._transport.stream(request, timeout=(connect or 30.0, None),
+            stream = self._transport.stream(request, timeout=follow_timeout(self._transport.timeout),
                                             retry=NO_RETRIES if self._point else None)
         with self._lock:
             if not self._stopped.is_set():
@@ -470,17 +574,6 @@ class _Follower:
                 return stream
         stream.close()
         return None
-
-    def _line(self, text: str) -> LogLine | None:
-        """A line as the caller gets it (None: a resumed connection's repeat of a delivered line)."""
-        if not (self._timestamps or self._point):
-            return LogLine(self.source, text)
-        stamp, rest = split_timestamp(text)
-        if self._point is not None:
-            if self._point.already_delivered(stamp):
-                return None
-            self._point.delivered(stamp)
-        return LogLine(self.source, text if self._timestamps else rest, stamp)
 
 
 class LogStream:
@@ -590,7 +683,7 @@ def check_options(*, follow: bool = False, resume: bool = False, prefix: bool = 
     if not isinstance(follow, bool) or not isinstance(prefix, bool):
         raise InvalidInput(f"follow and prefix must be True or False, not {follow!r} and {prefix!r}")
     if follow:
-        _check_follow(0, resume, max_log_requests, ignore_errors, options.get("limit_bytes"), DEFAULT_BACKOFF)
+        check_follow(0, resume, max_log_requests, ignore_errors, options.get("limit_bytes"), DEFAULT_BACKOFF)
         if prefix:
             raise InvalidInput("prefix applies to the text of logs; a followed line has its source "
                                "(line.source.prefix)")

@@ -1,16 +1,16 @@
 """Streams into a pod over WebSocket: exec, attach and port-forward connections.
 
-The shell around ``dynkube.core.channels`` (the framing) and the builders in ``dynkube.core.calls``
-(the upgrade requests): it opens the WebSocket with the transport's own TLS settings, credentials,
-impersonation headers and proxy (``Transport.upgrade_target``), refreshes credentials once on a
-401 as ``Transport.send`` does, and turns a refused upgrade into the typed ApiError of its answer.
-The WebSocket library is ``websockets`` (its sync client; the asyncio one is there for
-``dynkube.aio``), an optional extra: ``pip install 'dynkube[stream]'``.
+The sync shell around ``dynkube.core.channels`` (the framing and every decision that is not I/O)
+and the builders in ``dynkube.core.calls`` (the upgrade requests): it opens the WebSocket with the
+transport's own TLS settings, credentials, impersonation headers and proxy
+(``Transport.upgrade_target``), refreshes credentials once on a 401 as ``Transport.send`` does, and
+raises the typed ApiError of a refused upgrade. The WebSocket library is ``websockets`` (its sync
+client; ``dynkube.aio.streaming`` is the same over its asyncio client), an optional extra:
+``pip install 'dynkube[stream]'``.
 """
 
 from __future__ import annotations
 
-import collections
 import errno
 import functools
 import logging
@@ -19,13 +19,14 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .core.channels import (EXEC_PROTOCOLS, PORT_FORWARD_PROTOCOLS, Channel, ExitStatus, PortForwardDecoder, Protocol,
-                            close_frame, frame, read_status, resize_frame, split)
-from .core.http import Headers, Request, Response, display_url
-from .core.status import error_for
+from .core.channels import ExecResult as ExecResult  # re-exported: taught as dynkube.streaming.ExecResult
+from .core.channels import (EXEC_PROTOCOLS, MISSING_LIBRARY, PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel,
+                            ExecOutput, PortForwardDecoder, Protocol, check_closable, chosen_protocol, close_frame,
+                            frame, refused_upgrade, resize_frame)
+from .core.http import Request, display_url
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -44,9 +45,7 @@ def _client() -> Any:
     try:
         from websockets.sync import client
     except ImportError:
-        raise errors.MissingExtra(
-            f"exec, attach, port-forward and cp need the WebSocket library 'websockets': "
-            f"pip install 'dynkube[{EXTRA}]'", extra=EXTRA) from None
+        raise errors.MissingExtra(MISSING_LIBRARY, extra=EXTRA) from None
     return client
 
 
@@ -71,13 +70,11 @@ def open_websocket(transport: Transport, request: Request, protocols: Sequence[P
             ).__enter__()  # entered: the stream objects own it and close it
         except InvalidStatus as exc:
             answer = exc.response
-            response = Response(answer.status_code, Headers(dict(answer.headers.raw_items())),
-                                bytes(answer.body or b""),
-                                answer.reason_phrase, shown)
             if answer.status_code == 401 and attempt == 1 and transport.refresh_credentials():
                 log.info("upgrade of %s refused with 401: credentials refreshed, asking again", shown)
                 continue
-            raise error_for(response, "GET", shown) from None
+            raise refused_upgrade(answer.status_code, dict(answer.headers.raw_items()), bytes(answer.body or b""),
+                                  answer.reason_phrase, shown) from None
         except (OSError, EOFError, InvalidHandshake) as exc:
             raise errors.TransportError(f"GET {shown}: cannot open the WebSocket: {exc.__class__.__name__}: {exc}",
                                         url=shown) from None
@@ -188,24 +185,6 @@ class SerializedTLS:
             raise TimeoutError("timed out")
 
 
-class ExecResult(NamedTuple):
-    """What a command run to its end gave: its output and its exit code."""
-
-    stdout: bytes
-    stderr: bytes
-    exit_code: int
-
-    @property
-    def stdout_text(self) -> str:
-        """stdout as text (UTF-8; undecodable bytes replaced)."""
-        return self.stdout.decode("utf-8", errors="replace")
-
-    @property
-    def stderr_text(self) -> str:
-        """stderr as text (UTF-8; undecodable bytes replaced)."""
-        return self.stderr.decode("utf-8", errors="replace")
-
-
 class ExecStream:
     """An open exec or attach stream: ``write`` to stdin, ``close_stdin``, ``read`` one channel,
     ``resize`` the terminal, ``wait`` for the exit code, ``close``.
@@ -220,18 +199,12 @@ class ExecStream:
         self.url = url
         self._ws = connection
         try:
-            self.protocol = Protocol(str(connection.subprotocol))
-        except ValueError:
+            self.protocol = chosen_protocol(connection.subprotocol, url)
+        except errors.StreamError:
             connection.close()
-            raise errors.StreamError(f"{url}: the server chose no channel protocol ({connection.subprotocol!r})",
-                                     url=url) from None
-        self._buffers: dict[int, collections.deque[bytes]] = {Channel.STDOUT: collections.deque(),
-                                                                Channel.STDERR: collections.deque()}
-        self._status = bytearray()
+            raise
+        self._output = ExecOutput(url)
         self._read_lock = threading.Lock()
-        self._ended = False
-        self._failure: errors.DynkubeError | None = None
-        self._exit: ExitStatus | None = None
 
     def __enter__(self) -> ExecStream:
         return self
@@ -240,23 +213,23 @@ class ExecStream:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<ExecStream {self.url} {self.protocol.value}{' ended' if self._ended else ''}>"
+        return f"<ExecStream {self.url} {self.protocol.value}{' ended' if self.ended else ''}>"
 
     @property
     def ended(self) -> bool:
         """True once the server ended the stream (no I/O)."""
-        return self._ended
+        return self._output.ended
 
     @property
     def status_received(self) -> bool:
         """True once the server sent the command's exit Status (no I/O; a stream closed without one
         reads as exit code 0, as in client-go)."""
-        return bool(self._status)
+        return self._output.status_received
 
     @property
     def exit_code(self) -> int | None:
         """The exit code once the stream ended with one, else None (no I/O; ``wait`` reads to the end)."""
-        return self._exit.code if self._exit else None
+        return self._output.exit_code
 
     def write(self, data: bytes | str) -> None:
         """Send ``data`` to the command's stdin (str as UTF-8)."""
@@ -266,9 +239,7 @@ class ExecStream:
     def close_stdin(self) -> None:
         """Tell the command there is no more input (EOF on its stdin). Needs ``v5.channel.k8s.io``:
         over v4 raises StreamError, since that protocol has no way to say it."""
-        if self.protocol is not Protocol.V5:
-            raise errors.StreamError(f"{self.url}: the server speaks {self.protocol.value}, which cannot close "
-                                     f"stdin (v5.channel.k8s.io can)", url=self.url)
+        check_closable(self.protocol, self.url)
         self._send(close_frame(Channel.STDIN))
 
     def resize(self, width: int, height: int) -> None:
@@ -278,44 +249,33 @@ class ExecStream:
     def read(self, channel: Channel = Channel.STDOUT, timeout: float | None = None) -> bytes:
         """The next bytes of ``channel`` (STDOUT or STDERR); b"" once the stream ended.
         ``timeout`` (seconds) bounds the wait: TimeoutError when nothing came."""
-        if channel not in self._buffers:
-            raise errors.InvalidInput(f"read: only stdout and stderr can be read, not {channel!r}")
+        self._output.check_readable(channel)
         with self._read_lock:
-            buffer = self._buffers[channel]
-            while not buffer and not self._ended:
+            while not self._output.has(channel):
                 self._receive(timeout)
-            return buffer.popleft() if buffer else b""
+            return self._output.take(channel)
 
     def chunks(self, timeout: float | None = None) -> Iterator[tuple[Channel, bytes]]:
         """Every piece of output as it arrives, as (STDOUT or STDERR, bytes), until the stream ends;
         ``timeout`` bounds each wait (TimeoutError)."""
         while True:
             with self._read_lock:
-                pending = self._take_buffered()
-                if pending is None and not self._ended:
+                pending = self._output.take_any()
+                if pending is None and not self.ended:
                     self._receive(timeout)
-                    pending = self._take_buffered()
+                    pending = self._output.take_any()
             if pending is not None:
                 yield pending
-            elif self._ended:
+            elif self.ended:
                 return
-
-    def _take_buffered(self) -> tuple[Channel, bytes] | None:
-        for channel in (Channel.STDOUT, Channel.STDERR):
-            if self._buffers[channel]:
-                return channel, self._buffers[channel].popleft()
-        return None
 
     def wait(self, timeout: float | None = None) -> int:
         """Read to the end of the stream (output not yet read is kept for ``read``) and return the
         exit code; raises the typed error of a failure Status, or StreamError if the connection dropped."""
         with self._read_lock:
-            while not self._ended:
+            while not self.ended:
                 self._receive(timeout)
-        if self._failure is not None:
-            raise self._failure
-        assert self._exit is not None
-        return self._exit.code
+        return self._output.result()
 
     def close(self) -> None:
         """Close the connection (the command may go on running in the container, as with kubectl)."""
@@ -330,37 +290,17 @@ class ExecStream:
             raise errors.StreamError(f"{self.url}: the stream is closed ({exc})", url=self.url) from None
 
     def _receive(self, timeout: float | None) -> None:
-        """One message into its buffer; at the end, the exit status (caller holds the read lock)."""
+        """One message into the output, or the end of the connection (caller holds the read lock)."""
         from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
         try:
             message = self._ws.recv(timeout=timeout)
         except ConnectionClosedOK:
-            self._finish(None)
-            return
+            self._output.ended_by(None)
         except ConnectionClosed as exc:
-            self._finish(errors.StreamError(f"{self.url}: the connection dropped before the command ended ({exc})",
-                                            url=self.url))
-            return
-        channel, data = split(message)
-        if channel in self._buffers:
-            if data:
-                self._buffers[channel].append(data)
-        elif channel == Channel.ERROR:
-            self._status += data
-        elif channel >= 0:
-            log.debug("%s: ignored a message on channel %d", self.url, channel)
-
-    def _finish(self, failure: errors.DynkubeError | None) -> None:
-        self._ended = True
-        if self._status:  # the command's end was told: a connection dropped after it changes nothing
-            failure = None
-        if failure is None:
-            try:
-                self._exit = read_status(bytes(self._status), url=self.url) if self._status else ExitStatus(0, {})
-            except errors.DynkubeError as exc:
-                failure = exc
-        self._failure = failure
+            self._output.ended_by(str(exc))
+        else:
+            self._output.received(message)
 
 
 def open_stream(transport: Transport, request: Request) -> ExecStream:
@@ -376,8 +316,7 @@ def run(stream: ExecStream, stdin: bytes | None = None, timeout: float | None = 
     failures: list[BaseException] = []
     with stream:
         if stdin is not None:
-            if stream.protocol is not Protocol.V5:
-                stream.close_stdin()  # raises: v4 cannot end the input, and the command would wait forever
+            check_closable(stream.protocol, stream.url)
             writer = threading.Thread(target=_feed, args=(stream, stdin, failures), name="dynkube-exec-stdin",
                                       daemon=True)
             writer.start()
@@ -395,8 +334,8 @@ def run(stream: ExecStream, stdin: bytes | None = None, timeout: float | None = 
 def _feed(stream: ExecStream, data: bytes, failures: list[BaseException]) -> None:
     """Write stdin in pieces, then close it (a writer thread: the command's output is read meanwhile)."""
     try:
-        for start in range(0, len(data), 32 * 1024):
-            stream.write(data[start:start + 32 * 1024])
+        for start in range(0, len(data), STDIN_PIECE):
+            stream.write(data[start:start + STDIN_PIECE])
         stream.close_stdin()
     except BaseException as exc:  # handed to the reading thread, which raises it
         failures.append(exc)
@@ -449,12 +388,7 @@ class PortConnection:
                 except ConnectionClosed as exc:
                     raise errors.StreamError(f"port-forward to port {self.port}: the connection dropped ({exc})",
                                              url=self.url) from None
-                channel, payload = self._decoder.decode(message)
-                if channel == self._decoder.error_channel and payload:
-                    raise errors.StreamError(f"port-forward to port {self.port}: "
-                                             f"{payload.decode('utf-8', errors='replace')}", url=self.url)
-                if channel == self._decoder.data_channel:
-                    self._pending = payload
+                self._pending = self._decoder.payload(message, self.url)
             data, self._pending = self._pending[:size], self._pending[size:]
             return data
 

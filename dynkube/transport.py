@@ -27,7 +27,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -41,6 +41,7 @@ from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry na
 from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
 from .core.exchange import Limits, RetryPolicy as RetryPolicy, Timeout as Timeout, clamped, limits_for
 from .core.exchange import retry_delay as retry_delay
+from .core.channels import header_lines, upgrade_url
 from .core.http import MAX_REDIRECTS, Headers, Request, Response, display_url, redirect_refusal
 from .core.status import error_for, json_object, parse_warning_header
 from .objects import encode_json
@@ -700,18 +701,15 @@ class Transport:
         TLS context (CA, the current client certificate, or no verification), the name to verify
         (tls-server-name), the headers (credentials, impersonation, User-Agent) and the proxy.
         The credentials are asked now, so a rotated token or certificate is used."""
-        merged: dict[str, str | list[str]] = {"User-Agent": USER_AGENT}
+        credentials: Mapping[str, str | list[str]] = {}
         context: ssl.SSLContext | None = None
         if self._secure:
-            merged.update(self.config.credentials.headers())
+            credentials = self.config.credentials.headers()
             context = self._upgrade_context(self.config.credentials.client_certificate())
-        merged.update(request.headers)
-        headers = [(name, item) for name, value in merged.items()  # a list: one header line per value
-                   for item in (value if isinstance(value, list) else [value])]
-        query = urlencode(request.params, doseq=True) if request.params else ""
-        url = "ws" + self.url(request.path)[len("http"):] + (f"?{query}" if query else "")
+        headers = header_lines({"User-Agent": USER_AGENT}, credentials, request.headers)
         proxy = self._proxies().get("https" if self._secure else "http")
-        return UpgradeTarget(url, context, self.config.tls_server_name, headers, proxy)
+        return UpgradeTarget(upgrade_url(self.url(request.path), request.params), context,
+                             self.config.tls_server_name, headers, proxy)
 
     def _upgrade_context(self, certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
         """The TLS context of WebSocket connections, built once per client certificate (building one

@@ -14,9 +14,12 @@ from .client import Client, ResourceClient
 from .discovery import AsyncDiscovery
 from .informer import Informer
 from .manifests import apply_manifests
+from .podlogs import LogStream, follow_logs, log_sources, logs, read_logs
+from .streaming import ExecStream, PortConnection, PortForwarder
 from .transport import AsyncStream, AsyncTransport
 from .waiting import retry_on_conflict, wait_for
 from .watch import Watch
 
-__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "Informer", "ResourceClient", "Watch",
-           "apply_manifests", "retry_on_conflict", "wait_for"]
+__all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "ExecStream", "Informer", "LogStream",
+           "PortConnection", "PortForwarder", "ResourceClient", "Watch", "apply_manifests", "follow_logs",
+           "log_sources", "logs", "read_logs", "retry_on_conflict", "wait_for"]

@@ -8,6 +8,7 @@ async iterator and async context manager. One client belongs to one event loop.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..client import check_client_arguments, load_client_config
 from ..config import Config
 from ..core import calls
 from ..core.calls import Call, describe
+from ..core.channels import ExecResult
 from ..core.exchange import RetryPolicy, Timeout
 from ..core.http import Request
 from ..discovery import DEFAULT_DISK_TTL
@@ -28,7 +30,9 @@ from ..resources import Resource, ResourceMap
 from ..transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, build_request
 from ..verbs import Plan, ResourceNames, Target, check_validation
 from ..watch import WatchPlan
+from . import streaming
 from .discovery import AsyncDiscovery
+from .streaming import ExecStream, Opening, OpenStreams, PortConnection, PortForwarder
 from .transport import AsyncStream, AsyncTransport
 from .watch import Watch
 
@@ -59,6 +63,7 @@ class Client:
                                                 timeout=timeout, retry=retry, cache_dir=cache_dir,
                                                 discovery_ttl=discovery_ttl)
         self._blocking: SyncClient | None = None
+        self._streams = OpenStreams()
 
     async def __aenter__(self) -> Client:
         return self
@@ -67,7 +72,8 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
-        """Close every connection of this client."""
+        """Close every connection of this client, its open streams and port-forwards too."""
+        await self._streams.close()
         await self.transport.close()
         if self._blocking is not None:
             self._blocking.close()
@@ -144,6 +150,55 @@ class Client:
     async def explain(self, path: str, *, recursive: bool = False, api_version: str | None = None) -> Any:
         """``dynkube.Client.explain``, on a worker thread."""
         return await asyncio.to_thread(self.blocking().explain, path, recursive=recursive, api_version=api_version)
+
+    # ---- inside pods: exec, attach, port-forward (WebSocket; dynkube.aio.streaming) -----
+
+    async def exec(self, pod: str, command: builtins.list[str], namespace: str | None = None, *,
+                   container: str | None = None, stdin: bytes | str | None = None, tty: bool = False,
+                   timeout: float | None = None) -> ExecResult:
+        """Run ``command`` in a container of ``pod`` to its end (``dynkube.Client.exec``): ``stdin``
+        fed to it (then EOF); stdout, stderr and the exit code as an ``ExecResult``."""
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        if tty and data is None:
+            data = b""  # a terminal needs an input side (as kubectl's -t needs -i)
+        stream = await self.exec_stream(pod, command, namespace, container=container, stdin=data is not None, tty=tty)
+        return await streaming.run(stream, data, timeout)
+
+    def exec_stream(self, pod: str, command: builtins.list[str], namespace: str | None = None, *,
+                    container: str | None = None, stdin: bool = False, stdout: bool = True, stderr: bool = True,
+                    tty: bool = False) -> Opening[ExecStream]:
+        """Start ``command`` in ``pod``: ``await`` it for the open ``ExecStream`` (``write``,
+        ``close_stdin``, ``read``, ``resize``, ``wait``, ``close``, all awaited), or ``async with``
+        it. Bad arguments raise here, before anything is sent."""
+        request = calls.exec_request(namespace or self.namespace, pod, command, container=container, stdin=stdin,
+                                     stdout=stdout, stderr=stderr, tty=tty)
+        return Opening(lambda: streaming.open_stream(self.transport, request, self._streams))
+
+    def attach(self, pod: str, namespace: str | None = None, *, container: str | None = None, stdin: bool = False,
+               stdout: bool = True, stderr: bool = True, tty: bool = False) -> Opening[ExecStream]:
+        """Attach to the main process of a container of ``pod`` (``kubectl attach``): the same stream
+        as ``exec_stream``, awaited or ``async with``."""
+        request = calls.attach_request(namespace or self.namespace, pod, container=container, stdin=stdin,
+                                       stdout=stdout, stderr=stderr, tty=tty)
+        return Opening(lambda: streaming.open_stream(self.transport, request, self._streams))
+
+    def connect_port(self, pod: str, port: int, namespace: str | None = None) -> Opening[PortConnection]:
+        """One TCP connection to ``port`` of ``pod`` through the API server: ``await`` it (or ``async
+        with``) for a ``PortConnection`` (``sendall``, ``recv``, ``close``, awaited)."""
+        request = calls.port_forward_request(namespace or self.namespace, pod, port)
+        return Opening(lambda: streaming.connect_port(self.transport, request, port, self._streams))
+
+    def port_forward(self, pod: str, ports: builtins.list[str | int | tuple[int, int]] | str | int,
+                     namespace: str | None = None, *, address: str = "127.0.0.1") -> Opening[PortForwarder]:
+        """Listen locally and forward each connection to a port of ``pod`` (``dynkube.Client.port_forward``,
+        the same ``ports`` forms): ``await`` it for a started ``PortForwarder`` (``await stop()`` it),
+        or ``async with`` it. Bad ports, pod or namespace raise here, before listening."""
+        pairs = calls.port_pairs(ports)
+        namespace = namespace or self.namespace
+        calls.port_forward_request(namespace, pod, pairs[0][1])
+        forwarder = PortForwarder(lambda remote: self.connect_port(pod, remote, namespace), pairs, address,
+                                  self._streams)
+        return Opening(forwarder.start)
 
 
 async def _lines(stream: AsyncStream) -> AsyncGenerator[str, None]:

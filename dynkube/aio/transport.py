@@ -25,6 +25,7 @@ from .. import errors
 from ..config import Config
 from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, RetryPolicy, Send, Timeout,
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
+from ..core.channels import header_lines, upgrade_url
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
 from .. import transport as sync_transport
@@ -279,6 +280,27 @@ class AsyncTransport:
         if warn:
             surface_warnings(response.headers.get("Warning"))
         return response, body
+
+    # ---- WebSocket upgrades (dynkube.aio.streaming) ------------------------------------------
+
+    async def upgrade_target(self, request: Request) -> sync_transport.UpgradeTarget:
+        """What a WebSocket connection for ``request`` needs of this transport, as
+        ``Transport.upgrade_target``: the credentials are asked now, and the TLS context built, on
+        a worker thread."""
+        headers, certificate = await self._identity()
+        context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
+        return sync_transport.UpgradeTarget(
+            upgrade_url(self.url(request.path), request.params), context, self.config.tls_server_name,
+            header_lines({"User-Agent": USER_AGENT}, headers, request.headers), self._proxy)
+
+    async def refresh_after(self, target: sync_transport.UpgradeTarget) -> bool:
+        """After a 401 on the upgrade of ``target``: rotate the credentials as ``send`` does; True if
+        they changed since ``target`` was made, and asking again makes sense."""
+        if not self._secure:
+            return False
+        credentials, sent = self.config.credentials, set(target.headers)
+        return await asyncio.to_thread(
+            lambda: credentials.refresh() or not set(header_lines(credentials.headers())) <= sent)
 
     # ---- identity and the connection pool ---------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""A followed log whose connection drops (the TCP proxy of tests/faults/proxy.py in front of the real
-server, TLS end to end): without resume the stream ends with LogStreamDropped; with resume it
+"""A followed log whose connection drops, for both clients (the TCP proxy of tests/faults/proxy.py
+in front of the real server, TLS end to end): without resume the stream ends with LogStreamDropped; with resume it
 reconnects from the last timestamp and no line is repeated or lost.
 
 The server's bytes are trickled through the proxy while the first line is read, so the cut falls
@@ -9,17 +9,18 @@ again (which are skipped) and lines still to deliver."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 import dynkube
-from dynkube.podlogs import follow_logs, log_sources
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff
 
-from ..integration.test_logs import LINES, make_pod
+from ..integration.test_logs import LINES, Logs, bind_logs, make_pod
+from ..support.bridge import EventLoopThread
 from ..support.waiting import until
 from .proxy import FaultProxy
 
@@ -35,18 +36,19 @@ def proxy(client: dynkube.Client) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def proxied(client: dynkube.Client, proxy: FaultProxy) -> Iterator[dynkube.Client]:
-    """A client of the real server that goes through the proxy."""
+def proxied(client: dynkube.Client, proxy: FaultProxy, open_client: Callable[..., Any],
+            aio_loop: EventLoopThread) -> Logs:
+    """The log functions of a client of the real server that goes through the proxy: a sync
+    client, then (second run of the test) an asyncio one."""
     config = client.config.replace(server=proxy.url)
     retry = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.5)
-    with dynkube.Client(config, cache_dir=False, qps=None, retry=retry) as through_proxy:
-        yield through_proxy
+    return bind_logs(open_client(config, cache_dir=False, qps=None, retry=retry), aio_loop)
 
 
 class Reader:
     """Reads a LogStream in a thread: ``lines`` as they come, ``error`` the exception that ended it."""
 
-    def __init__(self, stream: dynkube.LogStream) -> None:
+    def __init__(self, stream: Any) -> None:  # a LogStream, or an asyncio one through the bridge
         self.stream = stream
         self.lines: list[dynkube.LogLine] = []
         self.error: BaseException | None = None
@@ -70,18 +72,18 @@ class Reader:
 def cut_after_the_first_line(proxy: FaultProxy, reader: Reader) -> int:
     """Cut the connections once the first line is in; the number of connections made until then."""
     assert reader.first.wait(60), f"no line came ({reader.error!r})"
-    proxy.trickle(None)
     connections = proxy.connections
-    assert proxy.cut_all() >= 1
+    assert proxy.cut_all() >= 1  # while the rest still trickles: the cut falls before the last line
+    proxy.trickle(None)
     return connections
 
 
-def test_a_dropped_follow_ends_with_a_clear_error(client: dynkube.Client, proxied: dynkube.Client,
-                                                  proxy: FaultProxy, namespace: str) -> None:
+def test_a_dropped_follow_ends_with_a_clear_error(client: dynkube.Client, proxied: Logs, proxy: FaultProxy,
+                                                  namespace: str) -> None:
     make_pod(client, namespace, "p")
-    sources = log_sources(proxied, "p", namespace).sources  # discovery and the pod, before the trickle
+    sources = proxied.log_sources("p", namespace).sources  # discovery and the pod, before the trickle
     proxy.trickle(0.01, 8)
-    reader = Reader(follow_logs(proxied, sources))
+    reader = Reader(proxied.follow_logs(sources))
     cut_after_the_first_line(proxy, reader)
     reader.join()
     assert isinstance(reader.error, dynkube.LogStreamDropped), reader.error
@@ -89,12 +91,12 @@ def test_a_dropped_follow_ends_with_a_clear_error(client: dynkube.Client, proxie
     assert [line.text for line in reader.lines] == LINES[:len(reader.lines)]
 
 
-def test_a_resumed_follow_repeats_and_loses_no_line(client: dynkube.Client, proxied: dynkube.Client,
-                                                     proxy: FaultProxy, namespace: str) -> None:
+def test_a_resumed_follow_repeats_and_loses_no_line(client: dynkube.Client, proxied: Logs, proxy: FaultProxy,
+                                                     namespace: str) -> None:
     make_pod(client, namespace, "p")
-    sources = log_sources(proxied, "p", namespace).sources
+    sources = proxied.log_sources("p", namespace).sources
     proxy.trickle(0.01, 8)
-    with follow_logs(proxied, sources, resume=True, backoff=FAST_BACKOFF) as stream:
+    with proxied.follow_logs(sources, resume=True, backoff=FAST_BACKOFF) as stream:
         reader = Reader(stream)
         before = cut_after_the_first_line(proxy, reader)
         until(lambda: len(reader.lines) >= len(LINES) or reader.error, "the rest of the log", 60)

@@ -1,9 +1,10 @@
-"""Streams into a pod when the connection dies: a TCP proxy (tests/faults/proxy.py) in front of the
-real API server cuts it mid-stream; the node is envtest's kwok."""
+"""Streams into a pod when the connection dies, for both clients: a TCP proxy (tests/faults/proxy.py)
+in front of the real API server cuts it mid-stream; the node is envtest's kwok."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,15 +16,15 @@ from .proxy import FaultProxy
 
 
 @pytest.fixture
-def proxied(client: dynkube.Client) -> Iterator[tuple[dynkube.Client, FaultProxy]]:
+def proxied(client: dynkube.Client, open_client: Callable[..., Any]) -> Iterator[tuple[Any, FaultProxy]]:
+    """A client through the proxy (sync, then asyncio in the test's second run) and the proxy."""
     server = urlsplit(client.config.server)
     proxy = FaultProxy((server.hostname or "127.0.0.1", server.port or 443))
-    with dynkube.Client(client.config.replace(server=proxy.url), cache_dir=False) as through_proxy:
-        yield through_proxy, proxy
+    yield open_client(client.config.replace(server=proxy.url), cache_dir=False), proxy
     proxy.close()
 
 
-def test_a_dropped_exec_stream_ends_with_stream_error(proxied: tuple[dynkube.Client, FaultProxy], namespace: str,
+def test_a_dropped_exec_stream_ends_with_stream_error(proxied: tuple[Any, FaultProxy], namespace: str,
                                                       pod: str) -> None:
     client, proxy = proxied
     with client.exec_stream(pod, ["cat"], namespace, stdin=True) as stream:
@@ -37,7 +38,7 @@ def test_a_dropped_exec_stream_ends_with_stream_error(proxied: tuple[dynkube.Cli
             stream.write(b"after\n")
 
 
-def test_a_dropped_port_connection_raises_stream_error(proxied: tuple[dynkube.Client, FaultProxy], namespace: str,
+def test_a_dropped_port_connection_raises_stream_error(proxied: tuple[Any, FaultProxy], namespace: str,
                                                        pod: str) -> None:
     client, proxy = proxied
     with client.connect_port(pod, 7, namespace) as conn:
@@ -49,7 +50,7 @@ def test_a_dropped_port_connection_raises_stream_error(proxied: tuple[dynkube.Cl
 
 
 def test_an_exec_through_a_server_that_is_gone_is_a_transport_error(
-        proxied: tuple[dynkube.Client, FaultProxy], namespace: str) -> None:
+        proxied: tuple[Any, FaultProxy], namespace: str) -> None:
     client, proxy = proxied
     proxy.outage()
     with pytest.raises(dynkube.TransportError, match="cannot open the WebSocket"):

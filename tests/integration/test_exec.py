@@ -11,6 +11,7 @@ import re
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from dynkube.streaming import SerializedTLS
 from dynkube.transport import build_ssl_context
 
 from ..support.waiting import until
-from .test_auth import ADMIN_TOKEN, Envtest, connect_sync, envtest, exec_user, runs, write_kubeconfig  # noqa: F401
+from .test_auth import ADMIN_TOKEN, Envtest, connect, envtest, exec_user, runs, write_kubeconfig  # noqa: F401
 
 ECHO_PORT = 7
 KWOK_SERVER_PORT = 10250  # not 7: kwok's own HTTP server answers
@@ -60,37 +61,39 @@ def _open_sockets() -> int:
 
 
 def _threads() -> set[threading.Thread]:
-    return set(threading.enumerate())
+    """The threads running, but an event loop's worker threads (asyncio.to_thread's pool, which the
+    asyncio client's credentials use and the loop keeps for reuse)."""
+    return {t for t in threading.enumerate() if not t.name.startswith("asyncio_")}
 
 
 # ---- exec --------------------------------------------------------------------------------------
 
-def test_exec_captures_output_and_a_zero_exit(client: dynkube.Client, namespace: str, pod: str) -> None:
-    result = client.exec(pod, ["echo", "hello from exec"], namespace)
+def test_exec_captures_output_and_a_zero_exit(each_client: Any, namespace: str, pod: str) -> None:
+    result = each_client.exec(pod, ["echo", "hello from exec"], namespace)
     assert result == dynkube.ExecResult(b"hello from exec\n", b"", 0)
     assert result.stdout_text == "hello from exec\n"
 
 
-def test_exec_keeps_stderr_apart(client: dynkube.Client, namespace: str, pod: str) -> None:
-    result = client.exec(pod, ["sh", "-c", "echo out; echo err >&2"], namespace)
+def test_exec_keeps_stderr_apart(each_client: Any, namespace: str, pod: str) -> None:
+    result = each_client.exec(pod, ["sh", "-c", "echo out; echo err >&2"], namespace)
     assert (result.stdout, result.stderr, result.exit_code) == (b"out\n", b"err\n", 0)
 
 
-def test_a_megabyte_of_output_arrives_intact(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_a_megabyte_of_output_arrives_intact(each_client: Any, namespace: str, pod: str) -> None:
     expected = (b"0123456789abcdef" * (MEGABYTE // 16 + 1))[:MEGABYTE]
-    result = client.exec(pod, ["sh", "-c", f"yes 0123456789abcdef | tr -d '\\n' | head -c {MEGABYTE}"], namespace)
+    result = each_client.exec(pod, ["sh", "-c", f"yes 0123456789abcdef | tr -d '\\n' | head -c {MEGABYTE}"], namespace)
     assert len(result.stdout) == MEGABYTE
     assert hashlib.sha256(result.stdout).hexdigest() == hashlib.sha256(expected).hexdigest()
 
 
-def test_exec_with_a_tty_runs_on_a_terminal(client: dynkube.Client, namespace: str, pod: str) -> None:
-    result = client.exec(pod, ["tty"], namespace, tty=True)
+def test_exec_with_a_tty_runs_on_a_terminal(each_client: Any, namespace: str, pod: str) -> None:
+    result = each_client.exec(pod, ["tty"], namespace, tty=True)
     assert result.stdout.startswith(b"/dev/pts/") and result.stdout.endswith(b"\r\n")  # the terminal's line end
     assert result.exit_code == 0
 
 
-def test_the_terminal_size_follows_resize(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with client.exec_stream(pod, ["sh", "-c", "read line; stty size"], namespace, stdin=True, tty=True) as stream:
+def test_the_terminal_size_follows_resize(each_client: Any, namespace: str, pod: str) -> None:
+    with each_client.exec_stream(pod, ["sh", "-c", "read line; stty size"], namespace, stdin=True, tty=True) as stream:
         stream.resize(123, 45)
         stream.write("go\n")
         output = b""
@@ -101,8 +104,8 @@ def test_the_terminal_size_follows_resize(client: dynkube.Client, namespace: str
         assert stream.wait(timeout=30) == 0
 
 
-def test_a_streaming_exec_echoes_what_is_written(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with client.exec_stream(pod, ["cat"], namespace, stdin=True) as stream:
+def test_a_streaming_exec_echoes_what_is_written(each_client: Any, namespace: str, pod: str) -> None:
+    with each_client.exec_stream(pod, ["cat"], namespace, stdin=True) as stream:
         assert stream.protocol is dynkube.StreamProtocol.V5
         for line in (b"first\n", b"second\n"):
             stream.write(line)
@@ -113,14 +116,14 @@ def test_a_streaming_exec_echoes_what_is_written(client: dynkube.Client, namespa
     assert stream.exit_code is None  # closed by us while cat still ran (kwok never ends its stdin)
 
 
-def test_stdin_is_fed_then_closed(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_stdin_is_fed_then_closed(each_client: Any, namespace: str, pod: str) -> None:
     payload = os.urandom(300_000)
-    result = client.exec(pod, ["sh", "-c", "wc -c; echo done >&2"], namespace, stdin=payload)
+    result = each_client.exec(pod, ["sh", "-c", "wc -c; echo done >&2"], namespace, stdin=payload)
     assert (result.stdout.strip(), result.stderr, result.exit_code) == (b"300000", b"done\n", 0)
 
 
-def test_close_stdin_then_a_command_reading_to_eof_ends(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with client.exec_stream(pod, ["sh", "-c", "cat; echo after-eof"], namespace, stdin=True) as stream:
+def test_close_stdin_then_a_command_reading_to_eof_ends(each_client: Any, namespace: str, pod: str) -> None:
+    with each_client.exec_stream(pod, ["sh", "-c", "cat; echo after-eof"], namespace, stdin=True) as stream:
         stream.write(b"before\n")
         stream.close_stdin()
         assert stream.wait(timeout=30) == 0
@@ -128,81 +131,84 @@ def test_close_stdin_then_a_command_reading_to_eof_ends(client: dynkube.Client, 
 
 
 @pytest.mark.parametrize("code", [1, 3, 42])
-def test_the_exit_code_comes_from_the_status(client: dynkube.Client, namespace: str, pod: str, code: int) -> None:
-    result = client.exec(pod, ["sh", "-c", f"echo partial; exit {code}"], namespace)
+def test_the_exit_code_comes_from_the_status(each_client: Any, namespace: str, pod: str, code: int) -> None:
+    result = each_client.exec(pod, ["sh", "-c", f"echo partial; exit {code}"], namespace)
     assert (result.stdout, result.exit_code) == (b"partial\n", code)
 
 
-def test_a_command_that_does_not_exist_raises_the_servers_error(client: dynkube.Client, namespace: str,
+def test_a_command_that_does_not_exist_raises_the_servers_error(each_client: Any, namespace: str,
                                                                  pod: str) -> None:
     with pytest.raises(dynkube.ApiError, match="executable file not found"):
-        client.exec(pod, ["no-such-command-here"], namespace)
+        each_client.exec(pod, ["no-such-command-here"], namespace)
 
 
-def test_no_such_container_is_the_servers_bad_request(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_no_such_container_is_the_servers_bad_request(each_client: Any, namespace: str, pod: str) -> None:
     with pytest.raises(dynkube.BadRequest, match="container nope is not valid for pod p"):
-        client.exec(pod, ["true"], namespace, container="nope")
+        each_client.exec(pod, ["true"], namespace, container="nope")
 
 
-def test_no_such_pod_is_not_found(client: dynkube.Client, namespace: str) -> None:
+def test_no_such_pod_is_not_found(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.NotFound):
-        client.exec("no-such-pod", ["true"], namespace)
+        each_client.exec("no-such-pod", ["true"], namespace)
 
 
-def test_no_command_is_refused_before_any_request(client: dynkube.Client, namespace: str) -> None:
+def test_no_command_is_refused_before_any_request(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.InvalidInput, match="non-empty list"):
-        client.exec("p", [], namespace)
+        each_client.exec("p", [], namespace)
 
 
-def test_a_forbidden_user_gets_forbidden(kubeconfig_path: Path, namespace: str, pod: str) -> None:
-    with dynkube.Client(kubeconfig=kubeconfig_path, context="envtest-nobody") as nobody:
+def test_a_forbidden_user_gets_forbidden(open_client: Callable[..., Any], kubeconfig_path: Path, namespace: str,
+                                         pod: str) -> None:
+    with open_client(kubeconfig=kubeconfig_path, context="envtest-nobody") as nobody:
         with pytest.raises(dynkube.Forbidden):
             nobody.exec(pod, ["true"], namespace)
 
 
-def test_exec_over_a_bearer_token(kubeconfig_path: Path, namespace: str, pod: str) -> None:
-    with dynkube.Client(kubeconfig=kubeconfig_path, context="envtest-token") as by_token:
+def test_exec_over_a_bearer_token(open_client: Callable[..., Any], kubeconfig_path: Path, namespace: str,
+                                  pod: str) -> None:
+    with open_client(kubeconfig=kubeconfig_path, context="envtest-token") as by_token:
         assert by_token.exec(pod, ["echo", "token"], namespace).stdout == b"token\n"
 
 
-def test_exec_with_tls_server_name(kubeconfig_path: Path, client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_exec_with_tls_server_name(open_client: Callable[..., Any], client: dynkube.Client, namespace: str,
+                                   pod: str) -> None:
     config = client.config.replace(server=client.config.server.replace("127.0.0.1", "localhost"),
                                    tls_server_name="envtest.dynkube.local")
-    with dynkube.Client(config) as renamed:
+    with open_client(config) as renamed:
         assert renamed.exec(pod, ["echo", "named"], namespace).stdout == b"named\n"
     wrong = client.config.replace(tls_server_name="wrong.example")
-    with dynkube.Client(wrong) as mismatched, pytest.raises(dynkube.TransportError, match="cannot open"):
+    with open_client(wrong) as mismatched, pytest.raises(dynkube.TransportError, match="cannot open"):
         mismatched.exec(pod, ["true"], namespace)
 
 
-def test_closing_streams_leaves_no_socket_or_thread(client: dynkube.Client, namespace: str, pod: str) -> None:
-    client.exec(pod, ["true"], namespace)  # the client's pooled REST connection exists before counting
+def test_closing_streams_leaves_no_socket_or_thread(each_client: Any, namespace: str, pod: str) -> None:
+    each_client.exec(pod, ["true"], namespace)  # the client's pooled REST connection exists before counting
     sockets, threads = _open_sockets(), _threads()
     for _ in range(5):
-        client.exec(pod, ["echo", "x"], namespace)
-        with client.exec_stream(pod, ["cat"], namespace, stdin=True) as stream:
+        each_client.exec(pod, ["echo", "x"], namespace)
+        with each_client.exec_stream(pod, ["cat"], namespace, stdin=True) as stream:
             stream.write(b"x")
             assert stream.read(timeout=30) == b"x"
-        with client.connect_port(pod, ECHO_PORT, namespace) as conn:
+        with each_client.connect_port(pod, ECHO_PORT, namespace) as conn:
             conn.sendall(b"y")
             assert conn.recv(timeout=30) == b"y"
     until(lambda: _open_sockets() <= sockets and not (_threads() - threads), "sockets and threads released",
           timeout=30)
 
 
-def test_exec_streams_and_rest_calls_share_one_client_across_threads(client: dynkube.Client, namespace: str,
+def test_exec_streams_and_rest_calls_share_one_client_across_threads(each_client: Any, namespace: str,
                                                                      pod: str) -> None:
     stop = threading.Event()
 
     def rest() -> int:
         calls = 0
         while not stop.is_set() or calls == 0:
-            assert client.resource("pods").get(pod, namespace).metadata.name == pod
+            assert each_client.resource("pods").get(pod, namespace).metadata.name == pod
             calls += 1
         return calls
 
     def stream(i: int) -> bytes:
-        with client.exec_stream(pod, ["cat"], namespace, stdin=True) as s:
+        with each_client.exec_stream(pod, ["cat"], namespace, stdin=True) as s:
             received = b""
             for n in range(20):
                 line = f"stream {i} line {n}\n".encode()
@@ -223,9 +229,9 @@ def test_exec_streams_and_rest_calls_share_one_client_across_threads(client: dyn
 
 # ---- attach ------------------------------------------------------------------------------------
 
-def test_attach_echoes_what_is_written_to_the_container(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_attach_echoes_what_is_written_to_the_container(each_client: Any, namespace: str, pod: str) -> None:
     # envtest's node (kubelet-streaming) gives every container a main process that behaves like cat
-    with client.attach(pod, namespace, stdin=True) as stream:
+    with each_client.attach(pod, namespace, stdin=True) as stream:
         assert stream.protocol is dynkube.StreamProtocol.V5
         stream.write(b"a line for the main process\n")
         received = b""
@@ -265,22 +271,22 @@ def _http_get(port: int, path: str) -> bytes:
     return answer
 
 
-def test_port_forward_echo_round_trip(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with client.port_forward(pod, f":{ECHO_PORT}", namespace) as forwarder:
+def test_port_forward_echo_round_trip(each_client: Any, namespace: str, pod: str) -> None:
+    with each_client.port_forward(pod, f":{ECHO_PORT}", namespace) as forwarder:
         [(local, remote)] = forwarder.forwarded
         assert remote == ECHO_PORT and local > 0
         assert _round_trip(local, b"through the node and back\n") == b"through the node and back\n"
 
 
-def test_port_forward_reaches_kwoks_healthz(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with client.port_forward(pod, [(0, KWOK_SERVER_PORT)], namespace) as forwarder:
+def test_port_forward_reaches_kwoks_healthz(each_client: Any, namespace: str, pod: str) -> None:
+    with each_client.port_forward(pod, [(0, KWOK_SERVER_PORT)], namespace) as forwarder:
         answer = _http_get(forwarder.forwarded[0][0], "/healthz")
     assert answer.startswith(b"HTTP/1.0 200") and answer.endswith(b"\r\n\r\nok")
 
 
-def test_twenty_connections_at_once(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_twenty_connections_at_once(each_client: Any, namespace: str, pod: str) -> None:
     sockets, threads = _open_sockets(), _threads()
-    with client.port_forward(pod, f"0:{ECHO_PORT}", namespace) as forwarder:
+    with each_client.port_forward(pod, f"0:{ECHO_PORT}", namespace) as forwarder:
         local = forwarder.forwarded[0][0]
         messages = [f"connection {i}\n".encode() * 100 for i in range(20)]
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
@@ -289,9 +295,9 @@ def test_twenty_connections_at_once(client: dynkube.Client, namespace: str, pod:
           timeout=30)
 
 
-def test_a_socket_like_connection_to_a_port(client: dynkube.Client, namespace: str, pod: str) -> None:
+def test_a_socket_like_connection_to_a_port(each_client: Any, namespace: str, pod: str) -> None:
     payload = os.urandom(200_000)
-    with client.connect_port(pod, ECHO_PORT, namespace) as conn:
+    with each_client.connect_port(pod, ECHO_PORT, namespace) as conn:
         conn.sendall(payload)
         received = b""
         while len(received) < len(payload):
@@ -299,24 +305,25 @@ def test_a_socket_like_connection_to_a_port(client: dynkube.Client, namespace: s
     assert received == payload
 
 
-def test_port_forward_refuses_bad_ports_before_listening(client: dynkube.Client, namespace: str) -> None:
+def test_port_forward_refuses_bad_ports_before_listening(each_client: Any, namespace: str) -> None:
     with pytest.raises(dynkube.InvalidInput, match="port"):
-        client.port_forward("p", "8080:0", namespace)
+        each_client.port_forward("p", "8080:0", namespace)
 
 
 # ---- the client's own credentials ------------------------------------------------------------
 
-def test_an_exec_plugin_token_is_refreshed_after_a_401(envtest: Envtest, namespace: str, pod: str,
-                                                       tmp_path: Path) -> None:
+def test_an_exec_plugin_token_is_refreshed_after_a_401(connect: Callable[..., Any], envtest: Envtest, namespace: str,
+                                                       pod: str, tmp_path: Path) -> None:
     user, counter = exec_user(tmp_path, tokens=f"revoked-token,{ADMIN_TOKEN}")
-    with connect_sync(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
+    with connect(write_kubeconfig(tmp_path / "config", envtest, user)) as client:
         assert client.exec(pod, ["echo", "refreshed"], namespace).stdout == b"refreshed\n"
     assert runs(counter) == 2  # the upgrade got a 401 with run 1's token; run 2's token worked
 
 
-def test_impersonation_headers_go_with_the_upgrade(kubeconfig_path: Path, namespace: str, pod: str) -> None:
+def test_impersonation_headers_go_with_the_upgrade(open_client: Callable[..., Any], kubeconfig_path: Path,
+                                                   namespace: str, pod: str) -> None:
     config = dynkube.config.load_kubeconfig(kubeconfig_path, overrides=dynkube.Overrides(impersonate="nobody"))
-    with dynkube.Client(config) as as_nobody, pytest.raises(dynkube.Forbidden, match='"nobody"'):
+    with open_client(config) as as_nobody, pytest.raises(dynkube.Forbidden, match='"nobody"'):
         as_nobody.exec(pod, ["true"], namespace)
 
 

@@ -4,18 +4,21 @@ kubectl on the same server as the reference."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 import dynkube
-from dynkube.podlogs import follow_logs, log_sources, read_logs
+import dynkube.aio
+import dynkube.podlogs
 
+from ..support.bridge import AsyncBridge, EventLoopThread, bridged
 from ..support.waiting import until
 from .test_cli import Run, cli, kubectl  # noqa: F401  (fixtures)
 
@@ -50,6 +53,31 @@ def make_pod(client: dynkube.Client, namespace: str, name: str, *, containers: t
     return name
 
 
+class Logs(NamedTuple):
+    """The log functions of one kind of client, bound to a client of that kind."""
+
+    logs: Callable[..., Any]
+    log_sources: Callable[..., Any]
+    read_logs: Callable[..., Any]
+    follow_logs: Callable[..., Any]
+
+
+def bind_logs(client: Any, aio_loop: EventLoopThread) -> Logs:
+    """``dynkube.podlogs``' functions bound to a sync client, or ``dynkube.aio``'s bound to a
+    bridged asyncio client."""
+    if isinstance(client, AsyncBridge):
+        functions = [bridged(getattr(dynkube.aio, name), aio_loop) for name in Logs._fields]
+    else:
+        functions = [getattr(dynkube.podlogs, name) for name in Logs._fields]
+    return Logs(*(functools.partial(function, client) for function in functions))
+
+
+@pytest.fixture
+def api(each_client: Any, aio_loop: EventLoopThread) -> Logs:
+    """The log functions of a sync client, then (second run of the test) of an asyncio one."""
+    return bind_logs(each_client, aio_loop)
+
+
 @pytest.fixture
 def pod(client: dynkube.Client, namespace: str) -> str:
     return make_pod(client, namespace, "p")
@@ -79,55 +107,55 @@ def workload(client: dynkube.Client, namespace: str, kind: str, labels: dict[str
 
 # ---- text ---------------------------------------------------------------------------------------
 
-def test_the_log_of_a_pod_is_its_containers_log(client: dynkube.Client, namespace: str, pod: str) -> None:
-    assert dynkube.logs(client, pod, namespace) == LOG
-    assert dynkube.logs(client, f"pod/{pod}", namespace, container="c") == LOG
+def test_the_log_of_a_pod_is_its_containers_log(api: Logs, client: dynkube.Client, namespace: str, pod: str) -> None:
+    assert api.logs(pod, namespace) == LOG
+    assert api.logs(f"pod/{pod}", namespace, container="c") == LOG
 
 
-def test_tail_lines_keeps_the_last_lines(client: dynkube.Client, namespace: str, pod: str) -> None:
-    assert dynkube.logs(client, pod, namespace, tail_lines=1) == LINES[-1]
-    assert dynkube.logs(client, pod, namespace, tail_lines=0) == ""
+def test_tail_lines_keeps_the_last_lines(api: Logs, client: dynkube.Client, namespace: str, pod: str) -> None:
+    assert api.logs(pod, namespace, tail_lines=1) == LINES[-1]
+    assert api.logs(pod, namespace, tail_lines=0) == ""
 
 
-def test_timestamps_start_each_line(client: dynkube.Client, namespace: str, pod: str) -> None:
-    stamped = dynkube.logs(client, pod, namespace, timestamps=True).splitlines(keepends=True)
+def test_timestamps_start_each_line(api: Logs, client: dynkube.Client, namespace: str, pod: str) -> None:
+    stamped = api.logs(pod, namespace, timestamps=True).splitlines(keepends=True)
     assert [line.partition(" ")[2] for line in stamped] == LINES
     assert all(line[:4].isdigit() and line.partition(" ")[0].endswith("Z") for line in stamped)
 
 
-def test_since_time_starts_at_a_lines_timestamp(client: dynkube.Client, namespace: str, pod: str) -> None:
-    second = dynkube.logs(client, pod, namespace, timestamps=True).splitlines()[1].partition(" ")[0]
-    assert dynkube.logs(client, pod, namespace, since_time=second) == "".join(LINES[1:])
+def test_since_time_starts_at_a_lines_timestamp(api: Logs, client: dynkube.Client, namespace: str, pod: str) -> None:
+    second = api.logs(pod, namespace, timestamps=True).splitlines()[1].partition(" ")[0]
+    assert api.logs(pod, namespace, since_time=second) == "".join(LINES[1:])
 
 
-def test_since_seconds_longer_than_the_log_keeps_every_line(client: dynkube.Client, namespace: str,
+def test_since_seconds_longer_than_the_log_keeps_every_line(api: Logs, client: dynkube.Client, namespace: str,
                                                             pod: str) -> None:
-    assert dynkube.logs(client, pod, namespace, since_seconds=10 * 365 * 86400) == LOG
+    assert api.logs(pod, namespace, since_seconds=10 * 365 * 86400) == LOG
 
 
-def test_limit_bytes_cuts_the_log(client: dynkube.Client, namespace: str, pod: str) -> None:
-    assert dynkube.logs(client, pod, namespace, limit_bytes=10) == LOG[:10]
+def test_limit_bytes_cuts_the_log(api: Logs, client: dynkube.Client, namespace: str, pod: str) -> None:
+    assert api.logs(pod, namespace, limit_bytes=10) == LOG[:10]
 
 
-def test_previous_without_a_previous_instance_is_the_servers_error(client: dynkube.Client, namespace: str,
+def test_previous_without_a_previous_instance_is_the_servers_error(api: Logs, client: dynkube.Client, namespace: str,
                                                                    pod: str) -> None:
     with pytest.raises(dynkube.BadRequest, match="failed to read log file"):
-        dynkube.logs(client, pod, namespace, previous=True)  # kwok keeps no previous log
+        api.logs(pod, namespace, previous=True)  # kwok keeps no previous log
 
 
-def test_no_such_pod_is_not_found(client: dynkube.Client, namespace: str) -> None:
+def test_no_such_pod_is_not_found(api: Logs, client: dynkube.Client, namespace: str) -> None:
     with pytest.raises(dynkube.NotFound, match="nope"):
-        dynkube.logs(client, "nope", namespace)
+        api.logs("nope", namespace)
 
 
-def test_no_such_container_names_the_pods_containers(client: dynkube.Client, namespace: str) -> None:
+def test_no_such_container_names_the_pods_containers(api: Logs, client: dynkube.Client, namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"), init=("setup",))
     with pytest.raises(dynkube.InvalidInput,
                        match=r"container zz is not valid for pod two out of: a, b, setup \(init\)"):
-        dynkube.logs(client, "two", namespace, container="zz")
+        api.logs("two", namespace, container="zz")
 
 
-def test_bad_options_are_refused_before_any_request(client: dynkube.Client) -> None:
+def test_bad_options_are_refused_before_any_request(api: Logs, client: dynkube.Client) -> None:
     refused: list[tuple[dict[str, Any], str]] = [
         ({"tail_lines": -1}, "tail_lines"), ({"since_seconds": 5, "since_time": "2024-01-01T00:00:00Z"}, "not both"),
         ({"resume": True}, "needs follow=True"), ({"follow": True, "resume": True, "limit_bytes": 5}, "limit_bytes"),
@@ -135,92 +163,96 @@ def test_bad_options_are_refused_before_any_request(client: dynkube.Client) -> N
                                                                    "max_log_requests")]
     for options, words in refused:
         with pytest.raises(dynkube.InvalidInput, match=words):
-            dynkube.logs(client, "no-such-pod", "no-such-namespace", **options)
+            api.logs("no-such-pod", "no-such-namespace", **options)
 
 
 # ---- which container, which pods ------------------------------------------------------------------
 
-def test_the_first_container_is_the_default_with_kubectls_notice(client: dynkube.Client, namespace: str) -> None:
+def test_the_first_container_is_the_default_with_kubectls_notice(api: Logs, client: dynkube.Client,
+                                                                 namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"), init=("setup",))
-    selection = log_sources(client, "two", namespace)
+    selection = api.log_sources("two", namespace)
     assert [str(s) for s in selection.sources] == ["pod/two/a"]
     assert selection.notices == ('Defaulted container "a" out of: a, b, setup (init)',)
 
 
-def test_the_default_container_annotation_chooses_the_container(client: dynkube.Client, namespace: str) -> None:
+def test_the_default_container_annotation_chooses_the_container(api: Logs, client: dynkube.Client,
+                                                                namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"),
              annotations={"kubectl.kubernetes.io/default-container": "b"})
-    selection = log_sources(client, "two", namespace)
+    selection = api.log_sources("two", namespace)
     assert [str(s) for s in selection.sources] == ["pod/two/b"]
     assert selection.notices == ()
 
 
-def test_an_annotation_naming_no_container_falls_back_to_the_first(client: dynkube.Client, namespace: str) -> None:
+def test_an_annotation_naming_no_container_falls_back_to_the_first(api: Logs, client: dynkube.Client,
+                                                                   namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"),
              annotations={"kubectl.kubernetes.io/default-container": "gone"})
-    selection = log_sources(client, "two", namespace)
+    selection = api.log_sources("two", namespace)
     assert [str(s) for s in selection.sources] == ["pod/two/a"]
     assert selection.notices[0] == 'Default container name "gone" not found in pod two'
 
 
-def test_all_containers_are_init_then_app_containers(client: dynkube.Client, namespace: str) -> None:
+def test_all_containers_are_init_then_app_containers(api: Logs, client: dynkube.Client, namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"), init=("setup",))
-    text = dynkube.logs(client, "two", namespace, all_containers=True, prefix=True, tail_lines=1)
+    text = api.logs("two", namespace, all_containers=True, prefix=True, tail_lines=1)
     assert text == "".join(f"[pod/two/{c}] {LINES[-1]}" for c in ("setup", "a", "b"))
 
 
 @pytest.mark.parametrize("kind", ["deploy", "rs", "sts", "ds", "rc", "job"])
-def test_a_workloads_log_is_one_of_its_pods(client: dynkube.Client, namespace: str, kind: str) -> None:
+def test_a_workloads_log_is_one_of_its_pods(api: Logs, client: dynkube.Client, namespace: str, kind: str) -> None:
     target = workload(client, namespace, kind, {"app": f"{kind}-logs"})
-    selection = log_sources(client, target, namespace)
+    selection = api.log_sources(target, namespace)
     assert len(selection.sources) == 1 and selection.sources[0].container == "c"
-    assert read_logs(client, selection.sources) == LOG
+    assert api.read_logs(selection.sources) == LOG
 
 
-def test_a_service_logs_a_pod_it_selects(client: dynkube.Client, namespace: str) -> None:
+def test_a_service_logs_a_pod_it_selects(api: Logs, client: dynkube.Client, namespace: str) -> None:
     make_pod(client, namespace, "backend", labels={"app": "web"})
     client.resource("services").create({"metadata": {"name": "web"}, "spec": {
         "selector": {"app": "web"}, "ports": [{"port": 80}]}}, namespace)
-    assert [str(s) for s in log_sources(client, "svc/web", namespace).sources] == ["pod/backend/c"]
+    assert [str(s) for s in api.log_sources("svc/web", namespace).sources] == ["pod/backend/c"]
 
 
-def test_a_service_without_a_selector_is_refused(client: dynkube.Client, namespace: str) -> None:
+def test_a_service_without_a_selector_is_refused(api: Logs, client: dynkube.Client, namespace: str) -> None:
     client.resource("services").create({"metadata": {"name": "external"}, "spec": {"ports": [{"port": 80}]}},
                                        namespace)
     with pytest.raises(dynkube.InvalidInput, match="without a selector"):
-        log_sources(client, "svc/external", namespace)
+        api.log_sources("svc/external", namespace)
 
 
-def test_a_kind_without_pods_is_refused(client: dynkube.Client, namespace: str) -> None:
+def test_a_kind_without_pods_is_refused(api: Logs, client: dynkube.Client, namespace: str) -> None:
     client.resource("configmaps").create({"metadata": {"name": "cfg"}}, namespace)
     with pytest.raises(dynkube.InvalidInput, match="cannot get the logs from a ConfigMap"):
-        log_sources(client, "cm/cfg", namespace)
+        api.log_sources("cm/cfg", namespace)
 
 
-def test_a_workload_with_several_pods_uses_the_first_unless_all_pods(client: dynkube.Client, namespace: str) -> None:
+def test_a_workload_with_several_pods_uses_the_first_unless_all_pods(api: Logs, client: dynkube.Client,
+                                                                     namespace: str) -> None:
     target = workload(client, namespace, "deploy", {"app": "many"}, replicas=3)
     pods = client.resource("pods")
     dynkube.wait_for(client.resource("deployments"), "w", namespace, timeout=90,
                      condition=lambda d: d.get("status", {}).get("readyReplicas") == 3)
     names = {p.metadata.name for p in pods.list(namespace, label_selector="app=many")}
-    one = log_sources(client, target, namespace)
+    one = api.log_sources(target, namespace)
     assert len(one.sources) == 1 and one.sources[0].pod in names
     assert one.notices == (f"Found 3 pods, using pod/{one.sources[0].pod}",)
-    every = log_sources(client, target, namespace, all_pods=True)
+    every = api.log_sources(target, namespace, all_pods=True)
     assert {s.pod for s in every.sources} == names and every.notices == ()
 
 
-def test_a_selector_reads_every_matching_pod(client: dynkube.Client, namespace: str) -> None:
+def test_a_selector_reads_every_matching_pod(api: Logs, client: dynkube.Client, namespace: str) -> None:
     for name in ("s1", "s2"):
         make_pod(client, namespace, name, labels={"tier": "front"})
     make_pod(client, namespace, "other", labels={"tier": "back"})
-    text = dynkube.logs(client, namespace=namespace, selector={"tier": "front"}, prefix=True)
+    text = api.logs(namespace=namespace, selector={"tier": "front"}, prefix=True)
     assert sorted(text.splitlines(keepends=True)) == sorted(f"[pod/{p}/c] {line}" for p in ("s1", "s2")
                                                               for line in LINES)
 
 
-def test_a_selector_matching_nothing_says_so(client: dynkube.Client, namespace: str) -> None:
-    selection = log_sources(client, namespace=namespace, selector="app=none")
+def test_a_selector_matching_nothing_says_so(api: Logs, client: dynkube.Client, namespace: str) -> None:
+    selection = api.log_sources(namespace=namespace, selector="app=none")
     assert selection.sources == () and selection.notices == (f"No resources found in {namespace} namespace.",)
 
 
@@ -253,17 +285,18 @@ def _link(fd: Path) -> str:
         return ""
 
 
-def test_follow_yields_the_lines_and_close_releases_the_connection(client: dynkube.Client, namespace: str,
+def test_follow_yields_the_lines_and_close_releases_the_connection(api: Logs, client: dynkube.Client, namespace: str,
                                                                    pod: str) -> None:
-    stream = dynkube.logs(client, pod, namespace, follow=True)
+    stream = api.logs(pod, namespace, follow=True)
     got = read_lines(stream, 3)
     assert [line.text for line in got] == LINES and {str(line.source) for line in got} == {f"pod/{pod}/c"}
     stream.close()  # the server keeps following: only closing ends it
     assert stream.closed and list(stream) == []
 
 
-def test_close_from_another_thread_ends_a_blocked_follow(client: dynkube.Client, namespace: str, pod: str) -> None:
-    stream = dynkube.logs(client, pod, namespace, follow=True)
+def test_close_from_another_thread_ends_a_blocked_follow(api: Logs, client: dynkube.Client, namespace: str,
+                                                         pod: str) -> None:
+    stream = api.logs(pod, namespace, follow=True)
     read_lines(stream, 3)
     rest: list[dynkube.LogLine] = []
     reader = threading.Thread(target=lambda: rest.extend(stream))  # blocks: kwok sends nothing more
@@ -273,28 +306,31 @@ def test_close_from_another_thread_ends_a_blocked_follow(client: dynkube.Client,
     assert not reader.is_alive() and rest == []
 
 
-def test_following_several_sources_merges_them_and_leaves_no_thread(client: dynkube.Client, namespace: str) -> None:
+def test_following_several_sources_merges_them_and_leaves_no_thread(api: Logs, client: dynkube.Client,
+                                                                    namespace: str) -> None:
     make_pod(client, namespace, "two", containers=("a", "b"))
-    sources = log_sources(client, "two", namespace, all_containers=True).sources
+    sources = api.log_sources("two", namespace, all_containers=True).sources
     before, sockets = logs_threads(), open_sockets()
-    with follow_logs(client, sources, timestamps=True) as stream:
+    with api.follow_logs(sources, timestamps=True) as stream:
         got = read_lines(stream, 6)
     assert sorted((str(line.source), line.text.partition(" ")[2]) for line in got) == sorted(
         (f"pod/two/{c}", line) for c in ("a", "b") for line in LINES)
     assert all(line.timestamp and line.text.startswith(line.timestamp) for line in got)
     assert logs_threads() == before
-    assert open_sockets() <= sockets  # the followed connections are closed (a pooled one reused too)
+    until(lambda: open_sockets() <= sockets, "the followed connections closed (a pooled one reused too)", timeout=30)
 
 
-def test_following_more_sources_than_max_log_requests_is_refused(client: dynkube.Client, namespace: str) -> None:
+def test_following_more_sources_than_max_log_requests_is_refused(api: Logs, client: dynkube.Client,
+                                                                 namespace: str) -> None:
     make_pod(client, namespace, "three", containers=("a", "b", "c"))
-    sources = log_sources(client, "three", namespace, all_containers=True).sources
+    sources = api.log_sources("three", namespace, all_containers=True).sources
     with pytest.raises(dynkube.InvalidInput, match="follow 3 log streams, but maximum allowed concurrency is 2"):
-        follow_logs(client, sources, max_log_requests=2)
+        api.follow_logs(sources, max_log_requests=2)
 
 
-def test_a_resuming_follow_without_timestamps_strips_them(client: dynkube.Client, namespace: str, pod: str) -> None:
-    with dynkube.logs(client, pod, namespace, follow=True, resume=True) as stream:
+def test_a_resuming_follow_without_timestamps_strips_them(api: Logs, client: dynkube.Client, namespace: str,
+                                                          pod: str) -> None:
+    with api.logs(pod, namespace, follow=True, resume=True) as stream:
         got = read_lines(stream, 3)
     assert [line.text for line in got] == LINES and all(line.timestamp for line in got)
 

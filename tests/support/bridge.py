@@ -2,8 +2,10 @@
 
 ``AsyncBridge(client, loop)`` answers like a ``dynkube.Client``: each call runs the aio client's
 coroutine on ``loop`` (a thread of its own) and returns its result or raises its exception; async
-iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods. The
-bridge only translates calls: every request is the aio client's own, over its own transport.
+iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods, a
+stream or port-forward being opened (awaitable) is awaited, and ``with`` on a bridged object is its
+``async with``. The bridge only translates calls: every request is the aio client's own, over its
+own transport.
 
 ``tools_for(client)`` gives the library's tools over a client of either kind with the sync tools'
 face: for a ``dynkube.Client`` (or its resource clients) the sync ``Informer``, ``wait_for``,
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import dynkube
@@ -34,14 +36,19 @@ class EventLoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="aio-bridge", daemon=True)
         self._thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 300.0) -> Any:
-        """The result of ``coroutine`` run on the loop (its exception raised here)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+    def run(self, awaitable: Awaitable[Any], timeout: float = 300.0) -> Any:
+        """The result of ``awaitable`` (a coroutine, or an object with ``__await__`` such as a
+        stream being opened) awaited on the loop (its exception raised here)."""
+        return asyncio.run_coroutine_threadsafe(_awaited(awaitable), self.loop).result(timeout)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 class AsyncBridge:
@@ -70,17 +77,33 @@ class AsyncBridge:
     def __repr__(self) -> str:
         return f"AsyncBridge({self._target!r})"
 
+    def __iter__(self) -> AsyncBridge:  # an async iterator with more to it (a LogStream): stepped on the loop
+        if not hasattr(self._target, "__anext__"):
+            raise TypeError(f"{self._target!r} is not an async iterator")
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._runner.run(self._target.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
     def __enter__(self) -> AsyncBridge:
+        if hasattr(self._target, "__aenter__"):  # a stream or port-forward: its async with, entered
+            self._wrap(self._target.__aenter__())
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if hasattr(self._target, "__aexit__"):
+            self._wrap(self._target.__aexit__(*exc))
+            return
         close = getattr(self._target, "close", None)
         if close is not None:
             self._wrap(close())
 
     def _wrap(self, value: Any) -> Any:
         if inspect.isawaitable(value):
-            value = self._runner.run(value)  # type: ignore[arg-type]
+            value = self._runner.run(value)
         if isinstance(value, dynkube.aio.Watch):
             return BridgedWatch(value, self._runner)
         if type(value).__module__.startswith("dynkube.aio"):  # a client, resource client, discovery
@@ -90,6 +113,15 @@ class AsyncBridge:
         if hasattr(value, "__anext__"):
             return BridgedIterator(value, self._runner)
         return value
+
+
+def bridged(function: Any, runner: EventLoopThread) -> Any:
+    """A sync face over a function of ``dynkube.aio`` (``dynkube.aio.logs``): bridged arguments
+    are handed over as the aio objects behind them, and the answer is bridged back."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        unwrapped = [a.target if isinstance(a, AsyncBridge) else a for a in args]
+        return AsyncBridge(None, runner)._wrap(function(*unwrapped, **kwargs))
+    return call
 
 
 class BridgedIterator(Iterator[Any]):

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from dynkube import errors
-from dynkube.core.channels import (Channel, PortForwardDecoder, close_frame, frame, read_status, resize_frame,
-                                   split)
+from dynkube.core.channels import (Channel, ExecOutput, PortForwardDecoder, Protocol, check_closable, chosen_protocol,
+                                   close_frame, frame, header_lines, read_status, refused_upgrade, resize_frame, split,
+                                   upgrade_url)
 
 
 def test_messages_start_with_their_channel() -> None:
@@ -73,3 +74,70 @@ def test_port_forward_channels_start_with_the_port_then_carry_data() -> None:
 def test_port_forward_refuses_a_channel_that_names_another_port() -> None:
     with pytest.raises(errors.MalformedResponse, match="did not start with the port"):
         PortForwardDecoder(8080).decode(b"\x00\x07\x00")
+
+
+# ---- what both shells decide alike ------------------------------------------------------------
+
+def test_the_upgrade_url_is_the_request_url_over_ws_with_its_query() -> None:
+    assert upgrade_url("https://h:6443/p/exec", {"command": ["a", "b"], "stdin": "true"}) == \
+        "wss://h:6443/p/exec?command=a&command=b&stdin=true"
+    assert upgrade_url("http://h/p/attach", {}) == "ws://h/p/attach"
+
+
+def test_header_lines_merge_layers_and_repeat_a_name_for_each_value() -> None:
+    lines = header_lines({"User-Agent": "dynkube", "X": "a"}, {"Impersonate-Group": ["g1", "g2"]}, {"X": "b"})
+    assert lines == [("User-Agent", "dynkube"), ("X", "b"), ("Impersonate-Group", "g1"), ("Impersonate-Group", "g2")]
+
+
+def test_a_refused_upgrade_is_the_typed_error_of_its_status() -> None:
+    body = json.dumps({"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
+                       "message": 'pods "p" is forbidden'}).encode()
+    error = refused_upgrade(403, {"Content-Type": "application/json"}, body, "Forbidden", "https://h/p/exec")
+    assert isinstance(error, errors.Forbidden) and "forbidden" in str(error)
+
+
+def test_the_chosen_protocol_must_be_one_offered() -> None:
+    assert chosen_protocol("v5.channel.k8s.io", "u") is Protocol.V5
+    with pytest.raises(errors.StreamError, match="no channel protocol"):
+        chosen_protocol(None, "u")
+
+
+def test_only_v5_can_end_stdin() -> None:
+    check_closable(Protocol.V5, "u")
+    with pytest.raises(errors.StreamError, match="cannot close stdin"):
+        check_closable(Protocol.V4, "u")
+
+
+def test_exec_output_keeps_each_channel_and_ends_with_the_exit_code() -> None:
+    output = ExecOutput("u")
+    for message in (b"\x01", b"\x01out", b"\x02err", b"\x01more", b"\x04ignored"):
+        output.received(message)
+    assert output.has(Channel.STDERR) and not output.ended
+    assert output.take(Channel.STDERR) == b"err" and output.take(Channel.STDERR) == b""
+    assert output.take_any() == (Channel.STDOUT, b"out")
+    output.received(b'\x03{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":'
+                    b'[{"reason":"ExitCode","message":"7"}]}}')
+    output.ended_by("connection reset")  # a break after the exit Status changes nothing
+    assert output.ended and output.status_received and output.result() == 7 == output.exit_code
+    assert output.take(Channel.STDOUT) == b"more"  # kept for its reader after the end
+
+
+def test_exec_output_without_a_status_is_zero_or_a_dropped_stream() -> None:
+    closed = ExecOutput("u")
+    closed.ended_by(None)
+    assert closed.result() == 0 and not closed.status_received
+    dropped = ExecOutput("u")
+    dropped.ended_by("no close frame")
+    with pytest.raises(errors.StreamError, match="dropped before the command ended"):
+        dropped.result()
+    with pytest.raises(errors.InvalidInput, match="only stdout and stderr"):
+        dropped.check_readable(Channel.STDIN)
+
+
+def test_port_forward_payload_is_data_and_the_error_channel_raises() -> None:
+    decoder = PortForwardDecoder(7)
+    assert decoder.payload(b"\x00\x07\x00", "u") == b""  # the data channel's first message: the port
+    assert decoder.payload(b"\x00hello", "u") == b"hello"
+    assert decoder.payload(b"\x01\x07\x00", "u") == b""
+    with pytest.raises(errors.StreamError, match="port 7: nothing listens"):
+        decoder.payload(b"\x01nothing listens", "u")

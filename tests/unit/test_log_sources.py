@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from dynkube import errors
-from dynkube.podlogs import _by_logging, _containers, label_selector_string, selector_of
+from dynkube.objects import ApiList
+from dynkube.podlogs import (ListPods, ReadObject, WatchPods, _by_logging, _containers, choose_sources,
+                             label_selector_string, selector_of)
 
 
 def pod(name: str, *, node: str = "n1", phase: str = "Running", ready_since: str | None = "2024-01-01T00:00:10Z",
@@ -76,3 +78,47 @@ def test_the_default_container_and_its_notice() -> None:
     assert [(s.container, s.field) for s in every] == [
         ("setup", "initContainers"), ("a", "containers"), ("b", "containers"), ("debug", "ephemeralContainers")]
     assert [str(s) for s in _containers(two, "setup", False, False, [])] == ["pod/two/setup"]
+
+
+# ---- the lookups of choose_sources (what both clients' log_sources answer) -----------------------
+
+def drive(plan: Any, answers: dict[Any, Any]) -> tuple[list[Any], Any]:
+    """Run ``choose_sources`` answering each lookup from ``answers``: the lookups made, and the selection."""
+    asked, answer = [], None
+    while True:
+        try:
+            lookup = plan.send(answer)
+        except StopIteration as stop:
+            return asked, stop.value
+        asked.append(lookup)
+        answer = answers[type(lookup)]
+
+
+def deployment() -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns1"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+
+
+def test_a_workload_is_read_then_its_pods_listed_and_the_best_one_chosen() -> None:
+    pods = ApiList({"items": [pod("late", ready_since=None), pod("best")], "metadata": {"resourceVersion": "5"}})
+    asked, selection = drive(choose_sources("deploy/web", "ns1"), {ReadObject: deployment(), ListPods: pods})
+    assert asked == [ReadObject("deploy", "web", "ns1"), ListPods("ns1", "app=web")]
+    assert [str(s) for s in selection.sources] == ["pod/best/c"]
+    assert selection.notices == ("Found 2 pods, using pod/best",)
+
+
+def test_a_workload_without_pods_yet_watches_for_the_first_then_gives_up() -> None:
+    empty = ApiList({"items": [], "metadata": {"resourceVersion": "9"}})
+    plan = choose_sources("deploy/web", "ns1", pod_timeout=2.4)
+    with pytest.raises(errors.WaitTimeout, match="no pod matching 'app=web'"):
+        drive(plan, {ReadObject: deployment(), ListPods: empty, WatchPods: None})
+    asked, selection = drive(choose_sources(deployment(), "ns1"), {ListPods: empty, WatchPods: pod("first")})
+    assert asked == [ListPods("ns1", "app=web"), WatchPods("ns1", "app=web", "9", 20)]
+    assert [s.pod for s in selection.sources] == ["first"]
+
+
+def test_bad_arguments_are_refused_before_the_first_lookup() -> None:
+    with pytest.raises(errors.InvalidInput, match="not both"):
+        next(choose_sources("p", "ns1", selector="app=a"))
+    with pytest.raises(errors.InvalidInput, match="NAME or TYPE/NAME"):
+        next(choose_sources("deploy/a/b", "ns1"))
