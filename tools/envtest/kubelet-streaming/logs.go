@@ -124,6 +124,9 @@ func serveContainerLogs(w http.ResponseWriter, r *http.Request, l *containerLogs
 	flusher, _ := w.(http.Flusher) // net/http's response writers are
 	out := flushWriter{w: w, flusher: flusher}
 	w.Header().Set("Transfer-Encoding", "chunked")
+	if _, err := out.Write([]byte{}); err != nil { // as the kubelet: the answer starts before the first line
+		return
+	}
 	if err := logs.ReadLogs(r.Context(), path, namespace+"/"+pod+"/"+container, readOptions(opts, time.Now()),
 		runningContainers{}, out, out); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error()) // as the kubelet: after a partial log, the error text
