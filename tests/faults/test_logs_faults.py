@@ -19,7 +19,7 @@ import dynkube
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff
 
-from ..integration.test_logs import LINES, Logs, bind_logs, make_pod
+from ..integration.test_logs import LINES, PRINTED, Logs, bind_logs, make_pod, print_into
 from ..support.bridge import EventLoopThread
 from ..support.waiting import until
 from .proxy import FaultProxy
@@ -106,3 +106,21 @@ def test_a_resumed_follow_repeats_and_loses_no_line(client: dynkube.Client, prox
         assert reader.error is None
     reader.join()
     assert reader.error is None and len(reader.lines) == len(LINES)
+
+
+def test_a_resumed_follow_yields_what_was_printed_after_the_break_once(client: dynkube.Client, proxied: Logs,
+                                                                        proxy: FaultProxy, namespace: str) -> None:
+    make_pod(client, namespace, "p")
+    sources = proxied.log_sources("p", namespace).sources
+    with proxied.follow_logs(sources, resume=True, backoff=FAST_BACKOFF) as stream:
+        reader = Reader(stream)
+        until(lambda: len(reader.lines) >= len(LINES) or reader.error, "the log", 60)
+        before = proxy.connections
+        assert proxy.cut_all() >= 1
+        print_into(client, namespace, "p", "".join(PRINTED))  # the container prints while the follow is broken
+        until(lambda: len(reader.lines) >= len(LINES) + len(PRINTED) or reader.error, "the printed lines", 60)
+        assert proxy.connections > before  # they came on the resumed connection
+        # a repeated line would come before the printed ones on the resumed connection
+        assert [line.text for line in reader.lines] == LINES + PRINTED and reader.error is None
+    reader.join()
+    assert reader.error is None and len(reader.lines) == len(LINES) + len(PRINTED)

@@ -1,5 +1,6 @@
 """exec, attach and port-forward through the API server to envtest's kwok nodes (docs/envtest.md):
-exec runs the command on this host, attach follows the shared container log file, pod port 7 is
+exec runs the command on this host, attach is to a main process that behaves like ``cat`` printing into
+the container's log (stdin is appended to the log, the log's new lines come back), pod port 7 is
 an echo and any other pod port is kwok's own server (``GET /healthz`` answers ``ok``)."""
 
 from __future__ import annotations
@@ -229,19 +230,42 @@ def test_exec_streams_and_rest_calls_share_one_client_across_threads(each_client
 
 # ---- attach ------------------------------------------------------------------------------------
 
+def _read_line(stream: dynkube.ExecStream) -> bytes:
+    """One line of the attached stdout (bounded)."""
+    received = b""
+    while not received.endswith(b"\n"):
+        chunk = stream.read(timeout=30)
+        assert chunk, f"the attach ended after {received!r}"
+        received += chunk
+    return received
+
+
 def test_attach_echoes_what_is_written_to_the_container(each_client: Any, namespace: str, pod: str) -> None:
     # envtest's node (kubelet-streaming) gives every container a main process that behaves like cat
     with each_client.attach(pod, namespace, stdin=True) as stream:
         assert stream.protocol is dynkube.StreamProtocol.V5
         stream.write(b"a line for the main process\n")
-        received = b""
-        while not received.endswith(b"\n"):
-            chunk = stream.read(timeout=30)
-            assert chunk, f"the attach ended after {received!r}"
-            received += chunk
-        assert received == b"a line for the main process\n"
+        assert _read_line(stream) == b"a line for the main process\n"
         stream.close_stdin()
         assert stream.wait(timeout=30) == 0  # closing stdin ends the attach with Success
+
+
+def test_every_attached_client_receives_what_the_main_process_prints(client: dynkube.Client, namespace: str,
+                                                                     pod: str) -> None:
+    with client.attach(pod, namespace, stdin=True) as watching:
+        watching.write(b"watching\n")  # its echo: from now on this client receives the container's output
+        assert _read_line(watching) == b"watching\n"
+        with client.attach(pod, namespace, stdin=True) as typing:
+            typing.write(b"typing\n")
+            assert _read_line(typing) == b"typing\n"
+            assert _read_line(watching) == b"typing\n"  # what the other client's input made the process print
+            typing.write(b"one more line\n")
+            assert _read_line(watching) == _read_line(typing) == b"one more line\n"
+            typing.close_stdin()
+            assert typing.wait(timeout=30) == 0
+        watching.close_stdin()
+        assert watching.wait(timeout=30) == 0
+    assert dynkube.logs(client, pod, namespace, tail_lines=3) == "watching\ntyping\none more line\n"
 
 
 # ---- port-forward ------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
-"""Pod logs against the envtest kwok nodes (docs/envtest.md): every container's log there is the same
-three lines, timestamped one second apart. The library (dynkube.podlogs) and ``dynkube logs``, with
-kubectl on the same server as the reference."""
+"""Pod logs against the envtest kwok nodes (docs/envtest.md): every container's log there starts with
+the same three lines, timestamped one second apart, and grows with what is written to the container's
+attached stdin (its main process behaves like ``cat``). The library (dynkube.podlogs) and
+``dynkube logs``, with kubectl on the same server as the reference."""
 
 from __future__ import annotations
 
 import functools
+import os
+import selectors
 import shutil
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -139,8 +144,8 @@ def test_limit_bytes_cuts_the_log(api: Logs, client: dynkube.Client, namespace: 
 
 def test_previous_without_a_previous_instance_is_the_servers_error(api: Logs, client: dynkube.Client, namespace: str,
                                                                    pod: str) -> None:
-    with pytest.raises(dynkube.BadRequest, match="failed to read log file"):
-        api.logs(pod, namespace, previous=True)  # kwok keeps no previous log
+    with pytest.raises(dynkube.BadRequest, match='previous terminated container "c" in pod "p" not found'):
+        api.logs(pod, namespace, previous=True)  # the kubelet's answer: no container restarted
 
 
 def test_no_such_pod_is_not_found(api: Logs, client: dynkube.Client, namespace: str) -> None:
@@ -299,7 +304,7 @@ def test_close_from_another_thread_ends_a_blocked_follow(api: Logs, client: dynk
     stream = api.logs(pod, namespace, follow=True)
     read_lines(stream, 3)
     rest: list[dynkube.LogLine] = []
-    reader = threading.Thread(target=lambda: rest.extend(stream))  # blocks: kwok sends nothing more
+    reader = threading.Thread(target=lambda: rest.extend(stream))  # blocks: the container prints nothing more
     reader.start()
     stream.close()
     reader.join(30)
@@ -326,6 +331,57 @@ def test_following_more_sources_than_max_log_requests_is_refused(api: Logs, clie
     sources = api.log_sources("three", namespace, all_containers=True).sources
     with pytest.raises(dynkube.InvalidInput, match="follow 3 log streams, but maximum allowed concurrency is 2"):
         api.follow_logs(sources, max_log_requests=2)
+
+
+def print_into(client: dynkube.Client, namespace: str, pod: str, text: str) -> None:
+    """Make the container's main process print ``text``: on envtest's nodes it behaves like ``cat`` whose
+    stdout is the container's log, so what is written to its attached stdin is appended to the log.
+    Returns once the text came back on the attached stdout (then it is in the log)."""
+    with client.attach(pod, namespace, stdin=True) as stream:
+        stream.write(text.encode())
+        received = b""
+        while len(received) < len(text.encode()):
+            chunk = stream.read(timeout=30)
+            assert chunk, f"the attach ended after {received!r}"
+            received += chunk
+        assert received == text.encode()
+        stream.close_stdin()
+        assert stream.wait(timeout=30) == 0
+
+
+PRINTED = ["printed during the follow\n", "and a second line\n"]
+
+
+def test_a_follow_yields_the_lines_printed_during_it(client: dynkube.Client, namespace: str, pod: str) -> None:
+    with dynkube.logs(client, pod, namespace, follow=True, timestamps=True) as stream:
+        seed = read_lines(stream, 3)
+        print_into(client, namespace, pod, "".join(PRINTED))
+        printed = read_lines(stream, 2)
+    assert [line.text.partition(" ")[2] for line in seed + printed] == LINES + PRINTED  # in order, seed first
+    assert seed[-1].timestamp < printed[0].timestamp <= printed[1].timestamp  # printed now, after the seed
+    assert dynkube.logs(client, pod, namespace) == LOG + "".join(PRINTED)  # the log keeps them
+    assert dynkube.logs(client, pod, namespace, tail_lines=2) == "".join(PRINTED)
+
+
+def test_a_line_printed_in_parts_comes_whole(client: dynkube.Client, namespace: str, pod: str) -> None:
+    with dynkube.logs(client, pod, namespace, follow=True) as stream:
+        read_lines(stream, 3)  # the seed: the follow is on
+        print_into(client, namespace, pod, "half a line")  # a partial (P) record: no line end yet
+        print_into(client, namespace, pod, ", then its end\n")
+        assert [line.text for line in read_lines(stream, 1)] == ["half a line, then its end\n"]
+
+
+def test_following_two_containers_keeps_their_lines_apart(client: dynkube.Client, namespace: str) -> None:
+    make_pod(client, namespace, "two", containers=("a", "b"))
+    sources = dynkube.log_sources(client, "two", namespace, all_containers=True).sources
+    with dynkube.podlogs.follow_logs(client, sources) as stream:
+        read_lines(stream, 2 * len(LINES))  # the seeds: both follows are on
+        with client.attach("two", namespace, container="b", stdin=True) as attached:
+            attached.write(b"only b prints this\n")
+            assert read_lines(stream, 1)[0].text == "only b prints this\n"
+            attached.close_stdin()
+            assert attached.wait(timeout=30) == 0
+    assert dynkube.logs(client, "two", namespace, container="a") == LOG
 
 
 def test_a_resuming_follow_without_timestamps_strips_them(api: Logs, client: dynkube.Client, namespace: str,
@@ -388,6 +444,44 @@ def test_cli_deployment_as_kubectl(cli: Callable[..., Run], kubeconfig_path: Pat
     ours, theirs = cli("logs", target, "-n", namespace), kubectl_run(kubeconfig_path, "logs", target, "-n", namespace)
     assert (ours.code, ours.out) == (theirs.code, theirs.out) == (0, LOG)
     assert ours.err.startswith("Found 2 pods, using pod/w-") and theirs.err.startswith("Found 2 pods, using pod/w-")
+
+
+def test_cli_follow_prints_the_lines_printed_during_it_as_kubectl(kubeconfig_path: Path, cache_root: Path,
+                                                                  client: dynkube.Client, namespace: str,
+                                                                  pod: str) -> None:
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl is needed on PATH as the reference of the CLI tests", pytrace=False)
+    commands = {"dynkube": [sys.executable, "-c", "from dynkube.cli import main; raise SystemExit(main())"],
+                "kubectl": ["kubectl"]}
+    followers = {name: subprocess.Popen([*command, "--kubeconfig", str(kubeconfig_path), "logs", "-f", pod, "-n",
+                                         namespace], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        env={**os.environ, "KUBECACHEDIR": str(cache_root)})
+                 for name, command in commands.items()}
+    try:
+        printed = {name: read_output(proc, LOG) for name, proc in followers.items()}
+        assert printed == {"dynkube": LOG, "kubectl": LOG}
+        print_into(client, namespace, pod, "".join(PRINTED))
+        printed = {name: read_output(proc, "".join(PRINTED)) for name, proc in followers.items()}
+        assert printed == {"dynkube": "".join(PRINTED), "kubectl": "".join(PRINTED)}
+    finally:
+        for proc in followers.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def read_output(proc: subprocess.Popen[bytes], expected: str, bound: float = 60) -> str:
+    """What ``proc`` prints, read until it is as long as ``expected`` (bounded; the process goes on)."""
+    assert proc.stdout is not None
+    received = b""
+    deadline = time.monotonic() + bound
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while len(received) < len(expected.encode()):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and proc.poll() is None, f"{proc.args[0]} printed only {received!r}"
+            if selector.select(remaining):
+                received += os.read(proc.stdout.fileno(), 4096)
+    return received.decode()
 
 
 @pytest.mark.parametrize("flags", [["-p"], ["-c", "zz"]], ids=["previous", "no such container"])

@@ -21,7 +21,7 @@ import dynkube
 from .test_cli import kubectl  # noqa: F401  (fixture)
 
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
-# What envtest's kwok configuration (ClusterLogs) serves as every container's log.
+# What every container's log on envtest's nodes starts with (kubelet-streaming's seed lines).
 CONTAINER_LOG = "envtest: container started\nenvtest: hello from a kwok node\nenvtest: last line\n"
 ECHO_PORT = 7  # a port-forward to this pod port of an envtest node is an echo
 LABELS = {"app": "node-test"}

@@ -1,8 +1,8 @@
 """A real local Kubernetes control plane for tests and the demo: etcd + kube-apiserver +
 kube-controller-manager + kube-scheduler built from pinned upstream Go modules, and kwok serving
-fake nodes (pod lifecycles, and a kubelet API for logs) behind kubelet-streaming (the nodes' kubelet
-API: exec, attach and port-forward on the kubelet's own streaming library, the rest proxied to kwok),
-on 127.0.0.1.
+fake nodes (pod lifecycles) behind kubelet-streaming (the nodes' kubelet API: container logs on the
+kubelet's own log reader, exec, attach and port-forward on its streaming library, the rest proxied to
+kwok), on 127.0.0.1.
 
     python3 tools/envtest/envtest.py up|down|status|kubeconfig
 
@@ -45,9 +45,11 @@ KWOK_STAGES = ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node
                "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml")
 NODE_LEASE_SECONDS = 40  # kwok renews each node's Lease; the node lifecycle controller reads it
 POD_CIDR = "10.244.0.0/16"  # kwok's pod IPs; apart from the service range 10.0.0.0/24
-# What `kubectl logs` (and attach) returns for every container on the kwok nodes (CRI log format).
+# The lines every container's log on the kwok nodes starts with (CRI log format; kubelet-streaming
+# appends what an attached client writes to the container's stdin).
 CONTAINER_LOG_LINES = ("envtest: container started", "envtest: hello from a kwok node", "envtest: last line")
-CONTAINER_LOG_FILE = "container.log"  # in .envtest/run/kwok/
+CONTAINER_LOG_SEED = "container-log-seed.log"  # in .envtest/run/
+CONTAINER_LOG_DIR = "logs"  # in .envtest/run/: {namespace}_{pod}_{container}.log
 
 
 class EnvtestError(Exception):
@@ -236,11 +238,9 @@ def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int, k
     stage_dir = _kwok_module_dir() / "kustomize" / "stage"
     work = RUN_DIR / "kwok"
     work.mkdir()
-    config = work / "kwok.yaml"
-    config.write_text(_kwok_config(work))
     key, value = KWOK_NODE_ANNOTATION
     _spawn(state, "kwok", [
-        str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={config}",
+        str(bin_dir / "kwok"), f"--kubeconfig={KUBECONFIG}",
         *(f"--config={stage_dir / stage}" for stage in KWOK_STAGES),
         "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
         "--node-ip=127.0.0.1", f"--node-port={kubelet_port}", f"--server-address=127.0.0.1:{port}",
@@ -250,7 +250,8 @@ def _start_kwok(state: dict, bin_dir: Path, certs: dict[str, Path], port: int, k
     _spawn(state, "kubelet-streaming", [
         str(bin_dir / "kubelet-streaming"), f"-address=127.0.0.1:{kubelet_port}",
         f"-tls-cert-file={certs['kubelet.crt']}", f"-tls-private-key-file={certs['kubelet.key']}",
-        f"-kwok=http://127.0.0.1:{port}", f"-exec-dir={work}", f"-log-file={work / CONTAINER_LOG_FILE}"], cwd=work)
+        f"-kwok=http://127.0.0.1:{port}", f"-exec-dir={work}", f"-log-dir={_container_log_dir()}",
+        f"-log-seed={_container_log_seed()}"], cwd=work)
     _wait_for(state, "kubelet-streaming", lambda: _http_ok(f"https://127.0.0.1:{kubelet_port}/healthz",
                                                            ca=certs["ca.crt"]), 60)  # its own and kwok's health
     for name in NODES:
@@ -270,16 +271,22 @@ def _kwok_module_dir() -> Path:
     return Path(json.loads(result.stdout)["Dir"])
 
 
-def _kwok_config(work: Path) -> str:
-    """kwok's configuration: the log of every container on its nodes (exec, attach and port-forward are
-    kubelet-streaming's, which follows the same log file)."""
-    log_file = work / CONTAINER_LOG_FILE
+def _container_log_dir() -> Path:
+    """The directory of the containers' log files (kubelet-streaming creates each on first use)."""
+    logs = RUN_DIR / CONTAINER_LOG_DIR
+    logs.mkdir()
+    return logs
+
+
+def _container_log_seed() -> Path:
+    """The file every container's log starts with: CONTAINER_LOG_LINES, timestamped one second apart
+    just before now (so `--tail`, `--since-time` and `--timestamps` have something to act on)."""
+    seed = RUN_DIR / CONTAINER_LOG_SEED
     start = time.time() - len(CONTAINER_LOG_LINES)
-    log_file.write_text("".join(
+    seed.write_text("".join(
         f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(start + i))}.000000000Z stdout F {line}\n"
         for i, line in enumerate(CONTAINER_LOG_LINES)))
-    return json.dumps({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": "envtest"},
-                       "spec": {"logs": [{"logsFile": str(log_file)}]}}) + "\n"
+    return seed
 
 
 def _node_ready(server: str, name: str) -> bool:

@@ -1,12 +1,16 @@
-// Command kubelet-streaming is the kubelet API of envtest's kwok nodes: it serves exec, attach and
-// port-forward itself with the kubelet's own streaming library (k8s.io/cri-streaming, as kubelet v1.37
-// does) and reverse-proxies every other kubelet path (containerLogs, healthz, ...) to kwok.
+// Command kubelet-streaming is the kubelet API of envtest's kwok nodes: it serves container logs with
+// the kubelet's own log reader (k8s.io/cri-client/pkg/logs) and exec, attach and port-forward with the
+// kubelet's own streaming library (k8s.io/cri-streaming), as kubelet v1.37 does, and reverse-proxies
+// every other kubelet path (healthz, ...) to kwok, which manages the nodes and pods.
+//
+// Each container has its own CRI-format log file in -log-dir, created on first use with the lines of
+// -log-seed. Its main process behaves like `cat` whose stdout is that log: what an attached client
+// writes to stdin is appended to the log, and every attached client receives the lines appended to
+// the log after it attached; an attach with stdin ends when the client closes stdin.
 //
 // Exec runs the command on this host in -exec-dir: the command's stdin is closed when the client
 // closes its stdin stream, and a non-zero exit is reported as a NonZeroExitCode status with an
-// ExitCode cause. Attach streams the lines appended to -log-file after attaching and echoes what is
-// written to its stdin back on its stdout (every container's main process behaves like `cat`); it
-// ends when the client closes stdin.
+// ExitCode cause.
 //
 // Port-forward to pod port 7 is an echo (what is written comes back); any other pod port connects to
 // kwok's own server (the -kwok address). Each forwarded connection ends on its own: cutting one ends
@@ -14,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -51,38 +54,49 @@ func main() {
 	address := flag.String("address", "127.0.0.1:10250", "host:port to serve the kubelet API on (TLS)")
 	certFile := flag.String("tls-cert-file", "", "serving certificate")
 	keyFile := flag.String("tls-private-key-file", "", "serving certificate's key")
-	upstream := flag.String("kwok", "", "kwok's kubelet API (http://host:port): every path but exec, attach and "+
-		"portForward goes there, and port-forwards to pod ports other than 7 connect to it")
+	upstream := flag.String("kwok", "", "kwok's kubelet API (http://host:port): every path but containerLogs, exec, "+
+		"attach and portForward goes there, and port-forwards to pod ports other than 7 connect to it")
 	execDir := flag.String("exec-dir", ".", "working directory of exec'd commands")
-	logFile := flag.String("log-file", "", "the container log file (CRI format) that attach follows")
+	logDir := flag.String("log-dir", "", "the directory of the containers' log files (CRI format), one per container")
+	logSeed := flag.String("log-seed", "", "the file (CRI format) every container's log starts with")
 	flag.Parse()
-	if *certFile == "" || *keyFile == "" || *upstream == "" || *logFile == "" {
-		log.Fatal("-tls-cert-file, -tls-private-key-file, -kwok and -log-file are required")
+	if *certFile == "" || *keyFile == "" || *upstream == "" || *logDir == "" || *logSeed == "" {
+		log.Fatal("-tls-cert-file, -tls-private-key-file, -kwok, -log-dir and -log-seed are required")
+	}
+	seed, err := os.ReadFile(*logSeed)
+	if err != nil {
+		log.Fatalf("-log-seed: %v", err)
 	}
 	target, err := url.Parse(*upstream)
 	if err != nil {
 		log.Fatalf("-kwok: %v", err)
 	}
-	handler := newHandler(target, executor{dir: *execDir}, attacher{logFile: *logFile}, forwarder{target: target.Host})
+	containers := &containerLogs{dir: *logDir, seed: seed}
+	handler := newHandler(target, containers, executor{dir: *execDir}, attacher{logs: containers},
+		forwarder{target: target.Host})
 	server := &http.Server{
 		Addr:              *address,
 		Handler:           handler,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 	}
-	log.Printf("serving the kubelet API on https://%s (exec, attach, portForward; everything else from %s)",
+	log.Printf("serving the kubelet API on https://%s (containerLogs, exec, attach, portForward; everything else "+
+		"from %s)",
 		*address, target)
 	log.Fatal(server.ListenAndServeTLS(*certFile, *keyFile))
 }
 
-// newHandler routes exec, attach and portForward (the kubelet's paths, with and without the pod UID)
-// to the streaming library and every other path to kwok.
-func newHandler(kwok *url.URL, e remotecommand.Executor, a remotecommand.Attacher,
+// newHandler routes containerLogs to the log reader, exec, attach and portForward (the kubelet's paths,
+// with and without the pod UID) to the streaming library and every other path to kwok.
+func newHandler(kwok *url.URL, l *containerLogs, e remotecommand.Executor, a remotecommand.Attacher,
 	f portforward.PortForwarder) http.Handler {
 	proxy := httputil.NewSingleHostReverseProxy(kwok)
-	proxy.FlushInterval = -1 // followed logs stream as they come
+	proxy.FlushInterval = -1 // what kwok streams goes on as it comes
 	mux := http.NewServeMux()
 	mux.Handle("/", proxy)
+	mux.HandleFunc("/containerLogs/{ns}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
+		serveContainerLogs(w, r, l)
+	})
 	for _, path := range []string{"/exec/{ns}/{pod}/{container}", "/exec/{ns}/{pod}/{uid}/{container}"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { serveExec(w, r, e) })
 	}
@@ -242,74 +256,41 @@ func exitStatus(err error) error {
 	return utilexec.CodeExitError{Err: err, Code: code}
 }
 
-// attacher attaches to a container: the log file's new lines, and stdin echoed back.
-type attacher struct{ logFile string }
+// attacher attaches to a container whose main process behaves like `cat` printing into the container's
+// log: what is written to stdin is appended to the log as stdout, and the lines appended to the log
+// after attaching stream to the client.
+type attacher struct{ logs *containerLogs }
 
-func (a attacher) AttachContainer(_ context.Context, _, _, _ string, in io.Reader, out, errOut io.WriteCloser,
-	tty bool, _ <-chan remotecommand.TerminalSize) error {
+func (a attacher) AttachContainer(ctx context.Context, podName, _, container string, in io.Reader,
+	out, errOut io.WriteCloser, tty bool, _ <-chan remotecommand.TerminalSize) error {
+	namespace, pod, _ := strings.Cut(podName, "/")
+	path, err := a.logs.path(namespace, pod, container)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Seek(0, io.SeekEnd); err != nil { // from here on, before stdin is read
+		return err
+	}
 	if tty {
 		errOut = out
 	}
 	w := &lockedWriters{out: out, errOut: errOut}
 	stop := make(chan struct{})
 	followed := make(chan error, 1)
-	go func() { followed <- followLog(a.logFile, w, stop) }()
+	go func() { followed <- followFile(ctx, f, w, stop) }()
 	if in == nil {
 		return <-followed // until the client goes away (a write fails)
 	}
-	_, err := io.Copy(writerFunc(func(p []byte) (int, error) { return w.write("stdout", p) }), in)
-	close(stop)
+	_, err = io.Copy(writerFunc(func(p []byte) (int, error) { return len(p), a.logs.appendStdout(path, p) }), in)
+	close(stop) // the follower still sends what was appended until now, this client's input included
 	if ferr := <-followed; ferr != nil && err == nil {
 		err = ferr
 	}
-	return err
-}
-
-// followLog writes the CRI-format lines appended to path (after now) to w until stop or a write fails.
-func followLog(path string, w *lockedWriters, stop <-chan struct{}) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		return err
-	}
-	reader := bufio.NewReader(f)
-	ticker := time.NewTicker(pollInterval)
-	defer ticker.Stop()
-	var partial string
-	for {
-		for {
-			chunk, err := reader.ReadString('\n')
-			partial += chunk
-			if err != nil { // io.EOF: wait for more
-				break
-			}
-			if err := writeLogLine(w, partial); err != nil {
-				return err
-			}
-			partial = ""
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-ticker.C:
-		}
-	}
-}
-
-// writeLogLine writes the content of one CRI log line ("TIME STREAM TAG CONTENT") to its stream.
-func writeLogLine(w *lockedWriters, line string) error {
-	fields := strings.SplitN(strings.TrimSuffix(line, "\n"), " ", 4)
-	if len(fields) != 4 {
-		return nil // not a CRI log line: nothing a container printed
-	}
-	content := fields[3]
-	if fields[2] == "F" {
-		content += "\n"
-	}
-	_, err := w.write(fields[1], []byte(content))
 	return err
 }
 
