@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-import requests
 from multidict import CIMultiDict
 
 from .. import errors
@@ -27,10 +26,9 @@ from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, Retry
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
-from .. import transport as sync_transport
-from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT, CertificateProblem,
-                         build_ssl_context, certificate_error, check_rate_limit, check_timeout,
-                         socket_options, surface_warnings, verification_problem)
+from ..connection import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, IDLE_CONNECTION_SECONDS, USER_AGENT,
+                          CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
+                          environment_proxy, socket_options, surface_warnings, verification_problem)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +127,7 @@ class AsyncTransport:
         self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
-        self._proxy = config.proxy_url or _environment_proxy(self.base_url)
+        self._proxy = config.proxy_url or environment_proxy(self.base_url)
 
     def url(self, path: str) -> str:
         """The absolute URL of a server-relative path (any path prefix of the server is kept)."""
@@ -326,7 +324,7 @@ class AsyncTransport:
         # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
         # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
         connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
-                                         keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
+                                         keepalive_timeout=IDLE_CONNECTION_SECONDS,
                                          socket_factory=_keepalive_socket)
         self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
                                               auto_decompress=True)
@@ -387,8 +385,3 @@ def _query(params: Mapping[str, Any]) -> list[tuple[str, str]] | None:
             pairs.append((key, str(item)))
     return pairs
 
-
-def _environment_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from HTTPS_PROXY/HTTP_PROXY/NO_PROXY, read as the sync transport reads them."""
-    proxies = requests.utils.get_environ_proxies(url)
-    return proxies.get(urlsplit(url).scheme) or proxies.get("all")

@@ -19,7 +19,7 @@ from ..core.http import Request
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from ..errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from ..objects import ApiList
-from ..watch import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
+from ..core.watchplan import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from .transport import AsyncStream, AsyncTransport
 
 log = logging.getLogger(__name__)
