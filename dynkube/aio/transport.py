@@ -4,7 +4,8 @@ It obeys the same sans-I/O exchange as the sync transport (``dynkube.core.exchan
 take a token, send, refresh the credentials, wait) with ``await`` instead of blocking, so retries,
 Retry-After, the one backoff formula, credential refresh on a 401 and the deadlines are decided in
 one place for both clients. Credentials that may block (exec plugins, token files) run on a worker
-thread, off the event loop. This module is the only one of ``dynkube.aio`` that touches aiohttp.
+thread, off the event loop (``dynkube.credentials.may_block`` tells which); the others are read on
+the loop. This module is the only one of ``dynkube.aio`` that touches aiohttp.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from multidict import CIMultiDict
 
 from .. import errors
 from ..config import Config
+from ..credentials import may_block
 from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, RetryPolicy, Send, Timeout,
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
@@ -127,6 +129,7 @@ class AsyncTransport:
         self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
+        self._blocking_credentials = may_block(config.credentials)
         self._proxy = config.proxy_url or environment_proxy(self.base_url)
 
     def url(self, path: str) -> str:
@@ -278,11 +281,13 @@ class AsyncTransport:
     # ---- identity and the connection pool ---------------------------------------------------
 
     async def _identity(self) -> Identity:
-        """The credentials' headers, then their client certificate (on a worker thread: a token file
-        may be re-read, an exec plugin run)."""
+        """The credentials' headers, then their client certificate: on a worker thread when reading
+        them may block (a token file re-read, an exec plugin run), else here, on the loop."""
         if not self._secure:
             return {}, None
         credentials = self.config.credentials
+        if not self._blocking_credentials:
+            return credentials.headers(), credentials.client_certificate()
         return await asyncio.to_thread(lambda: (credentials.headers(), credentials.client_certificate()))
 
     async def _refresh_credentials(self, sent: Mapping[str, str | list[str]]) -> bool:
@@ -292,7 +297,11 @@ class AsyncTransport:
         if not self._secure:
             return False
         credentials = self.config.credentials
-        return await asyncio.to_thread(lambda: credentials.refresh() or dict(credentials.headers()) != dict(sent))
+
+        def rotated() -> bool:
+            return credentials.refresh() or dict(credentials.headers()) != dict(sent)
+
+        return await asyncio.to_thread(rotated) if self._blocking_credentials else rotated()
 
     async def _session_for(self, certificate: tuple[bytes, bytes] | None, *, fresh: bool) -> aiohttp.ClientSession:
         """The pooled session: made in the running loop on first use; made again when the client
