@@ -292,7 +292,7 @@ def _items(plan: Callable[Concatenate[Target, P], Plan[ApiList]]
     """The method of a list: the objects of every page, lazily (bad arguments raise at the call)."""
     @functools.wraps(plan)
     def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[ApiObject]:
-        return (item for page in self._pages(plan(self, *args, **kwargs)) for item in page.items)
+        return self._items(plan(self, *args, **kwargs))
     return verb
 
 
@@ -349,8 +349,14 @@ class ResourceClient(ResourceNames):
         request: Request | None = plan.call.request
         while request is not None:
             page = self._execute(Call(request, plan.call.parse), timeout=plan.timeout)
-            yield page
             request = calls.next_page(request, page)
+            yield page
+            del page  # not held while the next page arrives: one page in memory at a time
+
+    def _items(self, plan: Plan[ApiList]) -> Iterator[ApiObject]:
+        for page in self._pages(plan):
+            yield from page.items
+            del page  # as in _pages: not held while the next page arrives
 
     def _watch(self, plan: WatchPlan) -> Watch:
         first = plan.list_first
