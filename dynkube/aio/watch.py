@@ -15,11 +15,10 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Protocol
 
 from ..core.exchange import NO_RETRIES
-from ..core.http import Request
+from ..core.watchplan import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from ..errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from ..objects import ApiList
-from ..core.watchplan import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from .transport import AsyncStream, AsyncTransport
 
 log = logging.getLogger(__name__)
@@ -127,14 +126,30 @@ class Watch:
             async with aclosing(self._initial_list(self._list_first)) as listed:
                 async for event in listed:
                     yield event
-        failures = 0
+        failures, point, url = 0, self._point, self._url
         while not self._stopped.is_set():
             started, delivered = time.monotonic(), 0
-            try:
-                async with aclosing(self._stream()) as events:
-                    async for event in events:
-                        delivered += 1
-                        yield event
+            try:  # one connection, read here rather than in a generator of its own: one layer less per event
+                response = await self._connect()
+                if response is None:
+                    return
+                self._response, decoder = response, JSONStreamDecoder()
+                try:
+                    async for chunk in response.chunks(READ_CHUNK):
+                        for document in decoder.feed(chunk):
+                            event = decode_event(document)
+                            point.advance(event, url)
+                            delivered += 1
+                            yield event
+                except OSError as exc:
+                    if self._stopped.is_set():
+                        return
+                    raise _Dropped(str(exc)) from None
+                finally:
+                    self._response = None
+                    response.close()
+                if decoder.incomplete and not self._stopped.is_set():
+                    raise _Dropped("the stream ended inside an event")
                 if not self._plan.resume:
                     return
                 log.debug("watch %s ended by the server; resuming from %s", self._path, self.resource_version)
@@ -159,8 +174,10 @@ class Watch:
                 except TimeoutError:
                     pass
 
-    async def _connect(self, request: Request, connect: float | None, read: float | None) -> AsyncStream | None:
-        """The answer's stream, or None when ``stop()`` came first (it cancels a connection attempt)."""
+    async def _connect(self) -> AsyncStream | None:
+        """The next connection's answer, or None when ``stop()`` came first (it cancels a connection attempt)."""
+        timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
+        request = self._point.request(self._plan.request, timeout_seconds)
         connecting = asyncio.ensure_future(self._transport.stream(
             request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
             retry=NO_RETRIES if self._plan.resume else None))  # resuming retries itself
@@ -179,28 +196,3 @@ class Watch:
             response.close()
             return None
         return response
-
-    async def _stream(self) -> AsyncGenerator[WatchEvent, None]:
-        """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
-        timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
-        request = self._point.request(self._plan.request, timeout_seconds)
-        response = await self._connect(request, connect, read)
-        if response is None:
-            return
-        self._response = response
-        decoder = JSONStreamDecoder()
-        try:
-            async for chunk in response.chunks(READ_CHUNK):
-                for document in decoder.feed(chunk):
-                    event = decode_event(document)
-                    self._point.advance(event, self._url)
-                    yield event
-        except OSError as exc:
-            if self._stopped.is_set():
-                return
-            raise _Dropped(str(exc)) from None
-        finally:
-            self._response = None
-            response.close()
-        if decoder.incomplete and not self._stopped.is_set():
-            raise _Dropped("the stream ended inside an event")
