@@ -183,9 +183,9 @@ async def main():
 asyncio.run(main())
 """,
     SYNC: """
-import dynkube
-imported = time.time(); count()
-with dynkube.Client(kubeconfig=kubeconfig, cache_dir=cache) as client:
+from dynkube import Client  # loads the client and requests (import dynkube alone loads neither)
+imported = time.time(); count(); check_tree(sys.modules["dynkube"])
+with Client(kubeconfig=kubeconfig, cache_dir=cache) as client:
     done(imported, client.resource("configmaps").get(NAME, NS).metadata.name)
 """,
     SYNC_FLOOR: """
