@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol
 
 from ..core.exchange import NO_RETRIES
@@ -78,8 +78,10 @@ class Watch:
         state = "stopped" if self.stopped else "running"
         return f"<dynkube.aio Watch {self._path} resourceVersion={self.resource_version!r} {state}>"
 
-    def __aiter__(self) -> Watch:
-        return self
+    def __aiter__(self) -> AsyncIterator[WatchEvent]:
+        """The events: ``async for`` steps the watch's own generator, not ``__anext__`` (one layer
+        less per event); both end at the first step after ``stop()``."""
+        return self._events
 
     async def __anext__(self) -> WatchEvent:
         if self._stopped.is_set():
@@ -125,8 +127,10 @@ class Watch:
         if self._list_first is not None:
             async with aclosing(self._initial_list(self._list_first)) as listed:
                 async for event in listed:
+                    if self._stopped.is_set():
+                        return
                     yield event
-        failures, point, url = 0, self._point, self._url
+        failures, point, url, stopped = 0, self._point, self._url, self._stopped.is_set
         while not self._stopped.is_set():
             started, delivered = time.monotonic(), 0
             try:  # one connection, read here rather than in a generator of its own: one layer less per event
@@ -137,6 +141,8 @@ class Watch:
                 try:
                     async for chunk in response.chunks(READ_CHUNK):
                         for document in decoder.feed(chunk):
+                            if stopped():  # before advancing: the resume point stays at the last event handed out
+                                return
                             event = decode_event(document)
                             point.advance(event, url)
                             delivered += 1

@@ -266,3 +266,26 @@ def test_credentials_that_cannot_block_are_read_on_the_loop(kubeconfig_path: Pat
 
     loop_thread = run(main)
     assert readers and set(readers) == {loop_thread}
+
+
+def test_async_for_ends_at_the_first_step_after_stop(kubeconfig_path: Path, namespace: str,
+                                                     client: dynkube.Client) -> None:
+    """Events already read (several arrive in one chunk) are not handed out after stop(), and the
+    resume point stays at the last event handed out."""
+    configmaps = client.resource("configmaps")
+    start = configmaps.list_page(namespace).resource_version
+    for name in ("a", "b", "c", "d"):
+        configmaps.create({"metadata": {"name": name, "labels": {"stopped": "yes"}}}, namespace)
+
+    async def main() -> tuple[list[str], str | None, str]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as aio:
+            watch = (await aio.resource("configmaps")).watch(resource_version=start, label_selector="stopped=yes")
+            seen = []
+            async for event in watch:
+                seen.append(event.object.metadata.name)
+                first_version = event.object.metadata.resourceVersion
+                watch.stop()
+            return seen, watch.resource_version, first_version
+
+    seen, resume_point, first_version = run(main)
+    assert seen == ["a"] and resume_point == first_version
