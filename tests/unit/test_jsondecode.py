@@ -145,7 +145,7 @@ def test_a_list_page_says_how_much_is_still_to_come(monkeypatch: pytest.MonkeyPa
 
     expected: list[int] = []
     monkeypatch.setattr(jsondecode, "expect", expected.append)
-    items = [{"metadata": {"name": f"cm-{i}"}} for i in range(10)]
+    items = [{"metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 8000}} for i in range(10)]  # 80 KB
 
     def page(metadata: dict[str, Any]) -> Response:
         document = {"kind": "ConfigMapList", "metadata": metadata, "items": items}
@@ -155,4 +155,6 @@ def test_a_list_page_says_how_much_is_still_to_come(monkeypatch: pytest.MonkeyPa
     read_list(counted)
     read_list(uncounted)
     read_list(page({}))  # the last page: nothing more to come
+    items[:] = items[:1]
+    read_list(page({"continue": "c", "remainingItemCount": 1000}))  # a small probe (limit=1): no expectation
     assert expected == [len(counted.content) * 100, len(uncounted.content)]
