@@ -18,7 +18,7 @@ import pytest
 import dynkube
 import dynkube.aio
 
-from .support.bridge import AsyncBridge, EventLoopThread
+from .support.bridge import AsyncBridge, BridgedTools, EventLoopThread, SyncTools, tools_for
 
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = ROOT / "fixtures" / "upstream"  # copied reference data, see its README
@@ -68,6 +68,14 @@ def each_client(request: pytest.FixtureRequest, client: dynkube.Client, kubeconf
     aio = dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root)
     yield AsyncBridge(aio, aio_loop)
     aio_loop.run(aio.close())
+
+
+@pytest.fixture
+def each_tools(each_client: Any) -> SyncTools | BridgedTools:
+    """The library's tools matching ``each_client`` (``Informer``, ``wait_for``, ``retry_on_conflict``,
+    ``apply_manifests``): the sync ones, then ``dynkube.aio``'s with the sync face
+    (``tests.support.bridge.tools_for``)."""
+    return tools_for(each_client)
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -30,16 +30,20 @@ Handler = Callable[..., Any]
 
 
 class Registration:
-    """One set of handlers on an async informer, with its queue of notices (told in order)."""
+    """One set of handlers on an async informer, with its queue of notices (told in order).
+    ``has_synced()`` is True once the handlers have been told of every object of the initial list."""
 
     def __init__(self, on_add: Handler | None, on_update: Handler | None, on_delete: Handler | None) -> None:
         for what, func in (("on_add", on_add), ("on_update", on_update), ("on_delete", on_delete)):
             if func is not None and not callable(func):
                 raise InvalidInput(f"{what} must be callable, not {type(func).__name__}")
         self.handlers = {Note.ADD: on_add, Note.UPDATE: on_update, Note.DELETE: on_delete}
-        self.synced = False
+        self._synced = asyncio.Event()  # bound to a loop only when awaited
         self.queue: collections.deque[Notice] = collections.deque()
         self._draining = False
+
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
 
     async def drain(self) -> None:
         """Tell the handlers every queued notice, in order (one drainer at a time)."""
@@ -54,7 +58,7 @@ class Registration:
 
     async def _deliver(self, notice: Notice) -> None:
         if notice.note is Note.SYNCED:
-            self.synced = True
+            self._synced.set()
             return
         handler = self.handlers[notice.note]
         if handler is None:
@@ -133,6 +137,16 @@ class Informer:
         if registration in self._registrations:
             self._registrations.remove(registration)
 
+    @property
+    def uses_watch_list(self) -> bool | None:
+        """Whether the informer lists by streaming (None until it has asked the server)."""
+        return self._watch_list
+
+    @property
+    def started(self) -> bool:
+        """True once ``start()`` was called (an informer runs once: start, then stop)."""
+        return bool(self._tasks)
+
     def start(self) -> Informer:
         """Start the reflector task (and the resync task) in the running loop; returns self."""
         if self._tasks:
@@ -151,15 +165,17 @@ class Informer:
 
     def has_synced(self) -> bool:
         """True once the store holds the initial list and every handler has been told of it."""
-        return self._sync.synced and all(r.synced for r in self._registrations)
+        return self._sync.synced and all(r.has_synced() for r in self._registrations)
 
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """Wait until ``has_synced()``; False if ``timeout`` seconds pass first (see ``last_error``)."""
         if self._synced is None:
             raise InvalidInput(f"{self!r} was not started")
+        events = [self._synced] + [r._synced for r in self._registrations]  # a late handler catches up too
         try:
             async with asyncio.timeout(timeout):
-                await self._synced.wait()
+                for event in events:
+                    await event.wait()
         except TimeoutError:
             return False
         return True

@@ -158,10 +158,11 @@ class AsyncTransport:
             raw.release()
 
     async def stream(self, request: Request, *, timeout: Timeout = None, retry: RetryPolicy | None = None,
-                     rate_limited: bool = True) -> AsyncStream:
+                     rate_limited: bool = True, warn: bool = True) -> AsyncStream:
         """Send one request as ``send`` does, but return its answer as soon as the headers are in
-        (the caller must close the stream)."""
-        return AsyncStream(await self._run(request._replace(stream=True), timeout, retry, rate_limited))
+        (the caller must close the stream). ``warn=False``: the caller surfaces the answer's Warning
+        header (a watch connecting in a task of its own does, so the warning points at its caller)."""
+        return AsyncStream(await self._run(request._replace(stream=True), timeout, retry, rate_limited, warn))
 
     async def request_json(self, method: str, path: str) -> dict[str, Any]:
         """A bodiless request whose answer must be a JSON object (MalformedResponse otherwise)."""
@@ -169,7 +170,7 @@ class AsyncTransport:
                            method.upper(), self.url(path))
 
     async def _run(self, request: Request, timeout: Timeout, retry: RetryPolicy | None,
-                   rate_limited: bool) -> aiohttp.ClientResponse:
+                   rate_limited: bool, warn: bool = True) -> aiohttp.ClientResponse:
         """Obey the exchange's commands for one request, until an answer to return or an error to raise."""
         if timeout is not None:
             check_timeout(timeout)
@@ -204,7 +205,8 @@ class AsyncTransport:
                     response, failure, body = None, None, b""
                     identity = await self._identity()
                     try:
-                        response, body = await self._attempt(request, limits, deadline, identity, fresh=command.fresh)
+                        response, body = await self._attempt(request, limits, deadline, identity, fresh=command.fresh,
+                                                             warn=warn)
                         outcome = Answered(response.status, _headers(response))
                     except _Failed as failed:
                         outcome = failure = failed.outcome
@@ -224,7 +226,7 @@ class AsyncTransport:
         raise errors.TransportError(f"{request.method} {url}: {failure.reason}", url=url)
 
     async def _attempt(self, request: Request, limits: Limits, deadline: float, identity: Identity, *,
-                       fresh: bool) -> tuple[aiohttp.ClientResponse, bytes]:
+                       fresh: bool, warn: bool = True) -> tuple[aiohttp.ClientResponse, bytes]:
         """One attempt, redirects within the server's origin followed; ``_Failed`` when no answer came.
         The answer, and its body when it was read (an error's, or a whole answer's; a stream's is not)."""
         headers, certificate = identity
@@ -275,7 +277,8 @@ class AsyncTransport:
                                    never_sent=never_sent, reused=attempt.reused, expired=expired)) from None
         log.debug("%s %s -> %d in %.1f ms", request.method, response.url, response.status,
                   (time.monotonic() - started) * 1000)
-        surface_warnings(response.headers.get("Warning"))
+        if warn:
+            surface_warnings(response.headers.get("Warning"))
         return response, body
 
     # ---- identity and the connection pool ---------------------------------------------------

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol
 
+from ..connection import surface_warnings
 from ..core.exchange import NO_RETRIES
 from ..core.watchplan import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
@@ -186,7 +187,7 @@ class Watch:
         request = self._point.request(self._plan.request, timeout_seconds)
         connecting = asyncio.ensure_future(self._transport.stream(
             request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
-            retry=NO_RETRIES if self._plan.resume else None))  # resuming retries itself
+            retry=NO_RETRIES if self._plan.resume else None, warn=False))  # resuming retries itself
         self._connecting = connecting
         try:
             await asyncio.wait([connecting])
@@ -201,4 +202,5 @@ class Watch:
         if self._stopped.is_set():
             response.close()
             return None
+        surface_warnings(response.headers.get("Warning"))  # here, in the reader's task: at the caller's line
         return response

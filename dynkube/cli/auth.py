@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dynkube
 
 from .context import CommandFailed, Context, UsageError
+from .options import AddCommand, add_global_options
+from .parsing import CommandParser
 from .printing import dump_json, dump_yaml, format_table
 
 
-def register(command: Callable[..., argparse.ArgumentParser],
-             add_global_options: Callable[[argparse.ArgumentParser, bool], None],
-             parser_class: type[argparse.ArgumentParser]) -> None:
-    """Add ``auth`` and its subcommands (``command`` is app.build_parser's helper)."""
+def register(command: AddCommand) -> None:
+    """Add ``auth`` and its subcommands."""
     auth = command("auth", _no_subcommand, "Who the server says you are, and what you may do.",
                    "examples:\n  dynkube auth whoami\n  dynkube auth can-i create deployments -n web\n"
                    "  dynkube auth can-i get pods --subresource=log\n  dynkube auth can-i --list")
-    sub = auth.add_subparsers(dest="auth_command", metavar="SUBCOMMAND", parser_class=parser_class)
+    sub = auth.add_subparsers(dest="auth_command", metavar="SUBCOMMAND", parser_class=CommandParser)
     p = sub.add_parser("whoami", help="The user, uid, groups and extra the server sees (SelfSubjectReview).",
                        description="The user, uid, groups and extra the server sees (SelfSubjectReview).")
     add_global_options(p, False)

@@ -9,13 +9,14 @@ up when asked for. A completion never prints an error: what cannot be found is n
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import dynkube
 
 from .context import Context
 from .flags import ValueAfterEquals
+from .options import AddCommand
 
 TYPE_COMMANDS = {"get", "delete", "edit", "explain"}  # their first positional is a resource type
 CONTEXT_COMMANDS = {"config use-context", "config set-context", "config get-contexts"}
@@ -50,7 +51,7 @@ complete -c dynkube -f -a '(__dynkube_complete)'
 }
 
 
-def register(command: Callable[..., argparse.ArgumentParser], sub: Any) -> None:
+def register(command: AddCommand, sub: Any) -> None:
     """Add ``completion`` and the hidden ``__complete`` (``sub`` is the parser's subcommand action)."""
     p = command("completion", completion, "Print the shell completion script for bash, zsh or fish.",
                 "examples:\n  source <(dynkube completion bash)     # in ~/.bashrc\n"

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, describe_error
 from .flags import ValueAfterEquals
+from .options import AddCommand
 from .printing import dump_json, dump_yaml, qualified_kind
 from .raw import add_raw_option, unless_raw
 from .sources import read_manifests
 
 
-def register(command: Callable[..., argparse.ArgumentParser],
-             add_global_options: Callable[[argparse.ArgumentParser, bool], None],
-             parser_class: type[argparse.ArgumentParser]) -> None:
-    """Add ``create`` and its subcommands (``command`` is app.build_parser's helper)."""
+def register(command: AddCommand) -> None:
+    """Add ``create`` and its subcommands."""
     p = command("create", unless_raw(create), "Create objects from manifests or of a few common kinds (POST; "
                 "existing ones are errors).",
                 "examples:\n  dynkube create -f stack.yaml\n  dynkube create -f cm.yaml --dry-run=server -o yaml\n"
@@ -34,7 +32,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     add_raw_option(p)
     from . import generators
 
-    generators.register(p, add_global_options, parser_class, add_output_options)
+    generators.register(p, add_output_options)
 
 
 def add_output_options(p: argparse.ArgumentParser, top: bool = False) -> None:

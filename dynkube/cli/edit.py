@@ -7,18 +7,17 @@ unchanged buffer sends nothing; an answer the server rejects re-opens the buffer
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, one_line
 from .get import is_type_name
+from .options import AddCommand
 from .printing import dump_json, dump_yaml, qualified_kind, without_managed_fields
 
 HEADER = ("# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
@@ -27,7 +26,7 @@ HEADER = ("# Please edit the object below. Lines beginning with a '#' will be ig
 REOPENED = (dynkube.BadRequest, dynkube.Invalid, dynkube.UnsupportedMediaType)
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+def register(command: AddCommand) -> None:
     p = command("edit", edit, "Edit an object of any kind in your editor ($KUBE_EDITOR, $EDITOR or vi).",
                 "examples:\n  dynkube edit configmap web\n  dynkube edit deploy/web -n prod\n"
                 "  KUBE_EDITOR='code --wait' dynkube edit gizmo g1 -o json")

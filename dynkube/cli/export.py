@@ -7,9 +7,43 @@ from typing import TextIO
 import dynkube
 from dynkube.export import ExportProgress, ExportResult, Layout, export, import_export
 
+from .apply import apply_line
 from .context import CommandFailed, Context, UsageError
-from .commands import apply_line
+from .flags import ValueAfterEquals
+from .options import AddCommand
 from .printing import paint
+
+
+def register(command: AddCommand) -> None:
+    """Add ``export`` and its inverse, ``import``."""
+    p = command("export", export_command, "Write objects as clean YAML that applies again (backup, migration).",
+                "examples:\n  dynkube export backup/ -n web\n  dynkube export backup/ -A --include-secrets\n"
+                "  dynkube export - -n web --kinds deploy,svc,cm > web.yaml")
+    p.add_argument("output", metavar="DIR|FILE|-", help="directory to write (empty or absent), or a file with "
+                   "--layout=stream, or '-' for the standard output")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace and cluster-scoped kind")
+    p.add_argument("--kinds", action="append", default=[], metavar="KINDS",
+                   help="only these kinds (comma-separated; default rules do not apply to them)")
+    p.add_argument("--exclude-kinds", action="append", default=[], metavar="KINDS",
+                   help="leave these kinds out (comma-separated)")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="only objects matching this label selector")
+    p.add_argument("--layout", choices=("tree", "stream"), default="tree",
+                   help="tree: NAMESPACE/GROUP/KIND/NAME.yaml (default); stream: one multi-document file")
+    p.add_argument("--include-secrets", action="store_true", help="export Secrets too (files written 0600)")
+    p.add_argument("--include-owned", action="store_true",
+                   help="also objects owned by another exported object (e.g. a Deployment's Pods)")
+    p.add_argument("--include-managed", action="store_true",
+                   help="also objects the control plane makes and keeps itself (see docs/export.md)")
+
+    p = command("import", import_command, "Apply an export (to this or another cluster or namespace).",
+                "examples:\n  dynkube import backup/\n  dynkube import backup/ -n web-copy\n"
+                "  dynkube import web.yaml --dry-run=server")
+    p.set_defaults(mutates=True)
+    p.add_argument("source", metavar="DIR|FILE", help="an export directory or stream file")
+    p.add_argument("--field-manager", default="dynkube", metavar="NAME", help="field manager (default dynkube)")
+    p.add_argument("--force-conflicts", action="store_true", help="take over fields owned by other managers")
+    p.add_argument("--dry-run", action=ValueAfterEquals, const="server", choices=("none", "server"),
+                   help="'server': the server checks and answers without persisting")
 
 
 def _names(specs: list[str]) -> list[str]:

@@ -17,19 +17,19 @@ from typing import Any
 import dynkube
 
 from .context import Context, UsageError
+from .options import add_global_options
+from .parsing import CommandParser
 
-Options = Callable[[argparse.ArgumentParser, bool], None]
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 DOCKER_HUB = "https://index.docker.io/v1/"
 
 
-def register(create: argparse.ArgumentParser, add_global_options: Options,
-             parser_class: type[argparse.ArgumentParser],
+def register(create: argparse.ArgumentParser,
              add_output_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """The subcommands of ``create``."""
-    sub = create.add_subparsers(dest="kind", metavar="KIND", parser_class=parser_class)
+    sub = create.add_subparsers(dest="kind", metavar="KIND", parser_class=CommandParser)
 
     def kind(parent: Any, name: str, handler: Callable[[Context], dict[str, Any]], help_text: str,
              aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def register(create: argparse.ArgumentParser, add_global_options: Options,
     secret = sub.add_parser("secret", help="Create a secret (generic, tls or docker-registry).",
                             description="Create a secret (generic, tls or docker-registry).")
     add_global_options(secret, False)
-    secrets = secret.add_subparsers(dest="secret_type", metavar="TYPE", parser_class=parser_class, required=True)
+    secrets = secret.add_subparsers(dest="secret_type", metavar="TYPE", parser_class=CommandParser, required=True)
     p = kind(secrets, "generic", secret_generic, "A secret from literals, files, directories or env files.")
     _add_sources(p)
     p.add_argument("--type", metavar="TYPE", help="the secret's type (default Opaque)")

@@ -11,11 +11,50 @@ from typing import Any
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, describe_error
+from .flags import BoolFlag
 from .getopts import as_json, read_output_file, sort_path, sorted_objects
 from .jsonpath import JSONPathError, Template
+from .options import AddCommand, add_file_options
 from .printing import (as_list, cell_text, custom_column_row, custom_columns, dump_json, dump_yaml, format_labels,
                        format_table, human_age, object_name, qualified_kind, without_managed_fields)
+from .raw import add_raw_option, unless_raw
 from .sources import read_manifests
+
+
+def register(command: AddCommand) -> None:
+    """Add ``get``."""
+    p = command("get", unless_raw(get), "Show objects of any kind.",
+                "examples:\n  dynkube get pods\n  dynkube get deploy,svc -n web -o wide\n"
+                "  dynkube get all -A\n  dynkube get gizmos g1 -o yaml\n"
+                "  dynkube get cm -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'\n"
+                "  dynkube get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName\n"
+                "  dynkube get configmaps --watch\n  dynkube get --raw '/readyz?verbose'")
+    add_raw_option(p)
+    p.add_argument("targets", nargs="*", metavar="RESOURCE[,RESOURCE...] [NAME...] | TYPE/NAME...")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="objects of every namespace")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web,tier!=db")
+    p.add_argument("--field-selector", metavar="SELECTOR", help="field selector, e.g. status.phase=Running")
+    p.add_argument("-o", "--output", metavar="FORMAT",
+                   help="json|yaml|name|wide|jsonpath=TEMPLATE|jsonpath-as-json=PATH|jsonpath-file=FILE|"
+                        "custom-columns=SPEC|custom-columns-file=FILE")
+    p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--watch-only", action="store_true", help="print changes only, without listing first")
+    p.add_argument("--no-headers", action="store_true", help="omit table headers")
+    p.add_argument("--show-labels", action="store_true", help="add a LABELS column")
+    p.add_argument("-L", "--label-columns", action="append", default=[], metavar="KEYS",
+                   help="add a column per label key (comma-separated)")
+    p.add_argument("--show-managed-fields", action="store_true", help="keep metadata.managedFields in json/yaml")
+    p.add_argument("--chunk-size", type=int, default=500, metavar="N", help="objects per list request (0: all)")
+    p.add_argument("--sort-by", metavar="JSONPATH", help="sort by this field, e.g. .metadata.creationTimestamp")
+    p.add_argument("--show-kind", action="store_true", help="prefix names with their kind, even for one kind")
+    p.add_argument("--ignore-not-found", action="store_true", help="named objects that do not exist are no error")
+    p.add_argument("--output-watch-events", action="store_true",
+                   help="with --watch: print each change's type (ADDED, MODIFIED, DELETED)")
+    p.add_argument("--server-print", action=BoolFlag, default=True,
+                   help="false: NAME and AGE columns from the objects instead of the server's table")
+    p.add_argument("--subresource", choices=("status", "scale"), help="show this subresource of the named objects")
+    add_file_options(p)
+
 
 _VERSION_PREFIX = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?/")
 NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0}

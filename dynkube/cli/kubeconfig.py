@@ -10,17 +10,17 @@ import dynkube
 
 from .context import CommandFailed, Context, UsageError
 from .jsonpath import JSONPathError, Template
+from .options import AddCommand, add_global_options
+from .parsing import CommandParser
 from .printing import dump_json, dump_yaml, format_table
 
 
-def register(command: Callable[..., argparse.ArgumentParser],
-             add_global_options: Callable[[argparse.ArgumentParser, bool], None],
-             parser_class: type[argparse.ArgumentParser]) -> None:
-    """Add ``config`` and its subcommands (``command`` is app.build_parser's helper)."""
+def register(command: AddCommand) -> None:
+    """Add ``config`` and its subcommands."""
     config = command("config", _no_subcommand, "Show and change kubeconfig files (contexts, the merged view).",
                      "examples:\n  dynkube config get-contexts\n  dynkube config use-context staging\n"
                      "  dynkube config set-context --current --namespace=web\n  dynkube config view --minify")
-    sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=parser_class)
+    sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=CommandParser)
 
     def subcommand(name: str, handler: Callable[[Context], int | None], help_text: str,
                    **options: Any) -> argparse.ArgumentParser:

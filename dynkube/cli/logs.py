@@ -8,6 +8,40 @@ import dynkube
 from dynkube.podlogs import check_options, follow_logs, log_sources, read_logs
 
 from .context import CommandFailed, Context, UsageError
+from .options import AddCommand, duration
+
+
+def register(command: AddCommand) -> None:
+    """Add ``logs``, with kubectl's flags."""
+    p = command("logs", logs_command, "Print the logs of a container in a pod, or of a workload's pod.",
+                "examples:\n  dynkube logs web-1\n  dynkube logs -f deploy/web --tail=10\n"
+                "  dynkube logs -l app=web --all-containers --prefix\n  dynkube logs web-1 -c sidecar --since=1h\n"
+                "  dynkube logs -p job/migrate --timestamps")
+    p.add_argument("targets", nargs="*", metavar="POD | TYPE/NAME [CONTAINER]")
+    p.add_argument("-c", "--container", metavar="NAME", help="the container (default: the pod's default container)")
+    p.add_argument("-f", "--follow", action="store_true", help="stream the logs as they are written")
+    p.add_argument("--tail", type=int, metavar="N",
+                   help="only the last N lines (default -1: all; 10 with a selector)")
+    p.add_argument("--since", type=duration, metavar="DURATION", help="only lines newer than this, e.g. 5s, 2m, 3h")
+    p.add_argument("--since-time", metavar="TIME", help="only lines after this RFC 3339 time")
+    p.add_argument("--timestamps", action="store_true", help="start each line with its timestamp")
+    p.add_argument("-p", "--previous", action="store_true", help="the logs of the previous instance of the container")
+    p.add_argument("--limit-bytes", type=int, default=0, metavar="N", help="at most N bytes of each log (0: no limit)")
+    p.add_argument("--all-containers", action="store_true", help="every container of the pod(s)")
+    p.add_argument("--all-pods", action="store_true", help="every pod of the workload, not only the first")
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="the pods matching this label selector")
+    p.add_argument("--prefix", action="store_true", help="start each line with its source: [pod/NAME/CONTAINER]")
+    p.add_argument("--max-log-requests", type=int, default=5, metavar="N",
+                   help="follow at most N logs at once (default 5)")
+    p.add_argument("--ignore-errors", action="store_true",
+                   help="when following several logs, an error of one is reported and the others go on")
+    p.add_argument("--pod-running-timeout", type=duration, default=20.0, metavar="DURATION",
+                   help="how long to wait for a workload's first pod (default 20s)")
+    p.add_argument("--insecure-skip-tls-verify-backend", action="store_true",
+                   help="the API server does not verify the kubelet's certificate (expired kubelet certificates)")
+    p.add_argument("--resume", action="store_true",
+                   help="with -f: reconnect a broken connection, from the last line's timestamp (dynkube only)")
+
 
 USAGE = "logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]"
 SELECTOR_TAIL = 10  # kubectl's --tail when a selector is given and --tail is not

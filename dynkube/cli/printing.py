@@ -193,3 +193,8 @@ def custom_column_row(columns: Sequence[tuple[str, tuple[Any, ...]]], obj: Any) 
         values = evaluate(path, obj)
         row.append(",".join(render_value(v) for v in values) if values else "<none>")
     return row
+
+
+def age(when: dt.datetime | None, now: dt.datetime) -> str:
+    """kubectl's age of a time: ``45s``, ``3m``, ``2d``; ``<unknown>`` without one."""
+    return "<unknown>" if when is None else human_duration(int((now - when).total_seconds()))

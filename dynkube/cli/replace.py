@@ -3,20 +3,19 @@ when the manifest has none; ``--force`` deletes each object and creates it again
 
 from __future__ import annotations
 
-import argparse
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import dynkube
 
 from .context import CommandFailed, Context, UsageError, describe_error
 from .flags import ValueAfterEquals
+from .options import AddCommand
 from .printing import qualified_kind
 from .sources import read_manifests
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+def register(command: AddCommand) -> None:
     p = command("replace", replace, "Replace objects by their manifests (PUT; --force: delete and re-create).",
                 "examples:\n  dynkube replace -f web.yaml\n  dynkube replace -f web.yaml --force")
     p.set_defaults(mutates=True)

@@ -1,16 +1,22 @@
-"""The ``snapshot save`` and ``validate`` commands: a thin layer over ``dynkube.snapshot`` and
-``Client.validate`` (``--snapshot FILE`` makes any command's client answer from a snapshot)."""
+"""``dynkube snapshot save``: what the server serves, to a file for offline use with ``--snapshot FILE``
+(over ``dynkube.snapshot``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import dynkube
 from dynkube.snapshot import save_snapshot
 
-from .context import CommandFailed, Context, UsageError, describe_error
-from .printing import dump_json
-from .sources import manifest_source, not_utf8
+from .context import Context, UsageError
+from .options import AddCommand
+
+
+def register(command: AddCommand) -> None:
+    """Add ``snapshot``."""
+    p = command("snapshot", snapshot_command, "Save what the server serves (discovery, OpenAPI schemas, "
+                "version) to a file, for offline use with --snapshot.",
+                "examples:\n  dynkube snapshot save cluster.snap\n"
+                "  dynkube --snapshot cluster.snap explain deploy.spec.strategy")
+    p.add_argument("action", choices=("save",), help="save: record the live server")
+    p.add_argument("file", metavar="FILE", help="the snapshot file to write")
 
 
 def snapshot_command(ctx: Context) -> int:
@@ -20,46 +26,4 @@ def snapshot_command(ctx: Context) -> int:
     saved = save_snapshot(ctx.client, args.file)
     ctx.print(f"saved a snapshot of {saved['server']} ({saved['version']}): discovery, {saved['schemas']} "
               f"OpenAPI documents, {saved['bytes'] // 1024} KiB to {args.file}")
-    return 0
-
-
-def _problems(client: dynkube.Client, doc: dynkube.Document, strict: bool) -> list[dict[str, Any]]:
-    """Every problem of one document, as the entries of ``validate -o json``."""
-    body = doc.body or {}
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    entry = {"file": doc.source, "index": doc.index, "kind": body.get("kind"), "name": (metadata or {}).get("name")}
-    if doc.error is not None:
-        return [{**entry, "path": "", "message": str(doc.error).removeprefix(f"{doc.where}: ")}]
-    try:
-        issues = client.validate(body, strict=strict)
-    except dynkube.DynkubeError as exc:
-        return [{**entry, "path": "", "message": describe_error(exc).removeprefix("error: ")}]
-    return [{**entry, "path": issue.path, "message": issue.message} for issue in issues]
-
-
-def validate_command(ctx: Context) -> int:
-    args = ctx.args
-    if not args.filename:
-        raise UsageError("must specify -f FILE|DIR|- with the manifests to validate")
-    problems: list[dict[str, Any]] = []
-    documents = 0
-    for source in args.filename:
-        try:
-            loaded = dynkube.load_documents(manifest_source(source), recursive=args.recursive)
-        except UnicodeDecodeError as exc:
-            raise not_utf8(source, exc) from None
-        for doc in loaded:
-            documents += 1
-            problems += _problems(ctx.client, doc, args.strict)
-    if args.output == "json":
-        ctx.out.write(dump_json({"documents": documents, "problems": problems}))
-    else:
-        for p in problems:
-            subject = f"{p['file']} document {p['index'] + 1}" + (f" ({str(p['kind']).lower()}/{p['name']})"
-                                                                  if p["kind"] and p["name"] else "")
-            ctx.error(f"{subject}: {p['path'] + ': ' if p['path'] else ''}{p['message']}")
-        invalid = len({(p["file"], p["index"]) for p in problems})
-        ctx.print(f"{documents - invalid} of {documents} document(s) valid")
-    if problems:
-        raise CommandFailed
     return 0

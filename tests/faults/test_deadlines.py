@@ -18,10 +18,10 @@ import yaml
 import dynkube
 from dynkube import transport
 from dynkube.cli import main
-from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff, EventType
 
+from ..support.bridge import tools_for
 from .proxy import FaultProxy
 from .watchkit import SELECTOR, labelled, wait_for
 
@@ -47,7 +47,7 @@ def through(client: dynkube.Client, proxy: FaultProxy, open_client: Callable[...
 
 @pytest.fixture
 def through_sync(client: dynkube.Client, proxy: FaultProxy) -> Iterator[Callable[..., dynkube.Client]]:
-    """Makes sync clients through the proxy, for the informer (which has no async form yet)."""
+    """Makes sync clients through the proxy, for what only the sync transport has (its sockets)."""
     made: list[dynkube.Client] = []
 
     def make(**options: Any) -> dynkube.Client:
@@ -129,9 +129,10 @@ def test_cli_request_timeout_bounds_the_command(proxy: FaultProxy, kubeconfig_pa
 
 # ---- stopping is prompt whatever the socket does -------------------------------------------------
 
-def test_informer_stop_is_prompt_while_its_list_trickles(through_sync: Callable[..., dynkube.Client],
-                                                         proxy: FaultProxy, namespace: str) -> None:
-    informer = Informer(through_sync().resource("configmaps"), namespace, use_watch_list=False, backoff=FAST_BACKOFF)
+def test_informer_stop_is_prompt_while_its_list_trickles(through: Callable[..., Any], proxy: FaultProxy,
+                                                         namespace: str) -> None:
+    configmaps = through().resource("configmaps")
+    informer = tools_for(configmaps).Informer(configmaps, namespace, use_watch_list=False, backoff=FAST_BACKOFF)
     proxy.trickle(0.1)
     informer.start()
     wait_for(lambda: proxy.server_bytes > 0, what="the list to be answering, slowly")
@@ -177,10 +178,11 @@ def test_resumed_watch_notices_a_frozen_connection(through: Callable[..., dynkub
         reader.join(5)
 
 
-def test_informer_notices_a_frozen_watch(through_sync: Callable[..., dynkube.Client], client: dynkube.Client,
-                                         proxy: FaultProxy, namespace: str) -> None:
-    informer = Informer(through_sync().resource("configmaps"), namespace, label_selector=SELECTOR, idle_timeout=1.5,
-                        backoff=FAST_BACKOFF)
+def test_informer_notices_a_frozen_watch(through: Callable[..., Any], client: dynkube.Client, proxy: FaultProxy,
+                                         namespace: str) -> None:
+    configmaps = through().resource("configmaps")
+    informer = tools_for(configmaps).Informer(configmaps, namespace, label_selector=SELECTOR, idle_timeout=1.5,
+                                              backoff=FAST_BACKOFF)
     with informer:
         assert informer.wait_for_sync(30), informer.last_error
         client.resource("configmaps").create(labelled("before"), namespace=namespace)

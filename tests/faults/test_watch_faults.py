@@ -2,7 +2,8 @@
 front of the real server, server-side timeouts, and a forced 410 (the watch cache of a CRD is
 rebuilt and etcd compacted while the informer is cut off). After each, the informer's store equals
 a fresh list, and its handlers saw every change exactly once, or were told of the relist
-(deletions missed meanwhile arrive as DeletedFinalStateUnknown)."""
+(deletions missed meanwhile arrive as DeletedFinalStateUnknown). Every test runs against both
+clients: the sync watch and informer, then ``dynkube.aio``'s (through the bridge)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 
 import dynkube
-from dynkube.informer import Informer
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff, EventType, WatchEvent
 
+from ..support.bridge import tools_for
 from .proxy import FaultProxy
 from .watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers, server_state,
                        store_state, wait_for)
@@ -46,14 +47,6 @@ PROXIED_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.5)
 def proxied(client: dynkube.Client, proxy: FaultProxy, open_client: Callable[..., Any]) -> Any:
     """A client (sync, then async) of the real server that goes through the proxy (TLS end to end)."""
     return open_client(client.config.replace(server=proxy.url), cache_dir=False, qps=None, retry=PROXIED_RETRY)
-
-
-@pytest.fixture
-def proxied_sync(client: dynkube.Client, proxy: FaultProxy) -> Iterator[dynkube.Client]:
-    """A sync client through the proxy, for the informer (which has no async form yet)."""
-    with dynkube.Client(client.config.replace(server=proxy.url), cache_dir=False, qps=None,
-                        retry=PROXIED_RETRY) as through_proxy:
-        yield through_proxy
 
 
 @pytest.fixture
@@ -148,19 +141,20 @@ def test_watch_without_resume_reports_a_cut(proxied: dynkube.Client, writer: dyn
 
 @pytest.mark.parametrize("fault", ["random-cuts", "server-timeouts"])
 @pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
-def test_informer_sees_every_change_once_through_faults(proxied_sync: dynkube.Client, writer: dynkube.Client,
+def test_informer_sees_every_change_once_through_faults(proxied: Any, writer: dynkube.Client,
                                                         proxy: FaultProxy, namespace: str, fault: str,
                                                         watch_list: bool, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="dynkube")  # dynkube.watch and dynkube.aio.watch
     cms = writer.resource("configmaps")
     for i in range(5):
         cms.create(labelled(f"before-{i}"), namespace=namespace)
-    watched = proxied_sync.resource("configmaps")  # discovery before the cuts: its documents are larger than a budget
+    watched = proxied.resource("configmaps")  # discovery before the cuts: its documents are larger than a budget
     if fault == "random-cuts":
         proxy.cut_after(6_000, 30_000)
     recorder = Recorder()
-    informer = Informer(watched, namespace, label_selector=SELECTOR, use_watch_list=watch_list,
-                        timeout_seconds=1 if fault == "server-timeouts" else None, backoff=FAST_BACKOFF)
+    informer = tools_for(watched).Informer(watched, namespace, label_selector=SELECTOR, use_watch_list=watch_list,
+                                           timeout_seconds=1 if fault == "server-timeouts" else None,
+                                           backoff=FAST_BACKOFF)
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(30), informer.last_error
@@ -222,7 +216,7 @@ def gone_for(resource: dynkube.ResourceClient, namespace: str, version: str) -> 
 
 
 @pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
-def test_informer_relists_after_410_and_reports_missed_deletes(client: dynkube.Client, proxied_sync: dynkube.Client,
+def test_informer_relists_after_410_and_reports_missed_deletes(client: dynkube.Client, proxied: Any,
                                                                proxy: FaultProxy, namespace: str,
                                                                gadgets: tuple[dynkube.ResourceClient, str],
                                                                watch_list: bool) -> None:
@@ -234,8 +228,9 @@ def test_informer_relists_after_410_and_reports_missed_deletes(client: dynkube.C
     for i in range(6):
         direct.create(gadget(f"g{i}"), namespace=namespace)
     recorder = Recorder()
-    informer = Informer(proxied_sync.resource(crd_name), namespace, label_selector=SELECTOR, use_watch_list=watch_list,
-                        backoff=FAST_BACKOFF)
+    watched = proxied.resource(crd_name)
+    informer = tools_for(watched).Informer(watched, namespace, label_selector=SELECTOR, use_watch_list=watch_list,
+                                           backoff=FAST_BACKOFF)
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(30), informer.last_error

@@ -1,5 +1,7 @@
-"""The asyncio informer against the real server: the store follows the server, handlers (functions
-and coroutines) hear every change in order, and stopping ends its tasks and its connection."""
+"""What only the asyncio informer has, against the real server: coroutine handlers, awaited in the
+order of the changes (``wait_for_sync`` also waits for a late one to catch up), and stopping ends its
+tasks. Everything the two informers share (the store, handlers, indexes, resync, faults) is tested
+against both in test_informer.py and tests/faults."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 import dynkube
 import dynkube.aio
@@ -22,9 +23,7 @@ async def until(condition: Any, what: str, limit: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("use_watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
-def test_the_store_and_handlers_follow_every_change(kubeconfig_path: Path, namespace: str,
-                                                    use_watch_list: bool) -> None:
+def test_coroutine_handlers_are_awaited_in_the_order_of_the_changes(kubeconfig_path: Path, namespace: str) -> None:
     heard: list[str] = []
 
     async def on_update(old: Any, new: Any) -> None:  # a coroutine handler is awaited in order
@@ -35,7 +34,7 @@ def test_the_store_and_handlers_follow_every_change(kubeconfig_path: Path, names
         async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
             configmaps = await client.resource("configmaps")
             await configmaps.create({"metadata": {"name": "before", "labels": LABELLED}, "data": {"step": "0"}})
-            informer = dynkube.aio.Informer(configmaps, label_selector=LABELLED, use_watch_list=use_watch_list)
+            informer = dynkube.aio.Informer(configmaps, label_selector=LABELLED)
             informer.add_handler(on_add=lambda obj, initial: heard.append(f"add {obj.metadata.name} {initial}"),
                                  on_update=on_update,
                                  on_delete=lambda obj: heard.append(f"delete {obj.metadata.name}"))
@@ -53,22 +52,26 @@ def test_the_store_and_handlers_follow_every_change(kubeconfig_path: Path, names
     assert told == ["add before True", "add after False", "update after 2", "delete before"]
 
 
-def test_a_handler_added_after_the_sync_hears_every_stored_object_first(kubeconfig_path: Path,
-                                                                          namespace: str) -> None:
-    async def main() -> list[str]:
+def test_wait_for_sync_waits_for_a_late_coroutine_handler_to_catch_up(kubeconfig_path: Path, namespace: str) -> None:
+    async def main() -> tuple[bool, bool, list[str]]:
         heard: list[str] = []
+
+        async def slow_add(obj: Any, initial: bool) -> None:  # each stored object takes a while to hear
+            await asyncio.sleep(0.05)
+            heard.append(obj.metadata.name)
+
         async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as client:
             configmaps = await client.resource("configmaps")
-            await configmaps.create({"metadata": {"name": "one", "labels": LABELLED}})
+            for name in ("one", "two", "three"):
+                await configmaps.create({"metadata": {"name": name, "labels": LABELLED}})
             async with dynkube.aio.Informer(configmaps, label_selector=LABELLED) as informer:
+                assert await informer.wait_for_sync(30), informer.last_error
+                late = informer.add_handler(on_add=slow_add)
+                caught_up_at_once = late.has_synced()
                 assert await informer.wait_for_sync(30)
-                late = informer.add_handler(on_add=lambda obj, initial: heard.append(f"{obj.metadata.name} {initial}"))
-                await until(lambda: late.synced, "the late handler to catch up")
-                await configmaps.create({"metadata": {"name": "two", "labels": LABELLED}})
-                await until(lambda: len(heard) == 2, "the new object")
-        return heard
+                return caught_up_at_once, late.has_synced(), sorted(heard)
 
-    assert asyncio.run(main()) == ["one True", "two False"]
+    assert asyncio.run(main()) == (False, True, ["one", "three", "two"])
 
 
 def test_stopping_ends_its_tasks_and_closes_its_watch(kubeconfig_path: Path, namespace: str) -> None:
@@ -83,15 +86,3 @@ def test_stopping_ends_its_tasks_and_closes_its_watch(kubeconfig_path: Path, nam
 
     done, others = asyncio.run(main())
     assert done and others == 0
-
-
-def test_bad_arguments_are_refused_before_any_request(kubeconfig_path: Path) -> None:
-    async def main() -> None:
-        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, cache_dir=False) as client:
-            configmaps = await client.resource("configmaps")
-            with pytest.raises(dynkube.InvalidInput, match="resync_period"):
-                dynkube.aio.Informer(configmaps, resync_period=-1)
-            with pytest.raises(dynkube.InvalidInput, match="label selector|selector"):
-                dynkube.aio.Informer(configmaps, label_selector=42)  # type: ignore[arg-type]
-
-    asyncio.run(main())

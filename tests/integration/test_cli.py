@@ -22,7 +22,7 @@ import yaml
 
 import dynkube
 from dynkube.cli import main
-from dynkube.cli.commands import count_objects
+from dynkube.cli.tree import count_objects
 
 SCRIPT = Path(sys.executable).parent / "dynkube"
 STABLE_GROUP = ("", "fixtures.dynkube.io")  # plus every *.k8s.io group and the dotless built-in groups

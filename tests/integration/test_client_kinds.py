@@ -45,7 +45,7 @@ def cleanup(client: dynkube.Client) -> Iterator[list[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize("plural", list(KINDS))
-def test_every_verb(each_client: Any, namespace: str, gizmo_crds: None, plural: str,
+def test_every_verb(each_client: Any, each_tools: Any, namespace: str, gizmo_crds: None, plural: str,
                     cleanup: list[tuple[str, str]]) -> None:
     resource = each_client.resource(plural)
     ns = namespace if resource.namespaced else None
@@ -71,7 +71,7 @@ def test_every_verb(each_client: Any, namespace: str, gizmo_crds: None, plural: 
         current.metadata.setdefault("annotations", {})["replaced"] = "yes"
         return resource.replace(current, namespace=ns)
 
-    replaced = dynkube.retry_on_conflict(replace)
+    replaced = each_tools.retry_on_conflict(replace)
     assert replaced.metadata.annotations["replaced"] == "yes"
     assert replaced.metadata.resourceVersion != fetched.metadata.resourceVersion
 
@@ -83,7 +83,7 @@ def test_every_verb(each_client: Any, namespace: str, gizmo_crds: None, plural: 
 
     resource.delete(name, ns)
     if plural != "namespaces":  # a namespace lingers while the namespace controller finalizes it
-        dynkube.wait_for(resource, name, ns, condition="delete", timeout=30)
+        each_tools.wait_for(resource, name, ns, condition="delete", timeout=30)
         with pytest.raises(dynkube.NotFound):
             resource.get(name, ns)
     expected = {"MODIFIED"} if plural == "namespaces" else {"MODIFIED", "DELETED"}
@@ -170,7 +170,9 @@ def test_dry_run_leaves_nothing_behind(each_client: Any, namespace: str) -> None
 
 
 def test_pagination_over_many_objects(kubeconfig_path, namespace: str, cache_root) -> None:
-    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root, qps=None) as fast:
+    # The server deletes a collection one object at a time: 1,050 of them can outlast the default
+    # 60 s on a loaded machine, so this client waits up to 5 minutes for each answer.
+    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root, qps=None, timeout=300) as fast:
         cms = fast.resource("configmaps")
         from concurrent.futures import ThreadPoolExecutor
 
@@ -232,7 +234,7 @@ def test_delete_preconditions(each_client: Any, namespace: str) -> None:
         cms.get("p", namespace)
 
 
-def test_retry_on_conflict_with_two_writers(each_client: Any, namespace: str) -> None:
+def test_retry_on_conflict_with_two_writers(each_client: Any, each_tools: Any, namespace: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     cms = each_client.resource("configmaps")
@@ -248,7 +250,7 @@ def test_retry_on_conflict_with_two_writers(each_client: Any, namespace: str) ->
             except dynkube.Conflict:
                 conflicts.append(1)
                 raise
-        dynkube.retry_on_conflict(attempt, attempts=50)
+        each_tools.retry_on_conflict(attempt, attempts=50)
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: increment(), range(40)))
@@ -283,7 +285,7 @@ def test_status_and_scale_subresources(each_client: Any, namespace: str, gizmo_c
     assert deployments.get("d", namespace, subresource="scale").spec.replicas == 3
 
 
-def test_generic_subresources(each_client: Any, namespace: str) -> None:
+def test_generic_subresources(each_client: Any, each_tools: Any, namespace: str) -> None:
     each_client.resource("serviceaccounts").create({"metadata": {"name": "robot"}}, namespace)
     token = each_client.resource("serviceaccounts").create(
         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
@@ -293,7 +295,7 @@ def test_generic_subresources(each_client: Any, namespace: str) -> None:
     pods.create({"metadata": {"name": "p"}, **copy.deepcopy(KINDS["pods"])}, namespace)
     pods.create({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"}},
                 namespace, subresource="eviction", name="p")
-    dynkube.wait_for(pods, "p", namespace, condition="delete", timeout=30)
+    each_tools.wait_for(pods, "p", namespace, condition="delete", timeout=30)
 
 
 def test_scope_errors_before_any_request(each_client: Any) -> None:

@@ -1,5 +1,8 @@
 """Informers against the real server: sync, handlers, indexes, resync, sharing, concurrent writers.
 
+Each test that takes ``each_tools`` runs twice: with the sync ``dynkube.informer.Informer`` over the
+sync client, then with ``dynkube.aio.Informer`` over an asyncio client (through the bridge). The
+shared-informer factory and the informer's threads are the sync informer's only.
 Informers select the test label, so objects the control plane adds to a fresh namespace
 (kube-root-ca.crt) do not race with the assertions."""
 
@@ -9,12 +12,14 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import dynkube
 from dynkube.informer import Informer, SharedInformerFactory
 
+from ..support.bridge import BridgedTools, SyncTools
 from ..faults.watchkit import (SELECTOR, Recorder, assert_seen_once_each, converged, labelled, run_writers,
                                server_state, store_state, wait_for)
 
@@ -24,17 +29,27 @@ def configmaps(client: dynkube.Client) -> dynkube.ResourceClient:
     return client.resource("configmaps")
 
 
+@pytest.fixture
+def each_configmaps(each_client: Any) -> Any:
+    """Config maps of each client in turn (sync, then asyncio through the bridge)."""
+    return each_client.resource("configmaps")
+
+
+Tools = SyncTools | BridgedTools
+
+
 def informer_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("dynkube-")]
 
 
 @pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
-def test_store_follows_the_server_and_handlers_see_each_change(configmaps: dynkube.ResourceClient, namespace: str,
-                                                               watch_list: bool) -> None:
+def test_store_follows_the_server_and_handlers_see_each_change(each_configmaps: Any, each_tools: Tools,
+                                                               namespace: str, watch_list: bool) -> None:
+    configmaps = each_configmaps
     for i in range(3):
         configmaps.create(labelled(f"before-{i}"), namespace=namespace)
     recorder = Recorder()
-    informer = Informer(configmaps, namespace, label_selector=SELECTOR, use_watch_list=watch_list)
+    informer = each_tools.Informer(configmaps, namespace, label_selector=SELECTOR, use_watch_list=watch_list)
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(20)
@@ -56,14 +71,25 @@ def test_store_follows_the_server_and_handlers_see_each_change(configmaps: dynku
                      ("delete", f"{namespace}/later", None, False)]
 
 
-def test_auto_mode_uses_streaming_lists_on_a_current_server(configmaps: dynkube.ResourceClient,
+def test_auto_mode_uses_streaming_lists_on_a_current_server(each_configmaps: Any, each_tools: Tools,
                                                             namespace: str) -> None:
-    with Informer(configmaps, namespace) as informer:
+    with each_tools.Informer(each_configmaps, namespace) as informer:
         assert informer.wait_for_sync(20)
         assert informer.uses_watch_list is True
 
 
-def test_custom_and_namespace_indexes(configmaps: dynkube.ResourceClient, namespace: str) -> None:
+def test_bad_arguments_are_refused_before_any_request(each_configmaps: Any, each_tools: Tools) -> None:
+    with pytest.raises(dynkube.InvalidInput, match="resync_period"):
+        each_tools.Informer(each_configmaps, resync_period=-1)
+    with pytest.raises(dynkube.InvalidInput, match="selector"):
+        each_tools.Informer(each_configmaps, label_selector=42)
+    with pytest.raises(dynkube.InvalidInput, match="on_update must be callable"):
+        each_tools.Informer(each_configmaps).add_handler(on_update="print")
+
+
+def test_custom_and_namespace_indexes(each_configmaps: Any, each_tools: Tools, namespace: str) -> None:
+    configmaps = each_configmaps
+
     def by_tier(obj: dynkube.ApiObject) -> list[str]:
         return [obj.metadata.labels.get("tier", "none")]
 
@@ -73,8 +99,8 @@ def test_custom_and_namespace_indexes(configmaps: dynkube.ResourceClient, namesp
         return body
 
     configmaps.create({"metadata": {"name": "unlabelled", "labels": {"tier": "web"}}}, namespace=namespace)
-    with Informer(configmaps, all_namespaces=True, label_selector=SELECTOR, indexers={"tier": by_tier},
-                  field_selector={"metadata.namespace": namespace}) as informer:  # other runs share the cluster
+    with each_tools.Informer(configmaps, all_namespaces=True, label_selector=SELECTOR, indexers={"tier": by_tier},
+                             field_selector={"metadata.namespace": namespace}) as informer:  # a shared cluster
         configmaps.create(tiered("b", "web"), namespace=namespace)
         configmaps.create(tiered("c", "db"), namespace=namespace)
         assert informer.wait_for_sync(20)
@@ -87,11 +113,11 @@ def test_custom_and_namespace_indexes(configmaps: dynkube.ResourceClient, namesp
         assert stored is not None and stored.metadata.labels.tier == "db"
 
 
-def test_handler_added_after_sync_first_gets_every_stored_object(configmaps: dynkube.ResourceClient,
+def test_handler_added_after_sync_first_gets_every_stored_object(each_configmaps: Any, each_tools: Tools,
                                                                  namespace: str) -> None:
     for i in range(4):
-        configmaps.create(labelled(f"cm-{i}"), namespace=namespace)
-    with Informer(configmaps, namespace, label_selector=SELECTOR) as informer:
+        each_configmaps.create(labelled(f"cm-{i}"), namespace=namespace)
+    with each_tools.Informer(each_configmaps, namespace, label_selector=SELECTOR) as informer:
         assert informer.wait_for_sync(20)
         late = Recorder()
         registration = informer.add_handler(**late.handlers())
@@ -100,17 +126,18 @@ def test_handler_added_after_sync_first_gets_every_stored_object(configmaps: dyn
         assert all(entry[0] == "add" and entry[3] for entry in late.entries())
 
 
-def test_failing_handler_is_logged_and_later_events_still_arrive(configmaps: dynkube.ResourceClient,
+def test_failing_handler_is_logged_and_later_events_still_arrive(each_configmaps: Any, each_tools: Tools,
                                                                  namespace: str,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    configmaps = each_configmaps
     updates: list[str] = []
 
     def broken_add(obj: dynkube.ApiObject, is_initial: bool) -> None:
         raise RuntimeError(f"boom on {obj.metadata.name}")
 
-    informer = Informer(configmaps, namespace, label_selector=SELECTOR)
+    informer = each_tools.Informer(configmaps, namespace, label_selector=SELECTOR)
     informer.add_handler(on_add=broken_add, on_update=lambda old, new: updates.append(new.metadata.name))
-    with caplog.at_level(logging.ERROR, logger="dynkube.informer"), informer:
+    with caplog.at_level(logging.ERROR, logger="dynkube"), informer:  # dynkube.informer, dynkube.aio.informer
         assert informer.wait_for_sync(20)
         configmaps.create(labelled("cm"), namespace=namespace)
         configmaps.patch("cm", {"data": {"a": "1"}}, namespace=namespace)
@@ -118,10 +145,11 @@ def test_failing_handler_is_logged_and_later_events_still_arrive(configmaps: dyn
     assert "boom on cm" in caplog.text and "add handler" in caplog.text
 
 
-def test_resync_redelivers_every_object_as_an_update(configmaps: dynkube.ResourceClient, namespace: str) -> None:
-    configmaps.create(labelled("cm"), namespace=namespace)
+def test_resync_redelivers_every_object_as_an_update(each_configmaps: Any, each_tools: Tools,
+                                                     namespace: str) -> None:
+    each_configmaps.create(labelled("cm"), namespace=namespace)
     recorder = Recorder()
-    informer = Informer(configmaps, namespace, label_selector=SELECTOR, resync_period=0.3)
+    informer = each_tools.Informer(each_configmaps, namespace, label_selector=SELECTOR, resync_period=0.3)
     informer.add_handler(**recorder.handlers())
     with informer:
         wait_for(lambda: any(key == f"{namespace}/cm" and resync for _, key, _, resync in recorder.entries("update")),
@@ -164,9 +192,9 @@ def fast_writer(kubeconfig_path: Path) -> Iterator[dynkube.Client]:
 
 
 def test_eight_writers_two_thousand_changes(fast_writer: dynkube.Client, configmaps: dynkube.ResourceClient,
-                                            namespace: str) -> None:
+                                            each_configmaps: Any, each_tools: Tools, namespace: str) -> None:
     recorder = Recorder()
-    informer = Informer(configmaps, namespace, label_selector=SELECTOR)
+    informer = each_tools.Informer(each_configmaps, namespace, label_selector=SELECTOR)
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(20)

@@ -7,6 +7,7 @@ import http.server
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,13 +54,13 @@ def _stack(namespace: str) -> str:
                         for name in ("from-web-a", "from-web-b"))
 
 
-def test_apply_manifests_from_a_url(client: dynkube.Client, namespace: str, site: tuple[str, Path]) -> None:
+def test_apply_manifests_from_a_url(each_client: Any, each_tools: Any, namespace: str, site: tuple[str, Path]) -> None:
     base, root = site
     (root / "stack.yaml").write_text(_stack(namespace))
-    results = dynkube.apply_manifests(client, f"{base}/stack.yaml")
+    results = each_tools.apply_manifests(each_client, f"{base}/stack.yaml")
     assert [str(r) for r in results] == ["configmap/from-web-a created", "configmap/from-web-b created"]
     assert results[0].document.source == f"{base}/stack.yaml"
-    assert client.resource("cm").get("from-web-b", namespace).metadata.name == "from-web-b"
+    assert each_client.resource("cm").get("from-web-b", namespace).metadata.name == "from-web-b"
     assert [h.get("Authorization") for h in _Site.seen] == [None]  # no cluster credentials go to the web
 
 
@@ -71,10 +72,11 @@ def test_redirects_are_followed(client: dynkube.Client, namespace: str, site: tu
     assert len(_Site.seen) == 2
 
 
-def test_a_missing_url_is_one_clear_error_without_its_query(client: dynkube.Client, site: tuple[str, Path]) -> None:
+def test_a_missing_url_is_one_clear_error_without_its_query(each_client: Any, each_tools: Any,
+                                                            site: tuple[str, Path]) -> None:
     base, _ = site
     with pytest.raises(dynkube.ManifestError) as failed:
-        dynkube.apply_manifests(client, f"{base}/missing.yaml?token=s3cret")
+        each_tools.apply_manifests(each_client, f"{base}/missing.yaml?token=s3cret")
     assert str(failed.value) == f"cannot read manifest {base}/missing.yaml?...: the server answered 404 File not found"
 
 

@@ -63,10 +63,10 @@ def test_watch_sends_partial_objects(each_client: Any, namespace: str) -> None:
     assert seen[-1] == ("ADDED", "PartialObjectMetadata", "after", False)
 
 
-def test_informer_over_metadata_only(each_client: Any, namespace: str, gizmo_crds: None) -> None:
+def test_informer_over_metadata_only(each_client: Any, each_tools: Any, namespace: str, gizmo_crds: None) -> None:
     gizmos = each_client.resource("gizmos")
     gizmos.create({"metadata": {"name": "g1", "labels": {"a": "b"}}, "spec": {"size": "small"}}, namespace)
-    informer = dynkube.Informer(gizmos, namespace, metadata_only=True).start()
+    informer = each_tools.Informer(gizmos, namespace, metadata_only=True).start()
     try:
         assert informer.wait_for_sync(timeout=30)
         gizmos.create({"metadata": {"name": "g2"}, "spec": {"size": "large"}}, namespace)

@@ -3,6 +3,10 @@
 
 Every case states the issues dynkube must report (exactly) and is then sent to the server. Where the two disagree
 the case names the difference; docs/schema.md ("Differences from the server") lists each one with its evidence.
+
+The tests of the public client API (``validate``, ``explain``, ``validate=True`` on writes, ``apply_manifests``
+with ``validate``) run against both clients (``each_client``); the asyncio client runs the same schema code
+on a worker thread (``blocking()``), so the case tables, kubectl comparisons and the cache tests run once.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import pytest
 import dynkube
 from dynkube.core.http import Request
 from dynkube.schema import SchemaStore
+
+from ..support.bridge import AsyncBridge
 
 DRY_RUN_NAMESPACE = "default"  # dry-run writes are never stored; the namespace only has to exist
 SUFFIX = uuid.uuid4().hex[:8]
@@ -363,9 +369,11 @@ def wait_for_schema(client: dynkube.Client, group: str, version: str, kind: str,
 
 
 @pytest.fixture
-def requests_made(client: dynkube.Client, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(method, path) of every request the session client sends during the test (our transport, instrumented)."""
-    return record_requests(client, monkeypatch)
+def requests_made(each_client: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(method, path) of every request each session client sends during the test (its transport, instrumented)."""
+    if isinstance(each_client, AsyncBridge):
+        return record_async_requests(each_client.target, monkeypatch)
+    return record_requests(each_client, monkeypatch)
 
 
 def record_requests(client: dynkube.Client, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
@@ -375,6 +383,19 @@ def record_requests(client: dynkube.Client, monkeypatch: pytest.MonkeyPatch) -> 
     def counting(request: Request, *args: Any, **kwargs: Any) -> Any:
         calls.append((request.method, request.path))
         return send(request, *args, **kwargs)
+
+    monkeypatch.setattr(client.transport, "send", counting)
+    return calls
+
+
+def record_async_requests(client: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """``record_requests`` for a ``dynkube.aio.Client`` (its writes go through its own transport)."""
+    calls: list[tuple[str, str]] = []
+    send = client.transport.send
+
+    async def counting(request: Request, *args: Any, **kwargs: Any) -> Any:
+        calls.append((request.method, request.path))
+        return await send(request, *args, **kwargs)
 
     monkeypatch.setattr(client.transport, "send", counting)
     return calls
@@ -401,14 +422,14 @@ def test_the_server_agrees_or_the_difference_is_known(client: dynkube.Client, ki
         assert any(field.lower() in complaint.lower() for field in fields), (fields, complaint)
 
 
-def test_default_mode_lets_unknown_fields_through_as_the_server_does(client: dynkube.Client, kinds: None,
+def test_default_mode_lets_unknown_fields_through_as_the_server_does(each_client: Any, kinds: None,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     obj = deployment(replica=2)
     with caplog.at_level("WARNING", logger="dynkube.schema"):
-        assert client.validate(obj) == []
+        assert each_client.validate(obj) == []
     assert 'spec.replica: unknown field "replica"' in caplog.text
     with pytest.warns(dynkube.ServerWarning, match='unknown field "spec.replica"'):
-        client.resource("deployments").create(obj, DRY_RUN_NAMESPACE, dry_run=True, field_validation="Warn")
+        each_client.resource("deployments").create(obj, DRY_RUN_NAMESPACE, dry_run=True, field_validation="Warn")
 
 
 # ---- explain, next to kubectl explain ------------------------------------------------------------------------
@@ -458,26 +479,26 @@ def test_explain_prints_what_kubectl_prints(client: dynkube.Client, kinds: None,
     assert client.explain(path, recursive=recursive, api_version=api_version).render() == expected.stdout
 
 
-def test_explain_a_crd_field_as_data(client: dynkube.Client, kinds: None) -> None:
-    spec = client.explain("gizmos.spec")
+def test_explain_a_crd_field_as_data(each_client: Any, kinds: None) -> None:
+    spec = each_client.explain("gizmos.spec")
     assert (spec.group, spec.version, spec.kind, spec.type) == ("fixtures.dynkube.io", "v1", "Gizmo", "Object")
     assert spec.required == ("size",)
     assert spec.field("size").enum == ("small", "medium", "large") and spec.field("size").required
     assert spec.field("parts").type == "[]Object" and spec.field("labels").type == "map[string]string"
-    parts = client.explain("gizmos.spec.parts", recursive=True)
+    parts = each_client.explain("gizmos.spec.parts", recursive=True)
     assert [(f.name, f.type, f.required) for f in parts.fields] == [("count", "integer", False),
                                                                    ("name", "string", True)]
 
 
-def test_unknown_field_path_gives_close_matches_where_kubectl_only_fails(client: dynkube.Client, kinds: None,
+def test_unknown_field_path_gives_close_matches_where_kubectl_only_fails(each_client: Any, kinds: None,
                                                                         kubectl: Callable[..., Any]) -> None:
     with pytest.raises(dynkube.errors.FieldNotFound) as info:
-        client.explain("deploy.spec.replica")
+        each_client.explain("deploy.spec.replica")
     assert (info.value.path, info.value.candidates) == ("spec.replica", ("spec.replicas",))
     assert "did you mean spec.replicas?" in str(info.value)
     assert 'field "replica" does not exist' in kubectl("explain", "deploy.spec.replica").stderr
     with pytest.raises(dynkube.errors.FieldNotFound) as info:
-        client.explain("gizmos.spec.parts.nmae")
+        each_client.explain("gizmos.spec.parts.nmae")
     assert info.value.candidates == ("spec.parts.name",)
 
 
@@ -578,20 +599,20 @@ def test_object_without_api_version_or_kind_is_a_clear_error(client: dynkube.Cli
         client.schemas.validate_object({"metadata": {}})
 
 
-def test_kind_the_server_does_not_serve_is_resource_not_found(client: dynkube.Client) -> None:
+def test_kind_the_server_does_not_serve_is_resource_not_found(each_client: Any) -> None:
     with pytest.raises(dynkube.ResourceNotFound, match="serves no kind 'Deploymnet' in apps/v1; did you mean "
                                                        "Deployment") as info:
-        client.validate({"apiVersion": "apps/v1", "kind": "Deploymnet", "metadata": {"name": "d"}})
+        each_client.validate({"apiVersion": "apps/v1", "kind": "Deploymnet", "metadata": {"name": "d"}})
     assert info.value.candidates[0] == "Deployment"
     with pytest.raises(dynkube.ResourceNotFound, match="does not serve apiVersion 'nothing.dynkube.io/v1'"):
-        client.validate({"apiVersion": "nothing.dynkube.io/v1", "kind": "Thing", "metadata": {"name": "t"}})
+        each_client.validate({"apiVersion": "nothing.dynkube.io/v1", "kind": "Thing", "metadata": {"name": "t"}})
 
 
 # ---- validate=True on writes ----------------------------------------------------------------------------------
 
-def test_create_with_validate_raises_and_sends_nothing(client: dynkube.Client, namespace: str,
+def test_create_with_validate_raises_and_sends_nothing(each_client: Any, namespace: str,
                                                        requests_made: list[tuple[str, str]]) -> None:
-    deployments = client.resource("deployments")
+    deployments = each_client.resource("deployments")
     bad = with_(deployment(replicas="two"), "metadata.name", "bad")
     with pytest.raises(dynkube.ValidationFailed) as info:
         deployments.create(bad, namespace, validate=True)
@@ -602,17 +623,17 @@ def test_create_with_validate_raises_and_sends_nothing(client: dynkube.Client, n
         deployments.get("bad", namespace)
 
 
-def test_validate_never_quotes_a_secret_value(client: dynkube.Client, namespace: str) -> None:
+def test_validate_never_quotes_a_secret_value(each_client: Any, namespace: str) -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain"},
               "data": {"password": "hunter2-plaintext"}}
     with pytest.raises(dynkube.ValidationFailed) as info:
-        client.resource("secrets").create(secret, namespace, validate=True)
+        each_client.resource("secrets").create(secret, namespace, validate=True)
     assert [str(i) for i in info.value.issues] == ["data[password]: <secret> is not a 'byte'"]
     assert "hunter2" not in str(info.value)
 
 
-def test_strict_field_validation_makes_client_side_validation_strict(client: dynkube.Client, namespace: str) -> None:
-    gizmos = client.resource("gizmos")
+def test_strict_field_validation_makes_client_side_validation_strict(each_client: Any, namespace: str) -> None:
+    gizmos = each_client.resource("gizmos")
     typo = with_(gizmo(colour="red"), "metadata.name", "typo")
     with pytest.raises(dynkube.ValidationFailed, match='unknown field "colour"'):
         gizmos.apply(typo, namespace, validate=True, field_validation="Strict")
@@ -624,7 +645,7 @@ def test_strict_field_validation_makes_client_side_validation_strict(client: dyn
 
 
 def test_apply_manifests_with_validate_fails_the_bad_documents_and_applies_the_good(
-        client: dynkube.Client, kinds: None, namespace: str) -> None:
+        each_client: Any, each_tools: Any, kinds: None, namespace: str) -> None:
     text = "\n---\n".join(json.dumps(doc) for doc in [
         with_(configmap(), "metadata.name", "good-cm"),
         with_(container(ports=[{"containerPort": "eighty"}]), "metadata.name", "bad-deploy"),
@@ -632,16 +653,16 @@ def test_apply_manifests_with_validate_fails_the_bad_documents_and_applies_the_g
         with_(gizmo(size="huge"), "metadata.name", "bad-gizmo"),
     ])
     results = {r.document.body["metadata"]["name"]: r
-               for r in dynkube.apply_manifests(client, text, namespace=namespace, validate=True)}
+               for r in each_tools.apply_manifests(each_client, text, namespace=namespace, validate=True)}
     assert (results["good-cm"].action, results["good-gizmo"].action) == ("created", "created")
     assert results["bad-deploy"].action == "failed"
     assert "containerPort: 'eighty' is not of type 'integer'" in str(results["bad-deploy"].error)
     assert results["bad-gizmo"].action == "failed" and "spec.size: 'huge'" in str(results["bad-gizmo"].error)
-    assert client.resource("configmaps").get("good-cm", namespace).data == {"a": "1"}
-    assert client.resource("gizmos").get("good-gizmo", namespace).spec.size == "small"
+    assert each_client.resource("configmaps").get("good-cm", namespace).data == {"a": "1"}
+    assert each_client.resource("gizmos").get("good-gizmo", namespace).spec.size == "small"
     for plural, name in (("deployments", "bad-deploy"), ("gizmos", "bad-gizmo")):
         with pytest.raises(dynkube.NotFound):
-            client.resource(plural).get(name, namespace)
+            each_client.resource(plural).get(name, namespace)
 
 
 def test_a_store_over_documents_in_hand_agrees_with_the_server_store(client: dynkube.Client, kinds: None) -> None:

@@ -142,11 +142,14 @@ def test_bad_input(cli: Callable[..., Run], kubeconfig_path: Path, namespace: st
         "error: the server doesn't have a resource type 'nosuchkind'")  # after any discovery warnings
 
 
-def test_wait_for_condition_status_and_field_presence(client: dynkube.Client, namespace: str, thing: str) -> None:
-    things = client.resource(thing)
-    assert dynkube.wait_for(things, "t1", namespace, condition="condition=Ready=False", timeout=5) is not None
-    assert dynkube.wait_for(things, "t1", namespace, condition="jsonpath={.status.phase}", timeout=5) is not None
+def test_wait_for_condition_status_and_field_presence(each_client: Any, each_tools: Any, namespace: str,
+                                                      thing: str) -> None:
+    """``dynkube.wait_for``, then ``dynkube.aio.wait_for`` over an asyncio client (the bridge)."""
+    things = each_client.resource(thing)
+    wait_for = each_tools.wait_for
+    assert wait_for(things, "t1", namespace, condition="condition=Ready=False", timeout=5) is not None
+    assert wait_for(things, "t1", namespace, condition="jsonpath={.status.phase}", timeout=5) is not None
     with pytest.raises(dynkube.WaitTimeout):
-        dynkube.wait_for(things, "t1", namespace, condition="jsonpath={.status.missing}", timeout=0)
+        wait_for(things, "t1", namespace, condition="jsonpath={.status.missing}", timeout=0)
     with pytest.raises(dynkube.InvalidInput, match="condition=TYPE"):
-        dynkube.wait_for(things, "t1", namespace, condition="condition=Ready=True=x")
+        wait_for(things, "t1", namespace, condition="condition=Ready=True=x")

@@ -4,6 +4,11 @@
 coroutine on ``loop`` (a thread of its own) and returns its result or raises its exception; async
 iterators become iterators, an aio ``Watch`` becomes a watch with the sync one's methods. The
 bridge only translates calls: every request is the aio client's own, over its own transport.
+
+``tools_for(client)`` gives the library's tools over a client of either kind with the sync tools'
+face: for a ``dynkube.Client`` (or its resource clients) the sync ``Informer``, ``wait_for``,
+``retry_on_conflict`` and ``apply_manifests``; for a bridged one, ``dynkube.aio``'s, driven on the
+bridge's loop (a ``dynkube.aio.Informer`` behind ``BridgedInformer``).
 """
 
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
+import dynkube
 import dynkube.aio
+from dynkube.informer import Informer as SyncInformer
+
+T = TypeVar("T")
 
 
 class EventLoopThread:
@@ -46,6 +55,11 @@ class AsyncBridge:
     def target(self) -> Any:
         """The aio object behind the bridge."""
         return self._target
+
+    @property
+    def runner(self) -> EventLoopThread:
+        """The loop the aio object runs on."""
+        return self._runner
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
@@ -119,3 +133,85 @@ class BridgedWatch(BridgedIterator):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.watch, name)  # resource_version, stopped, what tests inspect
+
+
+class BridgedInformer:
+    """A ``dynkube.aio.Informer`` with the sync ``Informer``'s face: ``start()``/``stop()`` (and
+    ``with``), ``wait_for_sync``, ``add_handler``/``remove_handler``; what needs no loop (``get``,
+    ``list``, ``store``, ``has_synced``, ``last_error``, ``uses_watch_list``) is read directly. Handlers
+    run in the informer's task, on the loop's thread."""
+
+    def __init__(self, informer: dynkube.aio.Informer, runner: EventLoopThread) -> None:
+        self.informer = informer
+        self._runner = runner
+
+    def __repr__(self) -> str:
+        return f"BridgedInformer({self.informer!r})"
+
+    def __enter__(self) -> BridgedInformer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _on_loop(self, call: Callable[[], T]) -> T:
+        async def run() -> T:
+            return call()
+        return self._runner.run(run())  # type: ignore[no-any-return]
+
+    def start(self) -> BridgedInformer:
+        self._on_loop(self.informer.start)
+        return self
+
+    def stop(self) -> None:
+        self._runner.run(self.informer.stop())
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        return self._runner.run(self.informer.wait_for_sync(timeout))  # type: ignore[no-any-return]
+
+    def add_handler(self, on_add: Any = None, on_update: Any = None, on_delete: Any = None) -> Any:
+        return self._on_loop(lambda: self.informer.add_handler(on_add, on_update, on_delete))
+
+    def remove_handler(self, registration: Any) -> None:
+        self._on_loop(lambda: self.informer.remove_handler(registration))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.informer, name)
+
+
+class SyncTools:
+    """The sync library's tools, for a ``dynkube.Client``."""
+
+    Informer = SyncInformer
+    wait_for = staticmethod(dynkube.wait_for)
+    retry_on_conflict = staticmethod(dynkube.retry_on_conflict)
+    apply_manifests = staticmethod(dynkube.apply_manifests)
+
+
+class BridgedTools:
+    """``dynkube.aio``'s tools with the sync ones' face, over bridged clients: each runs on the
+    bridge's loop; a sync callable given to ``retry_on_conflict`` runs on a worker thread (its bridged
+    calls need the loop free), awaited by ``dynkube.aio.retry_on_conflict``."""
+
+    def __init__(self, runner: EventLoopThread) -> None:
+        self._runner = runner
+
+    def Informer(self, resource: AsyncBridge, *args: Any, **kwargs: Any) -> BridgedInformer:
+        return BridgedInformer(dynkube.aio.Informer(resource.target, *args, **kwargs), self._runner)
+
+    def wait_for(self, resource: AsyncBridge, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(dynkube.aio.wait_for(resource.target, *args, **kwargs))
+
+    def retry_on_conflict(self, fn: Callable[[], T], **kwargs: Any) -> T:
+        return self._runner.run(  # type: ignore[no-any-return]
+            dynkube.aio.retry_on_conflict(lambda: asyncio.to_thread(fn), **kwargs))
+
+    def apply_manifests(self, client: AsyncBridge, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(dynkube.aio.apply_manifests(client.target, *args, **kwargs))
+
+
+def tools_for(client: Any) -> SyncTools | BridgedTools:
+    """The tools matching ``client`` (a client or a resource client, sync or bridged)."""
+    if isinstance(client, AsyncBridge):
+        return BridgedTools(client.runner)
+    return SyncTools()

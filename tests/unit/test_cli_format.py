@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dynkube.cli.commands import _Progress, api_resources_lines, apply_line, tree_document, tree_lines
+from dynkube.cli.api_resources import api_resources_lines
+from dynkube.cli.apply import apply_line
+from dynkube.cli.progress import Progress
+from dynkube.cli.tree import tree_document, tree_lines
 from dynkube.cli.get import Table, TableOptions, fallback_table, table_grid
 from dynkube.cli.printing import (as_list, cell_text, colour_enabled, dump_json, dump_yaml, format_labels,
                                   format_table, human_age, human_duration, object_name, paint, qualified_kind,
@@ -198,7 +201,7 @@ def test_progress_line_only_on_a_terminal() -> None:
     from types import SimpleNamespace
 
     terminal = Terminal()
-    progress = _Progress(SimpleNamespace(err=terminal))
+    progress = Progress(SimpleNamespace(err=terminal))
     progress.show(3, 10)
     assert terminal.getvalue() == "\r[3/10] applying\x1b[K"
     progress.clear()
@@ -207,7 +210,7 @@ def test_progress_line_only_on_a_terminal() -> None:
     progress.show(1, 2)  # too few objects to bother
     assert terminal.getvalue().count("applying") == 1
     plain = io.StringIO()
-    quiet = _Progress(SimpleNamespace(err=plain))
+    quiet = Progress(SimpleNamespace(err=plain))
     quiet.show(3, 10)
     quiet.clear()
     assert plain.getvalue() == ""
