@@ -306,7 +306,7 @@ def _bind_to_current(conn: Any) -> Any:
 
 def _idle_too_long(conn: Any) -> bool:
     since = getattr(conn, "dynkube_idle_since", None)
-    return since is not None and conn.sock is not None and time.monotonic() - since > IDLE_CONNECTION_SECONDS
+    return since is not None and conn.sock is not None and time.monotonic() - since > connection.IDLE_CONNECTION_SECONDS
 
 
 class _TrackedPool:
@@ -316,7 +316,7 @@ class _TrackedPool:
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         if _idle_too_long(conn):
-            log.debug("not reusing a connection idle for over %.0f s", IDLE_CONNECTION_SECONDS)
+            log.debug("not reusing a connection idle for over %.0f s", connection.IDLE_CONNECTION_SECONDS)
             conn.close()
         return _bind_to_current(conn)
 

@@ -28,7 +28,8 @@ from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, Retry
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
-from ..connection import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, IDLE_CONNECTION_SECONDS, USER_AGENT,
+from .. import connection
+from ..connection import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT,
                           CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
                           environment_proxy, socket_options, surface_warnings, verification_problem)
 
@@ -336,7 +337,7 @@ class AsyncTransport:
         # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
         # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
         connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
-                                         keepalive_timeout=IDLE_CONNECTION_SECONDS,
+                                         keepalive_timeout=connection.IDLE_CONNECTION_SECONDS,
                                          socket_factory=_keepalive_socket)
         self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
                                               auto_decompress=True)
