@@ -27,7 +27,11 @@ dropped (it warms the server's and the OS's caches):
 A sync check in the same run: bench_list's own list workers for ``dynkube`` and ``raw`` (its
 ``cm.metadata.name`` loop), to compare with the sync numbers in docs/performance.md; with
 ``--before TREE`` also bench_list's ``dynkube`` importing the ``dynkube/`` package of TREE (for
-example ``git archive main dynkube | tar -x -C TREE``), so a change is measured before and after.
+example ``git archive main dynkube | tar -x -C TREE``), and the ``dynkube.aio`` and ``dynkube (sync)``
+rows of every scenario again with TREE's package (``dynkube.aio (before)``, ``dynkube (sync, before)``),
+so a change is measured before and after in one run. TREE comes first on ``PYTHONPATH``, which wins
+over an editable install only in its ``compat`` mode (``pip install -e . --config-settings
+editable_mode=compat``); each worker checks that it imported TREE's package.
 
     python benchmarks/bench_aio.py [--runs 3] [--quick] [--only list,gets] [--before TREE] [--json PATH]
 """
@@ -37,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -69,6 +74,9 @@ ANCHORS = ("kubernetes.aio", "kr8s.asyncio", "lightkube.AsyncClient")
 CONTENDERS = (BASE, *ANCHORS, FLOOR, SYNC, SYNC_FLOOR)
 SYNC_CHECK = ("dynkube", "raw")  # bench_list's contenders, run by bench_list.py's worker
 BEFORE = "dynkube (before)"  # bench_list's dynkube imported from the tree given with --before
+BASE_BEFORE = "dynkube.aio (before)"  # with --before: this module's dynkube.aio and sync rows, importing TREE's
+SYNC_BEFORE = "dynkube (sync, before)"
+BEFORE_ROWS = {BASE_BEFORE: BASE, SYNC_BEFORE: SYNC}
 PAGE_SIZE = {"kr8s.asyncio": 100}
 
 
@@ -101,6 +109,10 @@ def count():
             counted.append(method)
             return original_u(self, conn, method, url, *a, **k)
         pool.HTTPConnectionPool._make_request = make
+def check_tree(module):
+    import os
+    tree = os.environ.get("DYNKUBE_BENCH_TREE")
+    assert not tree or module.__file__.startswith(tree), f"{{module.__file__}} is not from {{tree}}"
 def done(imported, name):
     assert name == NAME, name
     print("{marker}" + json.dumps({{"seconds": time.time() - spawned, "imports": imported - spawned,
@@ -110,7 +122,7 @@ def done(imported, name):
 COLD: dict[str, str] = {
     BASE: """
 import asyncio, dynkube.aio
-imported = time.time(); count()
+imported = time.time(); count(); check_tree(dynkube)
 async def main():
     async with dynkube.aio.Client(kubeconfig=kubeconfig, cache_dir=cache) as client:
         cm = await (await client.resource("configmaps")).get(NAME, NS)
@@ -171,9 +183,9 @@ async def main():
 asyncio.run(main())
 """,
     SYNC: """
-import dynkube
-imported = time.time(); count()
-with dynkube.Client(kubeconfig=kubeconfig, cache_dir=cache) as client:
+from dynkube import Client  # loads the client and requests (import dynkube alone loads neither)
+imported = time.time(); count(); check_tree(sys.modules["dynkube"])
+with Client(kubeconfig=kubeconfig, cache_dir=cache) as client:
     done(imported, client.resource("configmaps").get(NAME, NS).metadata.name)
 """,
     SYNC_FLOOR: """
@@ -252,9 +264,10 @@ class Contender:
 class Dynkube(Contender):
     async def setup(self, kubeconfig: str, identity: bool) -> None:
         import dynkube.aio
-        from dynkube.client import load_client_config
+        from dynkube.config import load_kubeconfig
 
-        config = load_client_config(kubeconfig, None)
+        check_tree(dynkube.aio)
+        config = load_kubeconfig(kubeconfig)
         if identity:
             config = config.replace(disable_compression=True)
         self.client = dynkube.aio.Client(config, cache_dir=tempfile.mkdtemp(prefix="dynkube-bench-"))
@@ -461,10 +474,11 @@ def library_worker(name: str, scenario: str, kubeconfig: str, mode: str) -> None
 
 def sync_dynkube_worker(scenario: str, kubeconfig: str, mode: str) -> None:
     import dynkube
-    from dynkube.client import load_client_config
+    from dynkube.config import load_kubeconfig
 
+    check_tree(dynkube)
     before = floors.open_sockets()
-    config = load_client_config(kubeconfig, None)
+    config = load_kubeconfig(kubeconfig)
     if scenario == "watch":
         config = config.replace(disable_compression=True)
     client = dynkube.Client(config, cache_dir=tempfile.mkdtemp(prefix="dynkube-bench-"))
@@ -503,6 +517,13 @@ def sync_dynkube_worker(scenario: str, kubeconfig: str, mode: str) -> None:
     answer = meter.done({"list": listing, "watch": watching, "gets": gets}[scenario]())
     client.close()
     _common.emit(answer)
+
+
+def check_tree(module: Any) -> None:
+    """With DYNKUBE_BENCH_TREE set (a ``before`` row), fail unless ``module`` came from that tree."""
+    tree = os.environ.get("DYNKUBE_BENCH_TREE")
+    if tree and not str(module.__file__).startswith(tree):
+        raise SystemExit(f"{module.__file__} is not from {tree}: install dynkube editable in compat mode")
 
 
 def worker(argv: list[str]) -> None:
@@ -546,6 +567,8 @@ def profile_worker(scenario: str, kubeconfig: str) -> None:
 
 def _measure(name: str, scenario: str, kubeconfig: Path, env: dict[str, str], mode: str = "time",
              before: Path | None = None) -> dict[str, Any]:
+    if name in BEFORE_ROWS and before is not None:
+        name, env = BEFORE_ROWS[name], {**env, "PYTHONPATH": str(before), "DYNKUBE_BENCH_TREE": str(before.resolve())}
     if scenario == "cold":
         return cold_run(name, kubeconfig, env)
     if name == BEFORE and before is not None:
@@ -589,7 +612,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     scenarios = [s for s in SCENARIOS if not options.only or s in options.only.split(",")]
     env = _common.child_env()
     checks = (*SYNC_CHECK, BEFORE) if options.before else SYNC_CHECK
-    plan = [(s, n) for s in scenarios for n in CONTENDERS] + ([("list", n) for n in checks] if "list" in scenarios
+    names = (*CONTENDERS, *BEFORE_ROWS) if options.before else CONTENDERS
+    plan = [(s, n) for s in scenarios for n in names] + ([("list", n) for n in checks] if "list" in scenarios
                                                               else [])
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in plan}
     errors: dict[str, str] = {}
@@ -607,9 +631,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 print(_line(scenario, name, answer), flush=True)
     traced: dict[str, int] = {}
     if "list" in scenarios:
-        for name in CONTENDERS:
+        for name in names:
             if f"{name} list" not in errors:
-                answer = _measure(name, "list", kubeconfig, env, mode="memory")
+                answer = _measure(name, "list", kubeconfig, env, mode="memory", before=options.before)
                 if "error" in answer:
                     errors[f"{name} list memory"] = answer["error"]
                 else:
@@ -626,10 +650,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def _rows(samples: dict[tuple[str, str], list[dict[str, Any]]], scenario: str, keys: tuple[str, ...],
-          names: tuple[str, ...] = CONTENDERS) -> list[dict[str, Any]]:
+          names: tuple[str, ...] = (*CONTENDERS, *BEFORE_ROWS)) -> list[dict[str, Any]]:
     rows = []
     for name in names:
         s = samples.get((scenario, name), [])
+        if name in BEFORE_ROWS and (scenario, name) not in samples:
+            continue  # no --before
         rows.append({"name": name, **summarise(s, keys)} if s else {"name": name, "error": "no samples"})
     return rows
 
@@ -737,7 +763,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per contender and scenario")
     parser.add_argument("--only", help=f"comma-separated scenarios (default all: {', '.join(SCENARIOS)})")
     parser.add_argument("--before", type=Path, metavar="TREE",
-                        help="also run bench_list's dynkube list with the dynkube/ package of TREE (sync before/after)")
+                        help="also run the dynkube rows with the dynkube/ package of TREE (before/after)")
     parser.add_argument("--profile", choices=("list", "watch", "gets"),
                         help="print a cProfile of dynkube.aio in that scenario and exit")
 

@@ -4,14 +4,14 @@
     for d in client.resource("deploy").list(namespace="web"):
         print(d.metadata.name)
 
-Watch, informer, manifest and helper names are loaded on first use (PEP 562), so that
-``import dynkube`` stays cheap for short scripts and CLIs.
+The clients, the watch, the streams into pods and the tools are loaded on first use (PEP 562),
+so that ``import dynkube`` stays cheap for short scripts and CLIs, and ``import dynkube.aio``
+loads no requests or urllib3 (the sync client's HTTP stack).
 """
 
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .client import Client, ResourceClient
 from .config import Config, Overrides
 from .errors import (AlreadyExists, AmbiguousResource, ApiError, ApplyIncomplete, BadRequest, ConfigError,
                      Conflict, DiscoveryError, DynkubeError, Expired, FieldNotFound, Forbidden, Gone, Invalid,
@@ -27,9 +27,10 @@ from .core.calls import TableList
 from .core.exchange import RetryPolicy
 from .core.calls import port_pairs
 from .core.channels import Channel, Protocol as StreamProtocol
-from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
 
 if TYPE_CHECKING:
+    from .client import Client, ResourceClient
+    from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
     from .access import AccessDecision, Identity, RulesReview, can_i, rules, whoami
     from .descriptions import Description, describe
     from .events import Event, events_for, list_events, watch_events
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from .watch import EventType, Watch, WatchEvent
 
 _LAZY = {
+    "Client": "client", "ResourceClient": "client",
+    "ExecResult": "streaming", "ExecStream": "streaming", "PortConnection": "streaming", "PortForwarder": "streaming",
     "retry_on_conflict": "retrying", "wait_for": "waiting",
     "describe": "descriptions", "Description": "descriptions",
     "Event": "events", "events_for": "events", "list_events": "events", "watch_events": "events",

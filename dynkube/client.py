@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from .config import Config, check_arguments, default_config
+from .config import Config, check_client_arguments, load_client_config
 from .discovery import DEFAULT_DISK_TTL, Discovery
 from . import verbs
 from .core import calls
@@ -23,7 +23,8 @@ from .core.http import Request
 from .errors import InvalidInput, NotFound, ResourceNotFound
 from .objects import ApiList, ApiObject
 from .resources import Resource, ResourceMap
-from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport, build_request
+from .core.http import build_request
+from .transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, Timeout, Transport
 from . import streaming
 from .streaming import ExecResult, ExecStream, PortConnection, PortForwarder
 from .verbs import Plan, ResourceNames, Target, check_validation
@@ -266,28 +267,6 @@ def _explain_target(resource_map: ResourceMap, path: str) -> tuple[Resource, str
     return resource_map.resolve(parts[0]), ".".join(parts[1:])
 
 
-def check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
-                           discovery_ttl: Any) -> None:
-    """InvalidInput for the first unusable ``Client()`` argument (transport settings: see Transport)."""
-    if config is not None and not isinstance(config, Config):
-        raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
-    check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
-    if cache_dir is not None and not isinstance(cache_dir, (str, Path, bool)):
-        raise InvalidInput(f"cache_dir must be a path, None (default) or False (no disk cache), "
-                           f"not {type(cache_dir).__name__}")
-    if type(discovery_ttl) not in (int, float) or not 0 <= discovery_ttl < float("inf"):
-        raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
-
-
-def load_client_config(kubeconfig: str | Path | None, context: str | None) -> Config:
-    """The configuration of a client given no ``config``: the kubeconfig named, else the default one."""
-    if kubeconfig is not None:
-        from .config import load_kubeconfig
-
-        return load_kubeconfig(kubeconfig, context=context)
-    return default_config(context=context)
-
-
 P = ParamSpec("P")
 
 
@@ -313,7 +292,7 @@ def _items(plan: Callable[Concatenate[Target, P], Plan[ApiList]]
     """The method of a list: the objects of every page, lazily (bad arguments raise at the call)."""
     @functools.wraps(plan)
     def verb(self: ResourceClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[ApiObject]:
-        return (item for page in self._pages(plan(self, *args, **kwargs)) for item in page.items)
+        return self._items(plan(self, *args, **kwargs))
     return verb
 
 
@@ -370,8 +349,14 @@ class ResourceClient(ResourceNames):
         request: Request | None = plan.call.request
         while request is not None:
             page = self._execute(Call(request, plan.call.parse), timeout=plan.timeout)
-            yield page
             request = calls.next_page(request, page)
+            yield page
+            del page  # not held while the next page arrives: one page in memory at a time
+
+    def _items(self, plan: Plan[ApiList]) -> Iterator[ApiObject]:
+        for page in self._pages(plan):
+            yield from page.items
+            del page  # as in _pages: not held while the next page arrives
 
     def _watch(self, plan: WatchPlan) -> Watch:
         first = plan.list_first

@@ -282,6 +282,26 @@ def check_arguments(*, kubeconfig: Any = None, context: Any = None, namespace: A
             raise InvalidInput(f"{what} must be a string, not {type(value).__name__}")
 
 
+def check_client_arguments(config: Any, kubeconfig: Any, context: Any, namespace: Any, cache_dir: Any,
+                           discovery_ttl: Any) -> None:
+    """InvalidInput for the first unusable ``Client()`` argument (the transport checks its own)."""
+    if config is not None and not isinstance(config, Config):
+        raise InvalidInput(f"config must be a dynkube.Config, not {type(config).__name__}")
+    check_arguments(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    if cache_dir is not None and not isinstance(cache_dir, (str, Path, bool)):
+        raise InvalidInput(f"cache_dir must be a path, None (default) or False (no disk cache), "
+                           f"not {type(cache_dir).__name__}")
+    if type(discovery_ttl) not in (int, float) or not 0 <= discovery_ttl < float("inf"):
+        raise InvalidInput(f"discovery_ttl must be seconds (a number >= 0), not {discovery_ttl!r}")
+
+
+def load_client_config(kubeconfig: str | Path | None, context: str | None) -> Config:
+    """The configuration of a client given no ``config``: the kubeconfig named, else the default one."""
+    if kubeconfig is not None:
+        return load_kubeconfig(kubeconfig, context=context)
+    return default_config(context=context)
+
+
 def kubeconfig_paths(kubeconfig: str | os.PathLike[str] | None = None) -> tuple[list[str], bool]:
     """Every kubeconfig path kubectl would consider, existing or not, in precedence order, and whether it
     is one explicit file: ``kubeconfig`` > the files listed in ``$KUBECONFIG`` > ``~/.kube/config``."""

@@ -335,6 +335,19 @@ class CombinedCredentials:
         return f"CombinedCredentials({inner})"
 
 
+def may_block(credentials: Credentials) -> bool:
+    """False when ``headers()``, ``client_certificate()`` and ``refresh()`` of ``credentials`` return
+    at once, reading no file and running no process: anonymous access, basic auth, a static token, a
+    client certificate held in memory, and combinations of them (with impersonation). True for a
+    token file, an exec plugin and any credentials this module does not know. An asyncio transport
+    runs the ones that may block on a worker thread."""
+    if isinstance(credentials, CombinedCredentials):
+        return any(may_block(part) for part in credentials._parts)
+    if isinstance(credentials, TokenCredentials):
+        return bool(credentials._file)
+    return not isinstance(credentials, (NoCredentials, BasicCredentials, ClientCertificateCredentials))
+
+
 # --- exec credential plugins -------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
 from .core.discovery import CACHE_FORMAT, Fetch, fetch, parse_cached
@@ -22,7 +22,6 @@ from .core import jsondecode
 from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, ResourceNotFound, TransportError
 from .resources import Resource, ResourceMap
-from .transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +161,16 @@ def served_now(resource: Resource, current: ResourceMap) -> Resource:
                            name=resource.group_resource, candidates=tuple(elsewhere))
 
 
+class Sender(Protocol):
+    """What discovery needs of its transport (a ``dynkube.transport.Transport``, not imported here:
+    the asyncio client uses this module's caches without loading requests)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def send(self, request: Request) -> Response: ...
+
+
 class Discovery(DiscoveryCache):
     """The server's resource map, fetched once and cached; refreshed on a miss.
 
@@ -171,7 +180,7 @@ class Discovery(DiscoveryCache):
     requests made and the 304 Not Modified answers received.
     """
 
-    def __init__(self, transport: Transport, *, cache_dir: Path | str | None | bool = None,
+    def __init__(self, transport: Sender, *, cache_dir: Path | str | None | bool = None,
                  disk_ttl: float = DEFAULT_DISK_TTL, aggregated: bool = True) -> None:
         super().__init__(transport.base_url, cache_dir=cache_dir, disk_ttl=disk_ttl, aggregated=aggregated)
         self.transport = transport

@@ -205,5 +205,5 @@ def open_snapshot(path: str | Path, *, namespace: str = "default") -> Client:
     client.transport.close()
     transport = SnapshotTransport(source, document)
     client.transport = transport  # type: ignore[assignment]
-    client.discovery = Discovery(transport, cache_dir=False)  # type: ignore[arg-type]
+    client.discovery = Discovery(transport, cache_dir=False)
     return client

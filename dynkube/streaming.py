@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .core.channels import ExecResult as ExecResult  # re-exported: taught as dynkube.streaming.ExecResult
-from .core.channels import (EXEC_PROTOCOLS, MISSING_LIBRARY, PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel,
-                            ExecOutput, PortForwardDecoder, Protocol, check_closable, chosen_protocol, close_frame,
-                            frame, refused_upgrade, resize_frame)
+from .core.channels import (CLOSE_TIMEOUT, EXEC_PROTOCOLS, EXTRA, MAX_MESSAGE, MISSING_LIBRARY, OPEN_TIMEOUT,
+                            PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel, ExecOutput, PortForwardDecoder, Protocol,
+                            check_closable, chosen_protocol, close_frame, frame, refused_upgrade, resize_frame)
 from .core.http import Request, display_url
 from .transport import Transport
 
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTRA = "stream"
-OPEN_TIMEOUT = 30.0  # seconds for the connection and the upgrade
-CLOSE_TIMEOUT = 5.0  # seconds to wait for the server's answer to our close
-MAX_MESSAGE = 16 * 1024 * 1024  # the API server sends at most 32 KiB a message; this bounds a broken peer
 
 
 def _client() -> Any:

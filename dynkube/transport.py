@@ -20,11 +20,8 @@ import logging
 import os
 import socket
 import ssl
-import sys
-import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -34,57 +31,36 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from . import errors
-from ._version import __version__
+from . import connection, errors
 from .config import Config
+from .connection import (DEFAULT_BURST as DEFAULT_BURST, DEFAULT_QPS as DEFAULT_QPS,  # re-exported: taught from here
+                         DEFAULT_TIMEOUT as DEFAULT_TIMEOUT, IDLE_CONNECTION_SECONDS as IDLE_CONNECTION_SECONDS,
+                         KEEPALIVE as KEEPALIVE, USER_AGENT as USER_AGENT, CertificateProblem as CertificateProblem,
+                         certificate_error as certificate_error, check_rate_limit as check_rate_limit,
+                         check_timeout as check_timeout, environment_proxy, socket_options as socket_options,
+                         surface_warnings as surface_warnings, verification_problem as verification_problem,
+                         UpgradeTarget as UpgradeTarget)
 from .core.exchange import NO_RETRIES as NO_RETRIES  # re-exported: the retry names were taught from here
 from .core.exchange import REFRESH, RESERVE, Answered, NoAnswer, Send, TokenReservations, Verdict, Wait, attempts
 from .core.exchange import Limits, RetryPolicy as RetryPolicy, Timeout as Timeout, clamped, limits_for
 from .core.exchange import retry_delay as retry_delay
 from .core.channels import header_lines, upgrade_url
-from .core.http import MAX_REDIRECTS, Headers, Request, Response, display_url, redirect_refusal
-from .core.status import error_for, json_object, parse_warning_header
-from .objects import encode_json
+from .core.http import MAX_REDIRECTS, Headers, Request, Response, build_request as build_request
+from .core.http import redirect_refusal
+from .core.status import error_for, json_object
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"dynkube/{__version__}"
-DEFAULT_QPS = 50.0
-DEFAULT_BURST = 300
-DEFAULT_TIMEOUT = (10.0, 60.0)
-
-IDLE_CONNECTION_SECONDS = 90.0  # a pooled connection idle longer is not reused (client-go's IdleConnTimeout)
-KEEPALIVE = (30, 10, 3)  # TCP keepalive: first probe after 30 s idle, then every 10 s, dead after 3 unanswered
-USER_TIMEOUT_MS = 30_000  # TCP_USER_TIMEOUT: a connection whose sent bytes stay unacknowledged 30 s is dead
 
 
 
-MAX_SECONDS = 1e9  # longer timeouts overflow the platform's time_t in the socket layer
 
 
-def _seconds(value: Any, *, zero: bool = False) -> bool:
-    """True for an int or float in (0, MAX_SECONDS] ([0, ...] with ``zero``); False for NaN, bools, strings."""
-    return type(value) in (int, float) and (0 <= value if zero else 0 < value) and value <= MAX_SECONDS
 
 
-def check_timeout(timeout: Any, what: str = "timeout") -> None:
-    """InvalidInput unless ``timeout`` is seconds, None, or a (connect, read) tuple of them."""
-    parts = timeout if isinstance(timeout, tuple) and len(timeout) == 2 else (timeout,)
-    if not all(part is None or _seconds(part) for part in parts):
-        raise errors.InvalidInput(f"{what} must be seconds (a number above 0), None, or a (connect, read) "
-                                  f"tuple of them; got {timeout!r}")
 
 
-def check_rate_limit(qps: Any, burst: Any, retry: Any) -> None:
-    """InvalidInput naming the first of ``qps``, ``burst``, ``retry`` that cannot be used."""
-    if qps is not None and not (type(qps) in (int, float) and abs(qps) <= MAX_SECONDS):
-        raise errors.InvalidInput(f"qps must be a number of requests per second (or None for no limit), not {qps!r}")
-    if type(burst) is not int or not 0 <= burst <= MAX_SECONDS:
-        raise errors.InvalidInput(f"burst must be a non-negative integer, not {burst!r}")
-    if not isinstance(retry, RetryPolicy) or type(retry.max_attempts) is not int or retry.max_attempts < 1 \
-            or not all(_seconds(v, zero=True) for v in retry[1:]):
-        raise errors.InvalidInput(f"retry must be a RetryPolicy with max_attempts >= 1 and seconds >= 0, "
-                                  f"not {retry!r}")
+
 
 
 class TokenBucket:
@@ -332,7 +308,7 @@ def _bind_to_current(conn: Any) -> Any:
 
 def _idle_too_long(conn: Any) -> bool:
     since = getattr(conn, "dynkube_idle_since", None)
-    return since is not None and conn.sock is not None and time.monotonic() - since > IDLE_CONNECTION_SECONDS
+    return since is not None and conn.sock is not None and time.monotonic() - since > connection.IDLE_CONNECTION_SECONDS
 
 
 class _TrackedPool:
@@ -342,7 +318,7 @@ class _TrackedPool:
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         if _idle_too_long(conn):
-            log.debug("not reusing a connection idle for over %.0f s", IDLE_CONNECTION_SECONDS)
+            log.debug("not reusing a connection idle for over %.0f s", connection.IDLE_CONNECTION_SECONDS)
             conn.close()
         return _bind_to_current(conn)
 
@@ -364,15 +340,6 @@ class _HTTPSPool(_TrackedPool, HTTPSConnectionPool):
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def socket_options() -> list[tuple[int, int, int]]:
-    """TCP_NODELAY (urllib3's default) and keepalive with short intervals, where the platform has them."""
-    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-    idle, interval, count = KEEPALIVE
-    for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval), ("TCP_KEEPCNT", count),
-                        ("TCP_USER_TIMEOUT", USER_TIMEOUT_MS)):
-        if hasattr(socket, name):
-            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
-    return options
 
 
 class _Adapter(HTTPAdapter):
@@ -431,65 +398,20 @@ class _TLSAdapter(_Adapter):
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
+
+
+
+
+
+
+
+
 def build_ssl_context(config: Config, client_certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
-    """The TLS context for a config: its CA (or the system's), its client certificate, or no verification."""
-    if config.insecure_skip_tls_verify:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    elif config.ca_data:  # only this CA: loading the system store (40-70 ms) would be wasted
-        ctx = ssl.create_default_context(cadata=_pem_text(config.ca_data, "certificate-authority-data", config))
-    else:
-        ctx = ssl.create_default_context()
-    if client_certificate:
-        _load_client_certificate(ctx, *client_certificate, config=config)
+    """``dynkube.connection.build_ssl_context``, with TLS sockets that show themselves to the request
+    of their thread before the handshake, so that a deadline or a cancel can end a stalled one."""
+    ctx = connection.build_ssl_context(config, client_certificate)
     ctx.sslsocket_class = _TrackedSSLSocket
     return ctx
-
-
-def _pem_text(data: bytes, key: str, config: Config) -> str:
-    try:
-        return data.decode("ascii")
-    except UnicodeDecodeError:
-        raise errors.ConfigError(f"{key} of {config.source} is not PEM text", path=config.source, key=key) from None
-
-
-def _load_client_certificate(ctx: ssl.SSLContext, cert: bytes, key: bytes, *, config: Config) -> None:
-    """Load PEM bytes into the context without leaving a readable copy on disk.
-
-    Linux: anonymous memory files (memfd). Elsewhere: 0600 files in a private temp dir, removed at once.
-    """
-    with _private_files(cert, key) as (cert_path, key_path):
-        try:
-            ctx.load_cert_chain(cert_path, key_path)
-        except (ssl.SSLError, ValueError) as exc:
-            raise errors.ConfigError(
-                f"client certificate or key from {config.source} cannot be used for TLS: {exc.__class__.__name__}",
-                path=config.source, key="client-certificate",
-            ) from None
-
-
-@contextlib.contextmanager
-def _private_files(*contents: bytes) -> Iterator[list[str]]:
-    if hasattr(os, "memfd_create"):
-        fds = [os.memfd_create("dynkube-tls", 0) for _ in contents]
-        try:
-            for fd, data in zip(fds, contents):
-                os.write(fd, data)
-            yield [f"/proc/self/fd/{fd}" for fd in fds]
-        finally:
-            for fd in fds:
-                os.close(fd)
-        return
-    with tempfile.TemporaryDirectory(prefix="dynkube-") as tmp:
-        paths = []
-        for i, data in enumerate(contents):
-            path = os.path.join(tmp, str(i))
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            paths.append(path)
-        yield paths
 
 
 class Transport:
@@ -547,9 +469,8 @@ class Transport:
         return session
 
     def _proxies(self) -> dict[str, str]:
-        if self.config.proxy_url:
-            return {"http": self.config.proxy_url, "https": self.config.proxy_url}
-        return dict(requests.utils.get_environ_proxies(self.base_url))
+        proxy = self.config.proxy_url or environment_proxy(self.base_url)
+        return {"http": proxy, "https": proxy} if proxy else {}
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -744,18 +665,6 @@ class Transport:
 
 
 
-def build_request(method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
-                  body: Any = None, data: bytes | None = None, content_type: str | None = None) -> Request:
-    """A Request from its parts: ``body`` JSON-encoded (Content-Type application/json unless
-    ``content_type`` says otherwise), ``data`` sent as is."""
-    method = method.upper()
-    if body is not None:
-        data = encode_json(body, f"the body of {method} {path}")
-        content_type = content_type or "application/json"
-    send_headers = dict(headers or {})
-    if content_type:
-        send_headers["Content-Type"] = content_type
-    return Request(method, path, dict(params or {}), send_headers, data)
 
 
 def _prepare(session: requests.Session, request: Request, url: str,
@@ -785,20 +694,6 @@ def _response(raw: requests.Response) -> Response:
     """The Response value of a requests answer (its body read)."""
     return Response(raw.status_code, Headers(raw.headers), raw.content, raw.reason or "", raw.url or "",
                     tuple(r.url for r in raw.history))
-
-
-class UpgradeTarget(NamedTuple):
-    """Where and how to open a WebSocket to the server (``Transport.upgrade_target``); ``repr``
-    shows no header, since they hold the credentials."""
-
-    url: str
-    ssl_context: ssl.SSLContext | None
-    server_hostname: str | None
-    headers: list[tuple[str, str]]  # header lines (a name repeats for several Impersonate-Group values)
-    proxy: str | None
-
-    def __repr__(self) -> str:
-        return f"UpgradeTarget({display_url(self.url)!r}, headers=<{len(self.headers)} hidden>)"
 
 
 class Stream:
@@ -835,16 +730,8 @@ class Stream:
         self._raw.close()
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _caller_outside_dynkube() -> int:
-    """The ``stacklevel``, for a ``warnings.warn`` in the calling function, of the innermost frame
-    outside the dynkube package: a warning points at the user's line, however deep the call."""
-    level, frame = 2, sys._getframe(2)  # level 1 is the function that calls warnings.warn
-    while frame.f_code.co_filename.startswith(_PACKAGE) and frame.f_back is not None:
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 class Fetched(NamedTuple):
@@ -895,48 +782,12 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
 
 
-def certificate_error(config: Config, method: str, url: str, problem: CertificateProblem) -> errors.TransportError:
-    """A readable error for a server certificate that failed verification, saying what to change."""
-    if config.source == "url":
-        where, ca_setting, name_setting = "Config.from_url()", "ca=", "tls_server_name="
-    elif config.source == "in-cluster":
-        where, ca_setting, name_setting = "the in-cluster configuration", "the service account's ca.crt", "-"
-    else:
-        where = config.source + (f" (context {config.context!r})" if config.context else "")
-        ca_setting, name_setting = "certificate-authority or certificate-authority-data", "tls-server-name"
-    if problem.kind == "name" and config.tls_server_name:
-        hint = f"the certificate is not valid for the tls-server-name {config.tls_server_name!r} of {where}"
-    elif problem.kind == "name":
-        hint = "connect by a name the certificate is valid for" + (
-            f", or set {name_setting} in {where}" if name_setting != "-" else "")
-    elif problem.kind == "issuer" and config.ca_data:
-        hint = f"the server's certificate is not signed by the certificate authority configured in {where}"
-    elif problem.kind == "issuer":
-        hint = (f"{where} configures no certificate authority, and the system's do not trust this server; "
-                f"set {ca_setting}")
-    else:
-        hint = f"check the server's certificate and the TLS settings of {where}"
-    return errors.TransportError(
-        f"{method} {url}: cannot verify the TLS certificate of {config.server.rstrip('/')}: {problem.text}; {hint}",
-        url=url)
 
 
-def surface_warnings(header: str | None) -> None:
-    """Each warning of a ``Warning`` header as a ``ServerWarning``, pointing at the caller's line."""
-    if header:
-        for text in parse_warning_header(header):
-            warnings.warn(text, errors.ServerWarning, stacklevel=_caller_outside_dynkube())
 
 
-class CertificateProblem(NamedTuple):
-    """Why a server certificate failed verification."""
-
-    text: str  # OpenSSL's or urllib3's words
-    kind: str  # "name" (not valid for the name checked), "issuer" (not signed by a trusted CA) or "other"
 
 
-_NAME_MISMATCH = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20, 21})  # issuer missing, self-signed, unable to verify
 
 
 def certificate_problem(exc: requests.exceptions.RequestException) -> CertificateProblem | None:
@@ -951,14 +802,6 @@ def certificate_problem(exc: requests.exceptions.RequestException) -> Certificat
     return verification_problem(cause)
 
 
-def verification_problem(cause: object) -> CertificateProblem | None:
-    """The problem an ``ssl.SSLCertVerificationError`` names (None for anything else): a name the
-    certificate is not valid for, an issuer not trusted, or another."""
-    if not isinstance(cause, ssl.SSLCertVerificationError):
-        return None
-    code = cause.verify_code
-    kind = "name" if code in _NAME_MISMATCH else "issuer" if code in _UNKNOWN_ISSUER else "other"
-    return CertificateProblem(str(cause.verify_message).rstrip("."), kind)
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

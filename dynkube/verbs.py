@@ -20,8 +20,8 @@ from .errors import InvalidInput, ValidationFailed
 from .objects import ApiList, ApiObject
 from .options import FieldValidation, PatchType, PropagationPolicy, to_enum
 from .resources import Resource
-from .transport import Timeout
-from .watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, WatchPlan
+from .core.exchange import Timeout
+from .core.watchplan import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff, WatchPlan
 
 T = TypeVar("T")
 

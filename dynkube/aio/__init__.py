@@ -1,9 +1,13 @@
 """dynkube for asyncio: ``dynkube.aio.Client`` has the sync client's verbs, awaited.
 
 Needs the ``async`` extra (``pip install 'dynkube[async]'``, which brings aiohttp); see docs/async.md.
+``import dynkube.aio`` loads neither requests nor urllib3; ``Informer`` and ``apply_manifests``,
+which share the sync informer's store and the sync apply, load on first use (PEP 562).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 try:
     import aiohttp as _aiohttp  # noqa: F401  (checked here, so the error names the extra)
@@ -12,13 +16,30 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 
 from .client import Client, ResourceClient
 from .discovery import AsyncDiscovery
-from .informer import Informer
-from .manifests import apply_manifests
-from .podlogs import LogStream, follow_logs, log_sources, logs, read_logs
 from .streaming import ExecStream, PortConnection, PortForwarder
 from .transport import AsyncStream, AsyncTransport
 from .waiting import retry_on_conflict, wait_for
 from .watch import Watch
+
+if TYPE_CHECKING:
+    from .informer import Informer
+    from .manifests import apply_manifests
+    from .podlogs import LogStream, follow_logs, log_sources, logs, read_logs
+
+_LAZY = {"Informer": "informer", "apply_manifests": "manifests", "LogStream": "podlogs", "follow_logs": "podlogs",
+         "log_sources": "podlogs", "logs": "podlogs", "read_logs": "podlogs"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dynkube.aio' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "ExecStream", "Informer", "LogStream",
            "PortConnection", "PortForwarder", "ResourceClient", "Watch", "apply_manifests", "follow_logs",

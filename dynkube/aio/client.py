@@ -12,29 +12,30 @@ import builtins
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import raw, verbs
-from ..client import Client as SyncClient
-from ..client import check_client_arguments, load_client_config
-from ..config import Config
+from ..config import Config, check_client_arguments, load_client_config
+from ..connection import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT
 from ..core import calls
 from ..core.calls import Call, describe
 from ..core.channels import ExecResult
 from ..core.exchange import RetryPolicy, Timeout
-from ..core.http import Request
+from ..core.http import Request, build_request
+from ..core.watchplan import WatchPlan
 from ..discovery import DEFAULT_DISK_TTL
 from ..errors import InvalidInput, NotFound, ResourceNotFound
 from ..objects import ApiList, ApiObject
 from ..resources import Resource, ResourceMap
-from ..transport import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, build_request
 from ..verbs import Plan, ResourceNames, Target, check_validation
-from ..watch import WatchPlan
 from . import streaming
 from .discovery import AsyncDiscovery
 from .streaming import ExecStream, Opening, OpenStreams, PortConnection, PortForwarder
 from .transport import AsyncStream, AsyncTransport
 from .watch import Watch
+
+if TYPE_CHECKING:  # imported when first needed (blocking()): it loads requests and urllib3
+    from ..client import Client as SyncClient
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -59,9 +60,9 @@ class Client:
         self.namespace = namespace or config.namespace
         self.transport = AsyncTransport(config, qps=qps, burst=burst, timeout=timeout, retry=retry)
         self.discovery = AsyncDiscovery(self.transport, cache_dir=cache_dir, disk_ttl=discovery_ttl)
-        self._make_blocking = functools.partial(SyncClient, config, namespace=self.namespace, qps=qps, burst=burst,
-                                                timeout=timeout, retry=retry, cache_dir=cache_dir,
-                                                discovery_ttl=discovery_ttl)
+        self._blocking_settings: dict[str, Any] = {"namespace": self.namespace, "qps": qps, "burst": burst,
+                                                   "timeout": timeout, "retry": retry, "cache_dir": cache_dir,
+                                                   "discovery_ttl": discovery_ttl}
         self._blocking: SyncClient | None = None
         self._streams = OpenStreams()
 
@@ -140,7 +141,9 @@ class Client:
         """The sync ``dynkube.Client`` of the same configuration and caches, for what this client
         runs on a worker thread (schema fetching and validation); made on first use."""
         if self._blocking is None:
-            self._blocking = self._make_blocking()
+            from ..client import Client as SyncClient
+
+            self._blocking = SyncClient(self.config, **self._blocking_settings)
         return self._blocking
 
     async def validate(self, obj: Mapping[str, Any], *, strict: bool = False) -> list[Any]:

@@ -21,7 +21,7 @@ from ..core.store import Note, Notice, StoreSync, object_key
 from ..errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from ..informer import PAGE_SIZE, WATCH_LIST_SINCE, IndexFunc, Store, check_informer_arguments, version_numbers
 from ..objects import ApiObject
-from ..watch import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff
+from ..core.watchplan import DEFAULT_BACKOFF, IDLE_TIMEOUT, Backoff
 from .client import ResourceClient
 
 log = logging.getLogger(__name__)

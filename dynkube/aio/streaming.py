@@ -19,11 +19,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .. import errors
-from ..core.channels import (EXEC_PROTOCOLS, MISSING_LIBRARY, PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel,
-                             ExecOutput, ExecResult, PortForwardDecoder, Protocol, check_closable, chosen_protocol,
-                             close_frame, frame, refused_upgrade, resize_frame)
+from ..core.channels import (CLOSE_TIMEOUT, EXEC_PROTOCOLS, EXTRA, MAX_MESSAGE, MISSING_LIBRARY, OPEN_TIMEOUT,
+                             PORT_FORWARD_PROTOCOLS, STDIN_PIECE, Channel, ExecOutput, ExecResult, PortForwardDecoder,
+                             Protocol, check_closable, chosen_protocol, close_frame, frame, refused_upgrade,
+                             resize_frame)
 from ..core.http import Request, display_url
-from ..streaming import CLOSE_TIMEOUT, EXTRA, MAX_MESSAGE, OPEN_TIMEOUT
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:

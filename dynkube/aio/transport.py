@@ -4,7 +4,8 @@ It obeys the same sans-I/O exchange as the sync transport (``dynkube.core.exchan
 take a token, send, refresh the credentials, wait) with ``await`` instead of blocking, so retries,
 Retry-After, the one backoff formula, credential refresh on a 401 and the deadlines are decided in
 one place for both clients. Credentials that may block (exec plugins, token files) run on a worker
-thread, off the event loop. This module is the only one of ``dynkube.aio`` that touches aiohttp.
+thread, off the event loop (``dynkube.credentials.may_block`` tells which); the others are read on
+the loop. This module is the only one of ``dynkube.aio`` that touches aiohttp.
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-import requests
 from multidict import CIMultiDict
 
 from .. import errors
 from ..config import Config
+from ..credentials import may_block
 from ..core.exchange import (REFRESH, RESERVE, Answered, Limits, NoAnswer, RetryPolicy, Send, Timeout,
                              TokenReservations, Verdict, Wait, attempts, clamped, limits_for)
 from ..core.channels import header_lines, upgrade_url
 from ..core.http import MAX_REDIRECTS, Headers, Request, Response, redirect_refusal
 from ..core.status import error_for, json_object
-from .. import transport as sync_transport
-from ..transport import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT, CertificateProblem,
-                         build_ssl_context, certificate_error, check_rate_limit, check_timeout,
-                         socket_options, surface_warnings, verification_problem)
+from .. import connection
+from ..connection import (DEFAULT_BURST, DEFAULT_QPS, DEFAULT_TIMEOUT, USER_AGENT,
+                          CertificateProblem, build_ssl_context, certificate_error, check_rate_limit, check_timeout,
+                          UpgradeTarget, environment_proxy, socket_options, surface_warnings, verification_problem)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,8 @@ class AsyncTransport:
         self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
-        self._proxy = config.proxy_url or _environment_proxy(self.base_url)
+        self._blocking_credentials = may_block(config.credentials)
+        self._proxy = config.proxy_url or environment_proxy(self.base_url)
 
     def url(self, path: str) -> str:
         """The absolute URL of a server-relative path (any path prefix of the server is kept)."""
@@ -283,17 +285,17 @@ class AsyncTransport:
 
     # ---- WebSocket upgrades (dynkube.aio.streaming) ------------------------------------------
 
-    async def upgrade_target(self, request: Request) -> sync_transport.UpgradeTarget:
+    async def upgrade_target(self, request: Request) -> UpgradeTarget:
         """What a WebSocket connection for ``request`` needs of this transport, as
         ``Transport.upgrade_target``: the credentials are asked now, and the TLS context built, on
         a worker thread."""
         headers, certificate = await self._identity()
         context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
-        return sync_transport.UpgradeTarget(
+        return UpgradeTarget(
             upgrade_url(self.url(request.path), request.params), context, self.config.tls_server_name,
             header_lines({"User-Agent": USER_AGENT}, headers, request.headers), self._proxy)
 
-    async def refresh_after(self, target: sync_transport.UpgradeTarget) -> bool:
+    async def refresh_after(self, target: UpgradeTarget) -> bool:
         """After a 401 on the upgrade of ``target``: rotate the credentials as ``send`` does; True if
         they changed since ``target`` was made, and asking again makes sense."""
         if not self._secure:
@@ -305,11 +307,13 @@ class AsyncTransport:
     # ---- identity and the connection pool ---------------------------------------------------
 
     async def _identity(self) -> Identity:
-        """The credentials' headers, then their client certificate (on a worker thread: a token file
-        may be re-read, an exec plugin run)."""
+        """The credentials' headers, then their client certificate: on a worker thread when reading
+        them may block (a token file re-read, an exec plugin run), else here, on the loop."""
         if not self._secure:
             return {}, None
         credentials = self.config.credentials
+        if not self._blocking_credentials:
+            return credentials.headers(), credentials.client_certificate()
         return await asyncio.to_thread(lambda: (credentials.headers(), credentials.client_certificate()))
 
     async def _refresh_credentials(self, sent: Mapping[str, str | list[str]]) -> bool:
@@ -319,7 +323,11 @@ class AsyncTransport:
         if not self._secure:
             return False
         credentials = self.config.credentials
-        return await asyncio.to_thread(lambda: credentials.refresh() or dict(credentials.headers()) != dict(sent))
+
+        def rotated() -> bool:
+            return credentials.refresh() or dict(credentials.headers()) != dict(sent)
+
+        return await asyncio.to_thread(rotated) if self._blocking_credentials else rotated()
 
     async def _session_for(self, certificate: tuple[bytes, bytes] | None, *, fresh: bool) -> aiohttp.ClientSession:
         """The pooled session: made in the running loop on first use; made again when the client
@@ -351,7 +359,7 @@ class AsyncTransport:
         # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
         # an informer over many kinds for ever); the sync pool likewise opens more when all are busy
         connector = aiohttp.TCPConnector(ssl=context if context is not None else False, limit=0,
-                                         keepalive_timeout=sync_transport.IDLE_CONNECTION_SECONDS,
+                                         keepalive_timeout=connection.IDLE_CONNECTION_SECONDS,
                                          socket_factory=_keepalive_socket)
         self._session = aiohttp.ClientSession(connector=connector, trace_configs=[tracing], trust_env=False,
                                               auto_decompress=True)
@@ -412,8 +420,3 @@ def _query(params: Mapping[str, Any]) -> list[tuple[str, str]] | None:
             pairs.append((key, str(item)))
     return pairs
 
-
-def _environment_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from HTTPS_PROXY/HTTP_PROXY/NO_PROXY, read as the sync transport reads them."""
-    proxies = requests.utils.get_environ_proxies(url)
-    return proxies.get(urlsplit(url).scheme) or proxies.get("all")

@@ -11,16 +11,15 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Protocol
 
+from ..connection import surface_warnings
 from ..core.exchange import NO_RETRIES
-from ..core.http import Request
+from ..core.watchplan import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from ..core.watchstream import EventType, JSONStreamDecoder, ResumePoint, WatchEvent, decode_event
 from ..errors import ServerError, ServerTimeout, TooManyRequests, TransportError
 from ..objects import ApiList
-from ..transport import surface_warnings
-from ..watch import HEALTHY_SECONDS, READ_CHUNK, WatchPlan, connection_timeouts
 from .transport import AsyncStream, AsyncTransport
 
 log = logging.getLogger(__name__)
@@ -80,8 +79,10 @@ class Watch:
         state = "stopped" if self.stopped else "running"
         return f"<dynkube.aio Watch {self._path} resourceVersion={self.resource_version!r} {state}>"
 
-    def __aiter__(self) -> Watch:
-        return self
+    def __aiter__(self) -> AsyncIterator[WatchEvent]:
+        """The events: ``async for`` steps the watch's own generator, not ``__anext__`` (one layer
+        less per event); both end at the first step after ``stop()``."""
+        return self._events
 
     async def __anext__(self) -> WatchEvent:
         if self._stopped.is_set():
@@ -127,15 +128,35 @@ class Watch:
         if self._list_first is not None:
             async with aclosing(self._initial_list(self._list_first)) as listed:
                 async for event in listed:
+                    if self._stopped.is_set():
+                        return
                     yield event
-        failures = 0
+        failures, point, url, stopped = 0, self._point, self._url, self._stopped.is_set
         while not self._stopped.is_set():
             started, delivered = time.monotonic(), 0
-            try:
-                async with aclosing(self._stream()) as events:
-                    async for event in events:
-                        delivered += 1
-                        yield event
+            try:  # one connection, read here rather than in a generator of its own: one layer less per event
+                response = await self._connect()
+                if response is None:
+                    return
+                self._response, decoder = response, JSONStreamDecoder()
+                try:
+                    async for chunk in response.chunks(READ_CHUNK):
+                        for document in decoder.feed(chunk):
+                            if stopped():  # before advancing: the resume point stays at the last event handed out
+                                return
+                            event = decode_event(document)
+                            point.advance(event, url)
+                            delivered += 1
+                            yield event
+                except OSError as exc:
+                    if self._stopped.is_set():
+                        return
+                    raise _Dropped(str(exc)) from None
+                finally:
+                    self._response = None
+                    response.close()
+                if decoder.incomplete and not self._stopped.is_set():
+                    raise _Dropped("the stream ended inside an event")
                 if not self._plan.resume:
                     return
                 log.debug("watch %s ended by the server; resuming from %s", self._path, self.resource_version)
@@ -160,8 +181,10 @@ class Watch:
                 except TimeoutError:
                     pass
 
-    async def _connect(self, request: Request, connect: float | None, read: float | None) -> AsyncStream | None:
-        """The answer's stream, or None when ``stop()`` came first (it cancels a connection attempt)."""
+    async def _connect(self) -> AsyncStream | None:
+        """The next connection's answer, or None when ``stop()`` came first (it cancels a connection attempt)."""
+        timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
+        request = self._point.request(self._plan.request, timeout_seconds)
         connecting = asyncio.ensure_future(self._transport.stream(
             request, rate_limited=False, timeout=(connect, read),  # type: ignore[arg-type]
             retry=NO_RETRIES if self._plan.resume else None, warn=False))  # resuming retries itself
@@ -181,28 +204,3 @@ class Watch:
             return None
         surface_warnings(response.headers.get("Warning"))  # here, in the reader's task: at the caller's line
         return response
-
-    async def _stream(self) -> AsyncGenerator[WatchEvent, None]:
-        """The events of one connection; ends at a clean end of stream, raises _Dropped otherwise."""
-        timeout_seconds, connect, read = connection_timeouts(self._plan, self._transport.timeout)
-        request = self._point.request(self._plan.request, timeout_seconds)
-        response = await self._connect(request, connect, read)
-        if response is None:
-            return
-        self._response = response
-        decoder = JSONStreamDecoder()
-        try:
-            async for chunk in response.chunks(READ_CHUNK):
-                for document in decoder.feed(chunk):
-                    event = decode_event(document)
-                    self._point.advance(event, self._url)
-                    yield event
-        except OSError as exc:
-            if self._stopped.is_set():
-                return
-            raise _Dropped(str(exc)) from None
-        finally:
-            self._response = None
-            response.close()
-        if decoder.incomplete and not self._stopped.is_set():
-            raise _Dropped("the stream ended inside an event")

@@ -20,6 +20,7 @@ from ..errors import InvalidInput
 from ..objects import ApiList, ApiObject, encode_json
 from ..options import PATCH_ALIASES, FieldValidation, PatchType, PropagationPolicy, to_enum
 from ..resources import Resource
+from . import jsondecode
 from .http import Request, Response
 from .status import json_object
 
@@ -55,9 +56,19 @@ class TableList(ApiList):
 
 # ---- answers ---------------------------------------------------------------------------------
 
+EXPECT_FROM = 64 * 1024  # a smaller page (a probe with limit=1) says little about what is read next
+
+
 def read_list(response: Response) -> ApiList:
-    """The list page a LIST answered."""
-    return ApiList(json_object(response, "GET"))
+    """The list page a LIST answered. A page of at least ``EXPECT_FROM`` bytes with more to come tells
+    the JSON decoder how many bytes to expect: ``remainingItemCount`` items (one more page when the
+    server does not count them) of this page's size each."""
+    page = ApiList(json_object(response, "GET"))
+    if page.continue_token and page.items and len(response.content) >= EXPECT_FROM:
+        remaining = page.metadata.get("remainingItemCount")
+        items = remaining if type(remaining) is int and remaining > 0 else len(page.items)
+        jsondecode.expect(len(response.content) * items // len(page.items))
+    return page
 
 
 def read_table(response: Response) -> ApiList:

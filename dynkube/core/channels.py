@@ -26,6 +26,12 @@ from .. import errors
 from .http import Headers, Response
 from .status import error_for
 
+# the WebSocket connections of both shells (dynkube.streaming, dynkube.aio.streaming)
+EXTRA = "stream"
+OPEN_TIMEOUT = 30.0  # seconds for the connection and the upgrade
+CLOSE_TIMEOUT = 5.0  # seconds to wait for the server's answer to our close
+MAX_MESSAGE = 16 * 1024 * 1024  # the API server sends at most 32 KiB a message; this bounds a broken peer
+
 
 class Protocol(enum.StrEnum):
     """The WebSocket subprotocols of the channel streams, newest first."""

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import RedirectRefused
+from ..objects import encode_json
 from . import jsondecode
 
 
@@ -74,6 +75,20 @@ class Response(NamedTuple):
     def json(self) -> Any:
         """The body parsed as JSON (ValueError when it is not)."""
         return jsondecode.loads(self.content)
+
+
+def build_request(method: str, path: str, *, params: Any = None, headers: Mapping[str, str] | None = None,
+                  body: Any = None, data: bytes | None = None, content_type: str | None = None) -> Request:
+    """A Request from its parts: ``body`` JSON-encoded (Content-Type application/json unless
+    ``content_type`` says otherwise), ``data`` sent as is."""
+    method = method.upper()
+    if body is not None:
+        data = encode_json(body, f"the body of {method} {path}")
+        content_type = content_type or "application/json"
+    send_headers = dict(headers or {})
+    if content_type:
+        send_headers["Content-Type"] = content_type
+    return Request(method, path, dict(params or {}), send_headers, data)
 
 
 def display_url(url: str) -> str:

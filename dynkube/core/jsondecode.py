@@ -9,7 +9,9 @@ its value, or its error (a ``ValueError``), is the standard library's.
 
 Importing orjson costs 7-25 ms here (it imports ``dataclasses``, ``uuid``, ``platform``), more than
 it saves on a few small answers, so a process takes it up only once it has decoded ``FAST_FROM``
-bytes (a list of a few thousand objects, a large discovery or OpenAPI document, a busy watch).
+bytes (a list of a few thousand objects, a large discovery or OpenAPI document, a busy watch), or
+as soon as the bytes decoded and those a paged list says are still to come (``expect``) reach it:
+from the second page of a long list on, not only from its eighth.
 The environment variable ``DYNKUBE_JSON`` (read on first use) overrides that: ``stdlib`` never
 uses orjson, ``orjson`` uses it from the first byte (when installed).
 
@@ -67,6 +69,17 @@ def choose() -> None:
     mode = os.environ.get(ENVIRONMENT, "").strip().lower()
     _decoded = 0
     _fast = None if mode == "stdlib" else _import_fast() if mode == "orjson" else _LATER
+
+
+def expect(size: int) -> None:
+    """Count ``size`` bytes still to come (the rest of a paged list, estimated from its first page)
+    toward ``FAST_FROM``: when they and the bytes decoded reach it, orjson is taken up now, so that
+    the documents that follow are decoded by it. The bytes are not counted as decoded."""
+    global _fast
+    if _fast is _UNCHOSEN:
+        choose()
+    if _fast is _LATER and _decoded + size >= FAST_FROM:
+        _fast = _import_fast()
 
 
 def _not_yet(size: int) -> Callable[[bytes], Any] | None:

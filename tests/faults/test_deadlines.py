@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import dynkube
-from dynkube import transport
+from dynkube import connection, transport
 from dynkube.cli import main
 from dynkube.transport import RetryPolicy
 from dynkube.watch import Backoff, EventType
@@ -204,7 +204,7 @@ def test_a_frozen_kept_alive_connection_is_replaced_once(through: Callable[..., 
 
 def test_a_connection_idle_too_long_is_not_reused(through: Callable[..., dynkube.Client], proxy: FaultProxy,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport, "IDLE_CONNECTION_SECONDS", 0.0)
+    monkeypatch.setattr(connection, "IDLE_CONNECTION_SECONDS", 0.0)  # read there by both transports
     client = through(timeout=(5.0, 20.0), retry=ONE_ATTEMPT)
     client.version()
     proxy.freeze()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 
 import dynkube
 import dynkube.aio
+import dynkube.config
+from dynkube.credentials import ClientCertificateCredentials
 
 T = TypeVar("T")
 
@@ -238,3 +241,51 @@ metadata: {{name: x}}
             return [f"{r.ok} {r.document.body['kind']}" for r in results]
 
     assert run(main) == ["True ConfigMap", "False NoSuchKind"]
+
+
+def test_credentials_that_cannot_block_are_read_on_the_loop(kubeconfig_path: Path) -> None:
+    """A client certificate in memory (or a static token) needs no worker thread; a token file or an
+    exec plugin would get one (dynkube.credentials.may_block)."""
+    config = dynkube.config.load_kubeconfig(kubeconfig_path)
+    pair = config.credentials.client_certificate()
+    if pair is None:
+        pytest.skip("the control plane's kubeconfig has no client certificate")
+    readers: list[int] = []
+
+    class Recorded(ClientCertificateCredentials):
+        def client_certificate(self) -> tuple[bytes, bytes] | None:
+            readers.append(threading.get_ident())
+            return super().client_certificate()
+
+    async def main() -> int:
+        credentials = Recorded(*pair, source="the test")
+        async with dynkube.aio.Client(config.replace(credentials=credentials), cache_dir=False) as client:
+            await client.version()
+            await client.version()
+        return threading.get_ident()
+
+    loop_thread = run(main)
+    assert readers and set(readers) == {loop_thread}
+
+
+def test_async_for_ends_at_the_first_step_after_stop(kubeconfig_path: Path, namespace: str,
+                                                     client: dynkube.Client) -> None:
+    """Events already read (several arrive in one chunk) are not handed out after stop(), and the
+    resume point stays at the last event handed out."""
+    configmaps = client.resource("configmaps")
+    start = configmaps.list_page(namespace).resource_version
+    for name in ("a", "b", "c", "d"):
+        configmaps.create({"metadata": {"name": name, "labels": {"stopped": "yes"}}}, namespace)
+
+    async def main() -> tuple[list[str], str | None, str]:
+        async with dynkube.aio.Client(kubeconfig=kubeconfig_path, namespace=namespace, cache_dir=False) as aio:
+            watch = (await aio.resource("configmaps")).watch(resource_version=start, label_selector="stopped=yes")
+            seen = []
+            async for event in watch:
+                seen.append(event.object.metadata.name)
+                first_version = event.object.metadata.resourceVersion
+                watch.stop()
+            return seen, watch.resource_version, first_version
+
+    seen, resume_point, first_version = run(main)
+    assert seen == ["a"] and resume_point == first_version

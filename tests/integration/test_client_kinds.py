@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -185,6 +186,32 @@ def test_pagination_over_many_objects(kubeconfig_path, namespace: str, cache_roo
         assert fast.resource("configmaps").delete_collection(namespace, label_selector="bulk=yes")
         assert list(cms.list(namespace, label_selector="bulk=yes")) == []
 
+
+
+def test_a_list_holds_one_page_at_a_time(client: dynkube.Client, namespace: str) -> None:
+    """No page of a list is alive while the next is fetched (the asyncio client's test in test_aio.py)."""
+    cms = client.resource("configmaps")
+    for name in ("a", "b", "c"):
+        cms.create({"metadata": {"name": name, "labels": {"paged": "yes"}}}, namespace)
+
+    def pages_alive() -> int:
+        """The pages of this namespace's ConfigMaps that are still in memory."""
+        return sum(1 for o in gc.get_objects() if isinstance(o, dynkube.ApiList)
+                   and any(item.metadata.get("namespace") == namespace for item in o.items))
+
+    send, alive_at_each_request = client.transport.send, []
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        alive_at_each_request.append(pages_alive())
+        return send(*args, **kwargs)
+
+    client.transport.send = observed  # type: ignore[method-assign]
+    try:
+        names = [cm.metadata.name for cm in cms.list(namespace, label_selector="paged=yes", limit=1)]
+    finally:
+        del client.transport.send
+    assert names == ["a", "b", "c"]
+    assert len(alive_at_each_request) >= 3 and not any(alive_at_each_request), alive_at_each_request
 
 def test_selectors(each_client: Any, namespace: str) -> None:
     cms = each_client.resource("configmaps")

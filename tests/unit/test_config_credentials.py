@@ -398,3 +398,39 @@ def test_from_url_refuses_credentials_in_the_url() -> None:
     with pytest.raises(ConfigError, match="must not hold credentials") as caught:
         Config.from_url("https://admin:hunter2@h")
     assert "hunter2" not in str(caught.value)
+
+
+CERTIFICATE = {"client-certificate-data": base64.b64encode(CERT_PEM).decode(),
+               "client-key-data": base64.b64encode(KEY_PEM).decode()}
+EXEC = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "true", "interactiveMode": "Never"}}
+
+
+@pytest.mark.parametrize(("user", "blocks"), [
+    ({}, False),
+    ({"token": "static"}, False),
+    ({"username": "u", "password": "p"}, False),
+    (CERTIFICATE, False),
+    ({**CERTIFICATE, "token": "static", "as": "someone", "as-groups": ["g"]}, False),
+    ({"tokenFile": "token"}, True),
+    ({**CERTIFICATE, "tokenFile": "token"}, True),
+    (EXEC, True),
+])
+def test_may_block_tells_the_credentials_read_without_waiting(tmp_path: Path, user: dict[str, Any],
+                                                              blocks: bool) -> None:
+    (tmp_path / "token").write_text("from-file")
+    credentials = load_kubeconfig(user_kubeconfig(tmp_path / "config", user)).credentials
+    assert credentials_module.may_block(credentials) is blocks
+
+
+def test_credentials_unknown_to_dynkube_may_block() -> None:
+    class Custom:
+        def headers(self) -> dict[str, str]:
+            return {}
+
+        def client_certificate(self) -> tuple[bytes, bytes] | None:
+            return None
+
+        def refresh(self) -> bool:
+            return False
+
+    assert credentials_module.may_block(Custom()) is True

@@ -127,3 +127,34 @@ def test_stdlib_in_the_environment_keeps_orjson_out(monkeypatch: pytest.MonkeyPa
     for _ in range(jsondecode.FAST_FROM // len(page) + 1):
         jsondecode.loads(page)
     assert jsondecode.decoder() == "json"
+
+
+def test_a_long_paged_list_takes_orjson_up_from_its_second_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DYNKUBE_JSON")
+    jsondecode.choose()
+    page = big_list()
+    jsondecode.expect(len(page))  # one more page of this size to come: not FAST_FROM
+    assert jsondecode.decoder() == "json"
+    jsondecode.expect(jsondecode.FAST_FROM)
+    assert jsondecode.decoder() == ("orjson" if importlib.util.find_spec("orjson") else "json")
+
+
+def test_a_list_page_says_how_much_is_still_to_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dynkube.core.calls import read_list
+    from dynkube.core.http import Response
+
+    expected: list[int] = []
+    monkeypatch.setattr(jsondecode, "expect", expected.append)
+    items = [{"metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 8000}} for i in range(10)]  # 80 KB
+
+    def page(metadata: dict[str, Any]) -> Response:
+        document = {"kind": "ConfigMapList", "metadata": metadata, "items": items}
+        return Response(200, content=json.dumps(document).encode())
+
+    counted, uncounted = page({"continue": "c", "remainingItemCount": 1000}), page({"continue": "c"})
+    read_list(counted)
+    read_list(uncounted)
+    read_list(page({}))  # the last page: nothing more to come
+    items[:] = items[:1]
+    read_list(page({"continue": "c", "remainingItemCount": 1000}))  # a small probe (limit=1): no expectation
+    assert expected == [len(counted.content) * 100, len(uncounted.content)]

@@ -18,7 +18,7 @@ LAYERS = {  # the second part of a module's name -> its layer, bottom (1) to top
     "errors": 1, "objects": 1, "options": 1, "resources": 1, "_version": 1, "_diskcache": 1,
     "config": 2, "credentials": 2,
     "core": 3, "raw": 3,
-    "transport": 4, "discovery": 4, "watch": 4, "schema": 4, "streaming": 4,
+    "transport": 4, "connection": 4, "discovery": 4, "watch": 4, "schema": 4, "streaming": 4,
     "client": 5, "verbs": 5,
     "informer": 6, "manifests": 6, "waiting": 6, "retrying": 6,
     "events": 6, "descriptions": 6, "owners": 6, "rollout": 6, "drain": 6, "diff": 6,
