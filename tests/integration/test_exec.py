@@ -94,7 +94,11 @@ def test_exec_with_a_tty_runs_on_a_terminal(each_client: Any, namespace: str, po
 
 
 def test_the_terminal_size_follows_resize(each_client: Any, namespace: str, pod: str) -> None:
-    with each_client.exec_stream(pod, ["sh", "-c", "read line; stty size"], namespace, stdin=True, tty=True) as stream:
+    # the API server passes the resize on a stream of its own, which may overtake or trail stdin: the
+    # command waits (up to 30 s) for the new size before printing it
+    script = ('read line; n=0; while [ "$(stty size)" != "45 123" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); '
+              'done; stty size')
+    with each_client.exec_stream(pod, ["sh", "-c", script], namespace, stdin=True, tty=True) as stream:
         stream.resize(123, 45)
         stream.write("go\n")
         output = b""

@@ -77,7 +77,10 @@ def test_exec_of_a_missing_command_is_an_error(kubeconfig_path: Path, namespace:
 
 
 def test_exec_with_a_tty(kubeconfig_path: Path, namespace: str, running_pod: str) -> None:
-    script = 'test -t 0 && test -t 1 && echo "on a terminal of size $(stty size)"; read line; echo "read: $line"'
+    # kubectl's size goes on a stream of its own, which may arrive after the command started: the
+    # command waits (up to 30 s) for a size before printing it
+    script = ('n=0; while [ "$(stty size)" = "0 0" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done; '
+              'test -t 0 && test -t 1 && echo "on a terminal of size $(stty size)"; read line; echo "read: $line"')
     output = _run_on_a_terminal(["kubectl", "--kubeconfig", str(kubeconfig_path), "exec", "-it", "-n", namespace,
                                  running_pod, "--", "sh", "-c", script], typed=b"typed\r",
                                 until=b"read: typed", rows=33, columns=101)
