@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,17 @@ def test_cp_to_a_missing_directory_quotes_tar(client: dynkube.Client, namespace:
                                               source_tree: Path, tmp_path: Path) -> None:
     # a small file: its whole archive is sent before tar gives up (with megabytes still on their way,
     # the node's close can reset the connection and take tar's message with it: then StreamError)
-    with pytest.raises(dynkube.CopyError, match="No such file or directory|Cannot open|Cannot chdir"):
-        dynkube.copy_to_pod(client, source_tree / "a.txt", pod, str(tmp_path / "absent" / "copy"),
-                            namespace=namespace)
+    # Now and then the exec's exit status is lost between the node and the API server, which then
+    # reports Success (seen 4 times in 60; docs/performance.md, "A different flake of test_cp.py"):
+    # such a copy is asked again, up to five times in all.
+    for _ in range(5):
+        try:
+            dynkube.copy_to_pod(client, source_tree / "a.txt", pod, str(tmp_path / "absent" / "copy"),
+                                namespace=namespace)
+        except dynkube.CopyError as exc:
+            assert re.search("No such file or directory|Cannot open|Cannot chdir", str(exc)), exc
+            break
+        assert not (tmp_path / "absent").exists()
+    else:
+        pytest.fail("five copies into a missing directory all ended without tar's error")
+    assert not (tmp_path / "absent").exists()
