@@ -73,8 +73,8 @@ def each_client(request: pytest.FixtureRequest, client: dynkube.Client, kubeconf
 @pytest.fixture
 def each_tools(each_client: Any) -> SyncTools | BridgedTools:
     """The library's tools matching ``each_client`` (``Informer``, ``wait_for``, ``retry_on_conflict``,
-    ``apply_manifests``): the sync ones, then ``dynkube.aio``'s with the sync face
-    (``tests.support.bridge.tools_for``)."""
+    ``apply_manifests``, ``copy_from_pod``, ``copy_to_pod``): the sync ones, then ``dynkube.aio``'s
+    with the sync face (``tests.support.bridge.tools_for``)."""
     return tools_for(each_client)
 
 

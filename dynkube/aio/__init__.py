@@ -1,8 +1,8 @@
 """dynkube for asyncio: ``dynkube.aio.Client`` has the sync client's verbs, awaited.
 
 Needs the ``async`` extra (``pip install 'dynkube[async]'``, which brings aiohttp); see docs/async.md.
-``import dynkube.aio`` loads neither requests nor urllib3; ``Informer`` and ``apply_manifests``,
-which share the sync informer's store and the sync apply, load on first use (PEP 562).
+``import dynkube.aio`` loads neither requests nor urllib3; ``Informer``, ``apply_manifests``, the
+log names and ``copy_from_pod``/``copy_to_pod``, which share sync code, load on first use (PEP 562).
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from .waiting import retry_on_conflict, wait_for
 from .watch import Watch
 
 if TYPE_CHECKING:
+    from .copying import copy_from_pod, copy_to_pod
     from .informer import Informer
     from .manifests import apply_manifests
     from .podlogs import LogStream, follow_logs, log_sources, logs, read_logs
 
 _LAZY = {"Informer": "informer", "apply_manifests": "manifests", "LogStream": "podlogs", "follow_logs": "podlogs",
-         "log_sources": "podlogs", "logs": "podlogs", "read_logs": "podlogs"}
+         "log_sources": "podlogs", "logs": "podlogs", "read_logs": "podlogs", "copy_from_pod": "copying",
+         "copy_to_pod": "copying"}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,5 +44,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "ExecStream", "Informer", "LogStream",
-           "PortConnection", "PortForwarder", "ResourceClient", "Watch", "apply_manifests", "follow_logs",
-           "log_sources", "logs", "read_logs", "retry_on_conflict", "wait_for"]
+           "PortConnection", "PortForwarder", "ResourceClient", "Watch", "apply_manifests", "copy_from_pod",
+           "copy_to_pod", "follow_logs", "log_sources", "logs", "read_logs", "retry_on_conflict", "wait_for"]

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,52 +41,55 @@ def source_tree(tmp_path: Path) -> Path:
     return root
 
 
-def test_cp_copies_a_directory_tree_from_the_pod(client: dynkube.Client, namespace: str, pod: str,
+def test_cp_copies_a_directory_tree_from_the_pod(each_client: Any, each_tools: Any, namespace: str, pod: str,
                                                  source_tree: Path, tmp_path: Path) -> None:
     destination = tmp_path / "here" / "copy"
     destination.parent.mkdir()
-    dynkube.copy_from_pod(client, pod, str(source_tree), destination, namespace=namespace)
+    each_tools.copy_from_pod(each_client, pod, str(source_tree), destination, namespace=namespace)
     assert _tree(destination) == _tree(source_tree)
 
 
-def test_cp_copies_a_file_from_the_pod(client: dynkube.Client, namespace: str, pod: str, source_tree: Path,
+def test_cp_copies_a_file_from_the_pod(each_client: Any, each_tools: Any, namespace: str, pod: str, source_tree: Path,
                                        tmp_path: Path) -> None:
-    written = dynkube.copy_from_pod(client, pod, str(source_tree / "sub" / "big.bin"), tmp_path / "big.bin",
+    written = each_tools.copy_from_pod(each_client, pod, str(source_tree / "sub" / "big.bin"), tmp_path / "big.bin",
                                     namespace=namespace)
     assert written == [tmp_path / "big.bin"]
     assert (tmp_path / "big.bin").read_bytes() == (source_tree / "sub" / "big.bin").read_bytes()
 
 
-def test_cp_of_a_missing_path_quotes_tar(client: dynkube.Client, namespace: str, pod: str, tmp_path: Path) -> None:
+def test_cp_of_a_missing_path_quotes_tar(each_client: Any, each_tools: Any, namespace: str, pod: str,
+                                         tmp_path: Path) -> None:
     with pytest.raises(dynkube.CopyError, match="No such file or directory"):
-        dynkube.copy_from_pod(client, pod, str(tmp_path / "nothing-here"), tmp_path / "out", namespace=namespace)
+        each_tools.copy_from_pod(each_client, pod, str(tmp_path / "nothing-here"), tmp_path / "out",
+                                 namespace=namespace)
     assert not (tmp_path / "out").exists()
 
 
-def test_cp_from_a_missing_container_is_the_servers_error(client: dynkube.Client, namespace: str, pod: str,
+def test_cp_from_a_missing_container_is_the_servers_error(each_client: Any, each_tools: Any, namespace: str, pod: str,
                                                           tmp_path: Path) -> None:
     with pytest.raises(dynkube.BadRequest, match="container nope is not valid"):
-        dynkube.copy_from_pod(client, pod, "/etc/hostname", tmp_path / "out", namespace=namespace, container="nope")
+        each_tools.copy_from_pod(each_client, pod, "/etc/hostname", tmp_path / "out", namespace=namespace,
+                                 container="nope")
 
 
-def test_cp_copies_a_directory_tree_to_the_pod(client: dynkube.Client, namespace: str, pod: str,
+def test_cp_copies_a_directory_tree_to_the_pod(each_client: Any, each_tools: Any, namespace: str, pod: str,
                                                source_tree: Path, tmp_path: Path) -> None:
     (tmp_path / "in-pod" / "target").mkdir()
     destination = tmp_path / "in-pod" / "target" / "copy"
-    dynkube.copy_to_pod(client, source_tree, pod, str(destination), namespace=namespace)
+    each_tools.copy_to_pod(each_client, source_tree, pod, str(destination), namespace=namespace)
     assert _tree(destination) == _tree(source_tree)
 
 
-def test_cp_round_trip_keeps_every_byte(client: dynkube.Client, namespace: str, pod: str, source_tree: Path,
+def test_cp_round_trip_keeps_every_byte(each_client: Any, each_tools: Any, namespace: str, pod: str, source_tree: Path,
                                         tmp_path: Path) -> None:
     uploaded = tmp_path / "in-pod" / "uploaded"
-    dynkube.copy_to_pod(client, source_tree / "sub" / "big.bin", pod, str(uploaded), namespace=namespace)
+    each_tools.copy_to_pod(each_client, source_tree / "sub" / "big.bin", pod, str(uploaded), namespace=namespace)
     back = tmp_path / "back.bin"
-    dynkube.copy_from_pod(client, pod, str(uploaded), back, namespace=namespace)
+    each_tools.copy_from_pod(each_client, pod, str(uploaded), back, namespace=namespace)
     assert back.read_bytes() == (source_tree / "sub" / "big.bin").read_bytes()
 
 
-def test_cp_to_a_missing_directory_quotes_tar(client: dynkube.Client, namespace: str, pod: str,
+def test_cp_to_a_missing_directory_quotes_tar(each_client: Any, each_tools: Any, namespace: str, pod: str,
                                               source_tree: Path, tmp_path: Path) -> None:
     # a small file: its whole archive is sent before tar gives up (with megabytes still on their way,
     # the node's close can reset the connection and take tar's message with it: then StreamError)
@@ -94,7 +98,7 @@ def test_cp_to_a_missing_directory_quotes_tar(client: dynkube.Client, namespace:
     # such a copy is asked again, up to five times in all.
     for _ in range(5):
         try:
-            dynkube.copy_to_pod(client, source_tree / "a.txt", pod, str(tmp_path / "absent" / "copy"),
+            each_tools.copy_to_pod(each_client, source_tree / "a.txt", pod, str(tmp_path / "absent" / "copy"),
                                 namespace=namespace)
         except dynkube.CopyError as exc:
             assert re.search("No such file or directory|Cannot open|Cannot chdir", str(exc)), exc

@@ -218,6 +218,8 @@ class SyncTools:
     wait_for = staticmethod(dynkube.wait_for)
     retry_on_conflict = staticmethod(dynkube.retry_on_conflict)
     apply_manifests = staticmethod(dynkube.apply_manifests)
+    copy_from_pod = staticmethod(dynkube.copy_from_pod)
+    copy_to_pod = staticmethod(dynkube.copy_to_pod)
 
 
 class BridgedTools:
@@ -240,6 +242,12 @@ class BridgedTools:
 
     def apply_manifests(self, client: AsyncBridge, *args: Any, **kwargs: Any) -> Any:
         return self._runner.run(dynkube.aio.apply_manifests(client.target, *args, **kwargs))
+
+    def copy_from_pod(self, client: AsyncBridge, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(dynkube.aio.copy_from_pod(client.target, *args, **kwargs))
+
+    def copy_to_pod(self, client: AsyncBridge, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(dynkube.aio.copy_to_pod(client.target, *args, **kwargs))
 
 
 def tools_for(client: Any) -> SyncTools | BridgedTools:

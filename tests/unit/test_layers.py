@@ -47,7 +47,7 @@ MODULES = {module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
 
 AIO_LAYERS = {  # dynkube.aio's modules sit in the layers of their sync counterparts
     "transport": 4, "discovery": 4, "watch": 4, "streaming": 4, "client": 5, "informer": 6, "waiting": 6,
-    "manifests": 6, "podlogs": 6, "__init__": 7,
+    "manifests": 6, "podlogs": 6, "copying": 6, "__init__": 7,
 }
 
 
