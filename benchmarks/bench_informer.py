@@ -28,7 +28,8 @@ before the clock starts):
   growth and tracemalloc peak, dynkube sync and aio against the raw floor (constant memory: the peak
   follows the page size, not the 100,000).
 
-    python benchmarks/bench_informer.py [--objects 100000] [--runs 3] [--cleanup] [--json PATH]
+    python benchmarks/bench_informer.py [--objects 100000] [--runs 3] [--parts hold,relist,pages]
+                                        [--before TREE] [--cleanup] [--profile] [--json PATH]
 """
 
 from __future__ import annotations
@@ -557,7 +558,7 @@ def _spread(row: dict[str, Any], key: str, unit: str) -> str | None:
     return "–".join(_common.fmt_value(v, unit) for v in low_high)
 
 
-def _hold(options: argparse.Namespace, kubeconfig: Path, env: dict[str, str], runs: int,
+def _hold(kubeconfig: Path, env: dict[str, str], runs: int,
           errors: dict[str, str]) -> dict[str, Any]:
     script = Path(__file__).resolve()
     names = list(HOLDERS)
@@ -614,32 +615,41 @@ def _hold(options: argparse.Namespace, kubeconfig: Path, env: dict[str, str], ru
         + [f"{name}: `{code}`" for name, code in HOLDER_CODE.items()])
 
 
-def _relist(kubeconfig: Path, env: dict[str, str], runs: int, errors: dict[str, str]) -> dict[str, Any]:
+def _relist_row(label: str, kubeconfig: Path, env: dict[str, str], runs: int,
+                errors: dict[str, str]) -> dict[str, Any]:
     script = Path(__file__).resolve()
     samples = []
     for _ in range(runs):
         answer = _common.run_worker(script, ["relist", str(kubeconfig), "time"], timeout=WORKER_TIMEOUT * 2, env=env)
         if "error" in answer:
-            errors["relist"] = answer["error"]
+            errors[f"relist {label}"] = answer["error"]
             break
         samples.append(answer)
-        print(f"  relist: {answer['seconds']:.2f} s from the 410 to the change notified "
+        print(f"  relist ({label}): {answer['seconds']:.2f} s from the 410 to the change notified "
               f"({answer['restore_to_gone']:.2f} s from the restore to the 410), RSS peak "
               f"+{answer['rss_peak'] / 2**20:.0f} MiB, {answer['writes']} writes to reach a 410", flush=True)
     memory = _common.run_worker(script, ["relist", str(kubeconfig), "memory"], timeout=WORKER_TIMEOUT * 3, env=env)
     if "error" in memory:
-        errors["relist (tracemalloc)"] = memory["error"]
+        errors[f"relist {label} (tracemalloc)"] = memory["error"]
         memory = {}
-    row: dict[str, Any] = {"name": "dynkube Informer", **_stats(samples, ("seconds", "restore_to_gone", "rss_peak",
-                                                                           "writes")),
+    row: dict[str, Any] = {"name": label, **_stats(samples, ("seconds", "restore_to_gone", "rss_peak", "writes")),
                            "items": samples[0]["items"] if samples else None,
                            "traced_store": memory.get("traced_store"), "traced_peak": memory.get("traced_peak")}
     row["range"] = _spread(row, "seconds", "s")
     if row["traced_store"] and row["traced_peak"]:
         row["peak_over_store"] = f"{row['traced_peak'] / row['traced_store']:.2f}x"
+    return row
+
+
+def _relist(kubeconfig: Path, env: dict[str, str], runs: int, errors: dict[str, str],
+            before: Path | None) -> dict[str, Any]:
+    rows = [_relist_row("dynkube Informer", kubeconfig, env, runs, errors)]
+    if before is not None:  # the same worker importing another tree's dynkube/ package
+        rows.append(_relist_row(f"dynkube Informer ({before.name})", kubeconfig,
+                                {**env, "PYTHONPATH": str(before)}, runs, errors))
     return _common.table(
-        f"relist of {row['items']} ConfigMaps after a real 410; median of {len(samples)} fresh interpreters (min–max)",
-        [row],
+        f"relist of {rows[0]['items']} ConfigMaps after a real 410; median of {runs} fresh interpreters (min–max)",
+        rows,
         [("seconds", "410 to change notified", "s"), ("range", "min–max", "t"),
          ("restore_to_gone", "restore to 410", "s"), ("rss_peak", "peak RSS growth", "B"),
          ("traced_store", "tracemalloc of the synced store", "B"), ("traced_peak", "tracemalloc peak in relist", "B"),
@@ -740,10 +750,10 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     tables: dict[str, dict[str, Any]] = {}
     if "hold" in parts:
         print("informers and lists kept in memory", flush=True)
-        tables["hold"] = _hold(options, kubeconfig, env, runs, errors)
+        tables["hold"] = _hold(kubeconfig, env, runs, errors)
     if "relist" in parts:
         print("relist after a 410", flush=True)
-        tables["relist"] = _relist(kubeconfig, env, runs, errors)
+        tables["relist"] = _relist(kubeconfig, env, runs, errors, options.before)
     if "pages" in parts:
         print("lists page by page", flush=True)
         tables["pages"] = _pages(kubeconfig, env, runs, errors)
@@ -754,6 +764,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=DEFAULT_OBJECTS, help="ConfigMaps (default 100000)")
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per measurement (default 3)")
     parser.add_argument("--parts", default="hold,relist,pages", help="comma-separated: hold, relist, pages")
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="also run the relist with the dynkube/ package of TREE (PYTHONPATH=TREE)")
     parser.add_argument("--cleanup", action="store_true", help="delete the benchmark namespace and exit")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of the sync Informer's first sync and exit")
