@@ -343,11 +343,11 @@ def relist_worker(kubeconfig: str, mode: str) -> None:
     informer's resourceVersion, let through: the 410, the relist, the change notified."""
     from urllib.parse import urlsplit
 
-    sys.path.insert(0, str(_common.ROOT))
-    from tests.faults.proxy import FaultProxy
-
-    import dynkube
+    import dynkube  # first: with --before, from the other tree (PYTHONPATH), not from ROOT below
     from dynkube.watch import Backoff
+
+    sys.path.append(str(_common.ROOT))
+    from tests.faults.proxy import FaultProxy
 
     direct = _dynkube_client(kubeconfig).resource("configmaps")
     server = urlsplit(direct.client.config.server)
@@ -393,7 +393,7 @@ def relist_worker(kubeconfig: str, mode: str) -> None:
     proxy.restore()
     if not changed.wait(WORKER_TIMEOUT):
         raise RuntimeError(f"the informer did not relist: {informer.last_error!r}")
-    result: dict[str, Any] = {"items": len(informer.store), "writes": writes}
+    result: dict[str, Any] = {"items": len(informer.store), "writes": writes, "dynkube": dynkube.__file__}
     if mode == "memory":
         _, peak = tracemalloc.get_traced_memory()
         result.update(traced_store=store_traced, traced_peak=peak)
