@@ -394,12 +394,12 @@ def relist_worker(kubeconfig: str, mode: str) -> None:
     if not changed.wait(WORKER_TIMEOUT):
         raise RuntimeError(f"the informer did not relist: {informer.last_error!r}")
     result: dict[str, Any] = {"items": len(informer.store), "writes": writes, "dynkube": dynkube.__file__}
+    if gone.at is None:
+        raise RuntimeError("the informer relisted without logging a 410")
     if mode == "memory":
         _, peak = tracemalloc.get_traced_memory()
         result.update(traced_store=store_traced, traced_peak=peak)
     else:
-        if gone.at is None:
-            raise RuntimeError("the informer relisted without logging a 410")
         result.update(seconds=noticed[0] - gone.at, restore_to_gone=gone.at - restored,
                       rss_peak=_common.peak_rss_bytes() - baseline)
     informer.stop()
