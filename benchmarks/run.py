@@ -29,7 +29,7 @@ import _common  # noqa: E402
 
 ORDER = ["bench_import", "bench_discovery", "bench_list"]  # then any other bench_*.py, by name
 TIME_LIMIT = {"bench_import": 900, "bench_discovery": 2400, "bench_list": 3600, "bench_crds": 7200, "bench_aio": 1800,
-              "bench_async_http": 1800}
+              "bench_async_http": 1800, "bench_informer": 7200}
 DEFAULT_LIMIT = 1800
 
 

@@ -441,7 +441,8 @@ class Informer:
         for page in self.resource.list_pages(**self._selection, limit=limit):
             version = version or page.resource_version
             for obj in page.items:
-                objects[object_key(obj)] = obj
+                key = object_key(obj)
+                objects[key] = self._sync.unchanged(key, obj)
         return version, objects
 
     # ---- applying changes (decided by core.store.StoreSync) ----------------------------------

@@ -46,6 +46,8 @@ class Objects(Protocol):
 
     def keys(self) -> builtins.list[str]: ...
 
+    def get(self, key: str) -> ApiObject | None: ...
+
     def list(self) -> builtins.list[ApiObject]: ...
 
     def put(self, key: str, obj: ApiObject) -> ApiObject | None: ...
@@ -79,6 +81,8 @@ class StoreSync:
                    for key in [k for k in self.store.keys() if k not in objects]
                    if (gone := self.store.remove(key)) is not None]
         for key, obj in objects.items():
+            if self.store.get(key) is obj:  # kept by ``unchanged``: nothing to store or tell
+                continue
             old = self.store.put(key, obj)
             if old is None:
                 notices.append(Notice(Note.ADD, (obj, initial)))
@@ -90,6 +94,16 @@ class StoreSync:
             notices.append(Notice(Note.SYNCED))
             self.synced = True
         return notices
+
+    def unchanged(self, key: str, obj: ApiObject) -> ApiObject:
+        """The stored object under ``key`` if ``obj`` is the same state of it (same uid and
+        resourceVersion), else ``obj``. An informer keeps a relist's objects through this, so that
+        what did not change is held once, not twice, until the list is applied (it only reads the
+        store: the one thread that changes it may call it without the informer's lock)."""
+        old = self.store.get(key)
+        if old is not None and _version(old) == _version(obj) and _uid(old) == _uid(obj):
+            return old
+        return obj
 
     @property
     def listing(self) -> bool:
@@ -108,7 +122,8 @@ class StoreSync:
                 objects, self._initial = self._initial, None
                 return self.listed(objects)
             if event.type is EventType.ADDED:
-                self._initial[object_key(event.object)] = event.object
+                key = object_key(event.object)
+                self._initial[key] = self.unchanged(key, event.object)
             return []
         return self.apply(event.type, event.object)
 

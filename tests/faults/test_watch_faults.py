@@ -234,6 +234,7 @@ def test_informer_relists_after_410_and_reports_missed_deletes(client: dynkube.C
     informer.add_handler(**recorder.handlers())
     with informer:
         assert informer.wait_for_sync(30), informer.last_error
+        unchanged = {key: informer.store.get(key) for key in (f"{namespace}/g{i}" for i in (3, 4, 5))}
         proxy.outage()
         before_outage = direct.list_page(namespace).resource_version
         direct.delete("g0", namespace=namespace)
@@ -252,3 +253,4 @@ def test_informer_relists_after_410_and_reports_missed_deletes(client: dynkube.C
         ("add", f"{namespace}/n0"), ("delete", f"{namespace}/g0"), ("delete", f"{namespace}/g1"),
         ("update", f"{namespace}/g2")]
     assert store_state(informer) == server_state(direct, namespace)
+    assert all(informer.store.get(key) is obj for key, obj in unchanged.items())  # held once through the relist

@@ -103,3 +103,23 @@ def test_a_full_list_ends_a_streaming_list_left_unfinished() -> None:
     sync.listed({})
     a = cm("a")
     assert not sync.listing and sync.event(WatchEvent(EventType.ADDED, a)) == [Notice(Note.ADD, (a, False))]
+
+
+def test_a_relist_keeps_the_stored_object_of_what_did_not_change() -> None:
+    kept, changed = cm("kept"), cm("changed")
+    sync = synced(kept, changed)
+    kept_again, changed2 = cm("kept"), cm("changed", "2")
+    assert sync.unchanged("ns/kept", kept_again) is kept
+    assert sync.unchanged("ns/changed", changed2) is changed2
+    sync.stream_started()
+    for obj in (kept_again, changed2):
+        assert sync.event(WatchEvent(EventType.ADDED, obj)) == []
+    assert sync.event(end_of_initial_events()) == [Notice(Note.UPDATE, (changed, changed2))]
+    assert sync.store.get("ns/kept") is kept and sync.store.get("ns/changed") is changed2
+
+
+def test_an_object_recreated_under_its_name_is_not_unchanged() -> None:
+    sync = synced(cm("a", "5"))
+    recreated = cm("a", "5", uid="other")  # the same resourceVersion cannot happen; the uid is checked anyway
+    assert sync.unchanged("ns/a", recreated) is recreated
+    assert sync.unchanged("ns/b", cm("b")).metadata.name == "b"
