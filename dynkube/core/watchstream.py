@@ -8,10 +8,9 @@ streaming list's initial events) and builds that connection's request.
 
 from __future__ import annotations
 
-import codecs
 import enum
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import WatchError, api_error_from_status
@@ -21,7 +20,8 @@ from .calls import WATCH_RESUME_PARAMS
 from .http import Request
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-_WHITESPACE = " \t\r\n"
+_WHITESPACE = b" \t\r\n"
+_WHITESPACE_TEXT = " \t\r\n"
 
 
 class EventType(enum.StrEnum):
@@ -64,69 +64,92 @@ class WatchEvent(NamedTuple):
 class JSONStreamDecoder:
     """Incremental decoder of concatenated JSON objects (whitespace between them), fed bytes.
 
-    The complete lines of a piece are parsed in one call of ``jsondecode.loads`` (orjson when
-    installed): one line alone, several as one JSON array (the parser then shares dict-key strings
-    among them, as it does within a list page: a third less memory for objects kept, at the same
-    speed); if they do not form one (blank lines, values spread over lines, garbage), values are
-    parsed one by one. A value cut by a chunk boundary waits for the
-    next ``feed``. Parsing is not even tried while
-    no newline follows the value's start and the buffer does not end with ``}``: it cannot succeed,
-    and a failed attempt costs a parse (the server ends each event with a newline, so this only
-    delays, in streams without newlines, an object followed by a partial one). A value that fails
-    to parse while a newline follows the failure point is malformed (an incomplete value never
-    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``.
+    The bytes are kept as bytes. The complete lines of a piece are parsed in one call of
+    ``jsondecode.loads`` (orjson when installed), without decoding them to text first: one line
+    alone, several as one JSON array (the parser then shares dict-key strings among them, as it does
+    within a list page: a third less memory for objects kept, at the same speed). If they do not form
+    one (blank lines, values spread over lines, garbage), or no newline ends them, values are parsed
+    one by one from their text. A value cut by a chunk boundary waits for the next ``feed`` (a newline
+    byte never occurs inside a UTF-8 character, so cutting at one is safe). Parsing one by one is not
+    even tried while no newline follows the value's start and the buffer does not end with ``}``: it
+    cannot succeed, and a failed attempt costs a parse (the server ends each event with a newline, so
+    this only delays, in streams without newlines, an object followed by a partial one). A value that
+    fails to parse while a newline follows the failure point is malformed (an incomplete value never
+    holds a raw newline at or after the point where parsing stops) and raises ``WatchError``, as do
+    bytes that are not UTF-8.
     """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._pending = ""
+        self._pending = b""
         self._scan = json.JSONDecoder().raw_decode
 
     def feed(self, data: bytes) -> Iterator[Any]:
         """The values completed by ``data``, in order (a generator)."""
-        text = self._utf8.decode(data)
-        if self._pending:
-            text = self._pending + text
-        scan = self._scan
-        pos, end = 0, len(text)
+        buffer = self._pending + data if self._pending else data
+        pos = 0
         try:
-            cut = text.rfind("\n")
+            cut = buffer.rfind(b"\n")
             if cut > 0:  # complete lines: try them in one call
-                lines = self._lines(text[:cut])
+                lines = self._lines(buffer[:cut])
                 if lines is not None:
                     pos = cut + 1
                     yield from lines
-            while True:
-                while pos < end and text[pos] in _WHITESPACE:
-                    pos += 1
-                if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
-                    break
-                try:
-                    value, pos = scan(text, pos)
-                except json.JSONDecodeError as exc:
-                    if text.find("\n", exc.pos) != -1:
-                        raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
-                                         f"{text[exc.pos:exc.pos + 40]!r}") from None
-                    break
-                yield value
+            if pos < len(buffer):
+                pos = yield from self._one_by_one(buffer, pos)
         finally:
-            self._pending = text[pos:] if pos < end else ""
+            self._pending = buffer[pos:] if pos < len(buffer) else b""
 
     @staticmethod
-    def _lines(text: str) -> list[Any] | None:
+    def _lines(data: bytes) -> list[Any] | None:
         """The values of newline-separated lines (one value a line); None if they are not that."""
         try:
-            if "\n" not in text:
-                return [jsondecode.loads(text)]
-            values: list[Any] = jsondecode.loads("[" + text.replace("\n", ",") + "]")
+            if b"\n" not in data:
+                return [jsondecode.loads(data)]
+            values: list[Any] = jsondecode.loads(b"[" + data.replace(b"\n", b",") + b"]")
         except ValueError:
             return None
         return values
 
+    def _one_by_one(self, buffer: bytes, start: int) -> Generator[Any, None, int]:
+        """The values from ``start`` on, parsed from their text one at a time; returns the offset
+        of the first byte not consumed."""
+        while start < len(buffer) and buffer[start] in _WHITESPACE:
+            start += 1
+        rest = buffer[start:]
+        if not rest or (b"\n" not in rest and rest.rstrip()[-1:] != b"}"):
+            return start
+        text = _utf8_prefix(rest)
+        scan, pos, end = self._scan, 0, len(text)
+        while True:
+            while pos < end and text[pos] in _WHITESPACE_TEXT:
+                pos += 1
+            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+                break
+            try:
+                value, pos = scan(text, pos)
+            except json.JSONDecodeError as exc:
+                if text.find("\n", exc.pos) != -1:
+                    raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
+                                     f"{text[exc.pos:exc.pos + 40]!r}") from None
+                break
+            yield value
+        return start + (pos if text.isascii() else len(text[:pos].encode()))
+
     @property
     def incomplete(self) -> bool:
         """True when part of a value (or of a UTF-8 character) is buffered."""
-        return bool(self._pending) or bool(self._utf8.getstate()[0])
+        return bool(self._pending)
+
+
+def _utf8_prefix(data: bytes) -> str:
+    """The text of ``data`` but for a UTF-8 character cut at its end; WatchError if it is not UTF-8."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            return data[:exc.start].decode()
+        raise WatchError(f"the watch stream is not UTF-8: {exc.reason} at byte {exc.start} "
+                         f"of {data[max(exc.start - 20, 0):exc.start + 20]!r}") from None
 
 
 def decode_event(document: Any) -> WatchEvent:

@@ -101,6 +101,17 @@ def test_malformed_value_raises_instead_of_buffering_forever(garbage: bytes) -> 
         list(decoder.feed(STREAM[:STREAM.index(b"\n") + 1] + garbage + STREAM))
 
 
+@pytest.mark.parametrize("cut", [0, 1])
+def test_bytes_that_are_not_utf8_raise(cut: int) -> None:
+    first_end = STREAM.index(b"\n") + 1
+    bad = STREAM[:first_end] + b'{"type": "ADDED", "object": {"a": "\xff\xfe"}}\n' + STREAM[first_end:]
+    decoder = JSONStreamDecoder()
+    pieces = [bad] if not cut else [bad[:first_end + 40], bad[first_end + 40:]]
+    with pytest.raises(WatchError, match="not UTF-8"):
+        for piece in pieces:
+            list(decoder.feed(piece))
+
+
 def test_events_are_typed_with_wrapped_objects() -> None:
     events = [decode_event(doc) for doc in EXPECTED]
     assert [e.type for e in events[:5]] == [EventType.ADDED] * 4 + [EventType.BOOKMARK]
