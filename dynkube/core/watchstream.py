@@ -22,6 +22,7 @@ from .http import Request
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _WHITESPACE = b" \t\r\n"
 _WHITESPACE_TEXT = " \t\r\n"
+_CLOSE_BRACE = ord("}")
 
 
 class EventType(enum.StrEnum):
@@ -94,7 +95,8 @@ class JSONStreamDecoder:
                 if lines is not None:
                     pos = cut + 1
                     yield from lines
-            if pos < len(buffer):
+            pos = _skip_whitespace(buffer, pos)
+            if pos < len(buffer) and (buffer.find(b"\n", pos) != -1 or _last_byte(buffer) == _CLOSE_BRACE):
                 pos = yield from self._one_by_one(buffer, pos)
         finally:
             self._pending = buffer[pos:] if pos < len(buffer) else b""
@@ -111,14 +113,9 @@ class JSONStreamDecoder:
         return values
 
     def _one_by_one(self, buffer: bytes, start: int) -> Generator[Any, None, int]:
-        """The values from ``start`` on, parsed from their text one at a time; returns the offset
-        of the first byte not consumed."""
-        while start < len(buffer) and buffer[start] in _WHITESPACE:
-            start += 1
-        rest = buffer[start:]
-        if not rest or (b"\n" not in rest and rest.rstrip()[-1:] != b"}"):
-            return start
-        text = _utf8_prefix(rest)
+        """The values from ``start`` (not whitespace) on, parsed from their text one at a time;
+        returns the offset of the first byte not consumed."""
+        text = _utf8_prefix(buffer[start:])
         scan, pos, end = self._scan, 0, len(text)
         while True:
             while pos < end and text[pos] in _WHITESPACE_TEXT:
@@ -139,6 +136,21 @@ class JSONStreamDecoder:
     def incomplete(self) -> bool:
         """True when part of a value (or of a UTF-8 character) is buffered."""
         return bool(self._pending)
+
+
+def _skip_whitespace(data: bytes, pos: int) -> int:
+    end = len(data)
+    while pos < end and data[pos] in _WHITESPACE:
+        pos += 1
+    return pos
+
+
+def _last_byte(data: bytes) -> int:
+    """The last byte of ``data`` that is not whitespace (-1 if none)."""
+    end = len(data)
+    while end and data[end - 1] in _WHITESPACE:
+        end -= 1
+    return data[end - 1] if end else -1
 
 
 def _utf8_prefix(data: bytes) -> str:
