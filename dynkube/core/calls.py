@@ -60,11 +60,12 @@ EXPECT_FROM = 64 * 1024  # a smaller page (a probe with limit=1) says little abo
 
 
 def read_list(response: Response) -> ApiList:
-    """The list page a LIST answered. A page of at least ``EXPECT_FROM`` bytes with more to come tells
-    the JSON decoder how many bytes to expect: ``remainingItemCount`` items (one more page when the
-    server does not count them) of this page's size each."""
+    """The list page a LIST answered. A page of at least ``EXPECT_FROM`` bytes (and no more than the
+    JSON decoder's ``FAST_UP_TO``, beyond which orjson is not used) with more to come tells the
+    decoder how many bytes to expect: ``remainingItemCount`` items (one more page when the server
+    does not count them) of this page's size each."""
     page = ApiList(json_object(response, "GET"))
-    if page.continue_token and page.items and len(response.content) >= EXPECT_FROM:
+    if page.continue_token and page.items and EXPECT_FROM <= len(response.content) <= jsondecode.FAST_UP_TO:
         remaining = page.metadata.get("remainingItemCount")
         items = remaining if type(remaining) is int and remaining > 0 else len(page.items)
         jsondecode.expect(len(response.content) * items // len(page.items))

@@ -103,11 +103,22 @@ class JSONStreamDecoder:
 
     @staticmethod
     def _lines(data: bytes) -> list[Any] | None:
-        """The values of newline-separated lines (one value a line); None if they are not that."""
+        """The values of newline-separated lines (one value a line); None if they are not that.
+        Parsed in runs of lines of at most ``jsondecode.FAST_UP_TO`` bytes (a longer line alone)."""
+        values: list[Any] = []
+        start, end, most = 0, len(data), jsondecode.FAST_UP_TO
         try:
-            if b"\n" not in data:
-                return [jsondecode.loads(data)]
-            values: list[Any] = jsondecode.loads(b"[" + data.replace(b"\n", b",") + b"]")
+            while start < end:
+                stop = data.rfind(b"\n", start, start + most) if end - start > most else end
+                if stop <= start:  # one line longer than a run
+                    stop = data.find(b"\n", start + 1)
+                    stop = end if stop == -1 else stop
+                run = data[start:stop] if start or stop < end else data
+                if b"\n" in run:
+                    values += jsondecode.loads(b"[" + run.replace(b"\n", b",") + b"]")
+                else:
+                    values.append(jsondecode.loads(run))
+                start = stop + 1
         except ValueError:
             return None
         return values

@@ -6,6 +6,7 @@ import gc
 import importlib.util
 import json
 import math
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,24 @@ def test_a_large_document_is_decoded_with_the_collector_paused_and_leaves_it_on(
     assert gc.isenabled()
 
 
+def _peak(decode: Any, data: bytes) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        decode(data)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_document_beyond_fast_up_to_peaks_no_higher_than_json_loads() -> None:
+    items = [{"metadata": {"name": f"cm-{i}", "labels": {"a": "b"}}, "data": {"k": "v" * 300}} for i in range(2000)]
+    data = json.dumps({"kind": "ConfigMapList", "items": items}).encode()
+    assert len(data) > jsondecode.FAST_UP_TO
+    assert jsondecode.loads(data) == json.loads(data)
+    assert _peak(jsondecode.loads, data) <= 1.2 * _peak(json.loads, data)  # orjson's buffer would be ~10x
+
+
 def test_a_collector_turned_off_by_the_program_stays_off() -> None:
     gc.disable()
     try:
@@ -155,6 +174,8 @@ def test_a_list_page_says_how_much_is_still_to_come(monkeypatch: pytest.MonkeyPa
     read_list(counted)
     read_list(uncounted)
     read_list(page({}))  # the last page: nothing more to come
+    items[:] = items * 4  # 320 KB: beyond FAST_UP_TO, so json decodes it and what follows
+    read_list(page({"continue": "c", "remainingItemCount": 1000}))
     items[:] = items[:1]
     read_list(page({"continue": "c", "remainingItemCount": 1000}))  # a small probe (limit=1): no expectation
     assert expected == [len(counted.content) * 100, len(uncounted.content)]

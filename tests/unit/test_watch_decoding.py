@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import dynkube
+from dynkube.core import jsondecode
 from dynkube.errors import Gone, WatchError, api_error_from_status
 from dynkube.resources import Resource
 from dynkube.watch import EventType, JSONStreamDecoder, WatchEvent, decode_event
@@ -64,6 +65,18 @@ def test_random_splits_inside_and_across_events() -> None:
     for _ in range(300):
         offsets = rng.sample(range(1, len(STREAM)), rng.randint(1, 40))
         assert decode(split_at(STREAM, offsets)) == EXPECTED
+
+
+def test_a_piece_larger_than_one_parse_is_parsed_in_runs_of_lines() -> None:
+    repeats = jsondecode.FAST_UP_TO * 3 // len(STREAM) + 1
+    assert decode([STREAM * repeats]) == EXPECTED * repeats
+
+
+def test_a_line_longer_than_one_parse_is_parsed_alone() -> None:
+    long_line = json.dumps({"type": "ADDED", "object": {"metadata": {"name": "big"},
+                                                         "data": {"k": "x" * jsondecode.FAST_UP_TO}}}).encode()
+    stream = STREAM + long_line + b"\n" + STREAM
+    assert decode([stream]) == [*EXPECTED, json.loads(long_line), *EXPECTED]
 
 
 def test_events_without_newlines_between_them() -> None:
