@@ -658,6 +658,7 @@ def _concurrently(client: dynkube.Client, threads: int) -> list[str]:
             results[index] = answer["status"]["userInfo"]["username"]
         except dynkube.DynkubeError as err:
             results[index] = type(err).__name__
+            logging.getLogger(__name__).warning("request %d of %d failed: %s", index, threads, err)  # shown on failure
 
     workers = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
     for worker in workers:
