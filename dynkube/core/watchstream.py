@@ -22,7 +22,6 @@ from .http import Request
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _WHITESPACE = b" \t\r\n"
 _WHITESPACE_TEXT = " \t\r\n"
-_CLOSE_BRACE = ord("}")
 
 
 class EventType(enum.StrEnum):
@@ -96,7 +95,7 @@ class JSONStreamDecoder:
                     pos = cut + 1
                     yield from lines
             pos = _skip_whitespace(buffer, pos)
-            if pos < len(buffer) and (buffer.find(b"\n", pos) != -1 or _last_byte(buffer) == _CLOSE_BRACE):
+            if pos < len(buffer) and _may_end(buffer, pos):
                 pos = yield from self._one_by_one(buffer, pos)
         finally:
             self._pending = buffer[pos:] if pos < len(buffer) else b""
@@ -131,7 +130,7 @@ class JSONStreamDecoder:
         while True:
             while pos < end and text[pos] in _WHITESPACE_TEXT:
                 pos += 1
-            if pos == end or (text.find("\n", pos) == -1 and text.rstrip()[-1:] != "}"):
+            if pos == end or not _may_end(text, pos):
                 break
             try:
                 value, pos = scan(text, pos)
@@ -156,12 +155,12 @@ def _skip_whitespace(data: bytes, pos: int) -> int:
     return pos
 
 
-def _last_byte(data: bytes) -> int:
-    """The last byte of ``data`` that is not whitespace (-1 if none)."""
-    end = len(data)
-    while end and data[end - 1] in _WHITESPACE:
-        end -= 1
-    return data[end - 1] if end else -1
+def _may_end(data: bytes | str, pos: int) -> bool:
+    """Whether the value that starts at ``pos`` may be complete: a newline follows it, or ``data``
+    ends with ``}``. Otherwise parsing it cannot succeed yet."""
+    if isinstance(data, bytes):
+        return data.find(b"\n", pos) != -1 or data.rstrip()[-1:] == b"}"
+    return data.find("\n", pos) != -1 or data.rstrip()[-1:] == "}"
 
 
 def _utf8_prefix(data: bytes) -> str:
