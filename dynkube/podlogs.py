@@ -30,7 +30,7 @@ from . import raw
 from .core import calls
 from .core.exchange import NO_RETRIES
 from .core.http import Request
-from .core.logstream import LogResumePoint, split_timestamp
+from .core.logstream import LogResumePoint, MergedFollows, split_timestamp
 from .core.calls import Call
 from .errors import (InvalidInput, LogStreamDropped, ServerError, ServerTimeout, TooManyRequests, TransportError,
                      WaitTimeout)
@@ -637,19 +637,12 @@ class LogStream:
                                           daemon=True) for f in self._followers]
         for thread in self._threads:
             thread.start()
-        running = len(self._threads)
+        merge = MergedFollows(len(self._threads), ignore_errors=self._ignore_errors, errors=self.errors)
         try:
-            while running:
-                what, value = arrived.get()
-                if what == "line":
-                    yield value
-                elif what == "end":
-                    running -= 1
-                elif self._ignore_errors:
-                    log.warning("logs of %s: %s", value[0], value[1])
-                    self.errors.append(value)
-                else:
-                    raise value[1]
+            while merge.running:
+                line = merge.arrival(*arrived.get())
+                if line is not None:
+                    yield line
         finally:
             for follower in self._followers:
                 follower.stop()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .. import raw
 from ..core.exchange import NO_RETRIES, Timeout
 from ..core.http import Request
+from ..core.logstream import MergedFollows
 from ..podlogs import (DEFAULT_MAX_LOG_REQUESTS, DEFAULT_POD_TIMEOUT, RECONNECTABLE, LineReader, ListPods, LogLine,
                        LogSelection, LogSource, ReadObject, check_follow, check_options, choose_sources, follow_timeout,
                        log_calls, prefixed)
@@ -247,19 +248,12 @@ class LogStream:
         arrived: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(_QUEUED_LINES)
         self._tasks = [asyncio.create_task(self._pump(f, arrived), name=f"dynkube-logs {f.source}")
                        for f in self._followers]
-        running = len(self._tasks)
+        merge = MergedFollows(len(self._tasks), ignore_errors=self._ignore_errors, errors=self.errors)
         try:
-            while running:
-                what, value = await arrived.get()
-                if what == "line":
-                    yield value
-                elif what == "end":
-                    running -= 1
-                elif self._ignore_errors:
-                    log.warning("logs of %s: %s", value[0], value[1])
-                    self.errors.append(value)
-                else:
-                    raise value[1]
+            while merge.running:
+                line = merge.arrival(*await arrived.get())
+                if line is not None:
+                    yield line
         finally:
             for follower in self._followers:
                 follower.stop()

@@ -10,11 +10,14 @@ which to skip. Nothing here sends, sleeps or reads the clock.
 from __future__ import annotations
 
 import calendar
+import logging
 import re
+from typing import Any
 
 from .http import Request
 
 _STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
+log = logging.getLogger(__name__)
 RESUME_DROPPED_PARAMS = frozenset({"tailLines", "sinceSeconds", "sinceTime"})
 """Query parameters of the first request that a resumed connection does not repeat (it starts at
 ``sinceTime``)."""
@@ -93,3 +96,30 @@ class LogResumePoint:
                 return True
         self._resuming = False
         return False
+
+
+class MergedFollows:
+    """The reader's side of a merge of several follows, each pumped by its own thread or task into
+    one queue: ``arrival`` takes what came (``("line", line)``, ``("error", (source, exc))`` or
+    ``("end", None)``) and gives the line to hand out, or None. An error is raised, or with
+    ``ignore_errors`` logged and kept in ``errors``; ``running`` counts the follows not ended."""
+
+    __slots__ = ("running", "ignore_errors", "errors")
+
+    def __init__(self, follows: int, *, ignore_errors: bool, errors: list[tuple[Any, Exception]]) -> None:
+        self.running = follows
+        self.ignore_errors = ignore_errors
+        self.errors = errors
+
+    def arrival(self, what: str, value: Any) -> Any:
+        if what == "line":
+            return value
+        if what == "end":
+            self.running -= 1
+            return None
+        source, error = value
+        if not self.ignore_errors:
+            raise error
+        log.warning("logs of %s: %s", source, error)
+        self.errors.append(value)
+        return None
