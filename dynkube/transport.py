@@ -210,6 +210,11 @@ class _TrackedSSLSocket(ssl.SSLSocket):
         super().do_handshake(block)
 
 
+_PRUNE_FROM = 64
+"""The watchdog's queue holds at most this many entries, or twice those still running, before it
+forgets the attempts that ended (each holds its exchange, about 1 KB, until its deadline passes)."""
+
+
 class _Watchdog:
     """One daemon thread that expires attempts at their deadlines (started on first use)."""
 
@@ -218,14 +223,14 @@ class _Watchdog:
         self._order = itertools.count()
         self._wake = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
-        self._prune_at = 1024
+        self._prune_at = _PRUNE_FROM
 
     def arm(self, deadline: float, exchange: _Exchange, attempt: int) -> None:
         with self._wake:
             if len(self._heap) >= self._prune_at:  # forget attempts that ended long before their deadline
                 self._heap = [e for e in self._heap if e[2].sending and e[2].attempt == e[3]]
                 heapq.heapify(self._heap)
-                self._prune_at = max(1024, 2 * len(self._heap))
+                self._prune_at = max(_PRUNE_FROM, 2 * len(self._heap))
             heapq.heappush(self._heap, (deadline, next(self._order), exchange, attempt))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="transport-deadlines", daemon=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 import json
 import subprocess
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,3 +151,19 @@ def test_raw_errors_are_one_line_like_kubectls(cli: Callable[..., Run], kubeconf
     for argv in (["get", "--raw", "version"], ["get", "pods", "--raw", "/version"], ["create", "--raw", "/api"]):
         bad = cli(*argv)
         assert bad.code in (1, 2) and one_error_line(bad).startswith("error: "), argv
+
+
+def test_a_thousand_requests_one_after_another_keep_no_memory(kubeconfig_path: Path, cache_root: Path) -> None:
+    """What each request leaves for the deadline watchdog (its exchange, about 1 KB, until its
+    deadline passes) is forgotten once it ended: over 1,100 requests, the memory held never grows
+    by more than a few dozen of them."""
+    with dynkube.Client(kubeconfig=kubeconfig_path, cache_dir=cache_root, qps=None) as client:
+        client.request("GET", "/version")
+        tracemalloc.start()
+        try:
+            for _ in range(1100):
+                client.request("GET", "/version")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 400_000, f"the memory held peaked {peak} bytes above the start in 1,100 requests"
