@@ -95,7 +95,7 @@ class JSONStreamDecoder:
                     pos = cut + 1
                     yield from lines
             pos = _skip_whitespace(buffer, pos)
-            if pos < len(buffer) and _may_end(buffer, pos):
+            if pos < len(buffer) and (cut >= pos or buffer.rstrip()[-1:] == b"}"):  # the value may be complete
                 pos = yield from self._one_by_one(buffer, pos)
         finally:
             self._pending = buffer[pos:] if pos < len(buffer) else b""
@@ -127,15 +127,16 @@ class JSONStreamDecoder:
         returns the offset of the first byte not consumed."""
         text = _utf8_prefix(buffer[start:])
         scan, pos, end = self._scan, 0, len(text)
+        last_newline, ends_a_value = text.rfind("\n"), text.rstrip()[-1:] == "}"
         while True:
             while pos < end and text[pos] in _WHITESPACE_TEXT:
                 pos += 1
-            if pos == end or not _may_end(text, pos):
+            if pos == end or (pos > last_newline and not ends_a_value):  # it cannot be complete yet
                 break
             try:
                 value, pos = scan(text, pos)
             except json.JSONDecodeError as exc:
-                if text.find("\n", exc.pos) != -1:
+                if exc.pos <= last_newline:
                     raise WatchError(f"the watch stream is not valid JSON: {exc.msg} near "
                                      f"{text[exc.pos:exc.pos + 40]!r}") from None
                 break
@@ -153,14 +154,6 @@ def _skip_whitespace(data: bytes, pos: int) -> int:
     while pos < end and data[pos] in _WHITESPACE:
         pos += 1
     return pos
-
-
-def _may_end(data: bytes | str, pos: int) -> bool:
-    """Whether the value that starts at ``pos`` may be complete: a newline follows it, or ``data``
-    ends with ``}``. Otherwise parsing it cannot succeed yet."""
-    if isinstance(data, bytes):
-        return data.find(b"\n", pos) != -1 or data.rstrip()[-1:] == b"}"
-    return data.find("\n", pos) != -1 or data.rstrip()[-1:] == "}"
 
 
 def _utf8_prefix(data: bytes) -> str:
