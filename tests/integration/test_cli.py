@@ -24,8 +24,6 @@ import dynkube
 from dynkube.cli import main
 from dynkube.cli.tree import count_objects
 
-from ..support.waiting import until
-
 SCRIPT = Path(sys.executable).parent / "dynkube"
 STABLE_GROUP = ("", "fixtures.dynkube.io")  # plus every *.k8s.io group and the dotless built-in groups
 
@@ -388,8 +386,7 @@ def test_tree_count_lists_only_metadata(client: dynkube.Client, objects: str) ->
             asked.append(kwargs)
             return super().list_page(*args, **kwargs)
 
-    until(lambda: list(client.resource("configmaps").list(objects, field_selector="metadata.name=kube-root-ca.crt")),
-          "the controller to publish kube-root-ca.crt")
+    dynkube.wait_for(client.resource("configmaps"), "kube-root-ca.crt", objects, condition="create", timeout=60)
     for plural, expected in (("configmaps", 3), ("gizmos", 2)):  # kube-root-ca.crt is the third configmap
         rc = Observed(client, client.resource(plural).resource)
         assert count_objects(rc, objects) == expected

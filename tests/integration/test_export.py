@@ -9,7 +9,6 @@ import io
 import stat
 import sys
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +68,8 @@ def stocked(client: dynkube.Client, namespace: str, crd_factory: Callable[..., s
     wait_for(lambda: len(list(client.resource("pods").list(namespace, label_selector=LABELS))) == 2,
              timeout=60, what="the Deployment's two Pods")
     for resource, name in (("configmaps", "kube-root-ca.crt"), ("endpoints", "web")):  # what controllers add
-        wait_for(partial(exists, client.resource(resource), name, namespace), timeout=60,
-                 what=f"the cluster's {resource}/{name}")
+        dynkube.wait_for(client.resource(resource), name, namespace, condition="create", timeout=60)
     return {"kind": kind, "plural": things.resource.plural, "group": things.resource.group}
-
-
-def exists(resource: dynkube.ResourceClient, name: str, namespace: str) -> bool:
-    return bool(list(resource.list(namespace, field_selector=f"metadata.name={name}")))
 
 
 def tree(root: Path) -> set[str]:
