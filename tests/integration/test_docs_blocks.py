@@ -187,6 +187,8 @@ def reader(client: dynkube.Client, gizmo_crds: None, kubeconfig_path: Path, tmp_
     """A fresh namespace and a working directory, with $KUBECONFIG naming the test cluster (context
     namespace: the fresh one) and a private $KUBECACHEDIR."""
     with fresh_namespace(client) as namespace:
+        # a reader's namespace has the controller's ConfigMap already; a block's watch must not meet it
+        dynkube.wait_for(client.resource("configmaps"), "kube-root-ca.crt", namespace, condition="create", timeout=60)
         config = yaml.safe_load(kubeconfig_path.read_text())
         current = next(c for c in config["contexts"] if c["name"] == config["current-context"])
         current["context"]["namespace"] = namespace
