@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -131,6 +132,7 @@ class AsyncTransport:
         self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
+        self._upgrade_tls: tuple[tuple[bytes, bytes] | None, ssl.SSLContext] | None = None  # (certificate, context)
         self._blocking_credentials = may_block(config.credentials)
         self._proxy = config.proxy_url or environment_proxy(self.base_url)
 
@@ -287,13 +289,22 @@ class AsyncTransport:
 
     async def upgrade_target(self, request: Request) -> UpgradeTarget:
         """What a WebSocket connection for ``request`` needs of this transport, as
-        ``Transport.upgrade_target``: the credentials are asked now, and the TLS context built, on
-        a worker thread."""
+        ``Transport.upgrade_target``: the credentials are asked now (on a worker thread when that
+        may block)."""
         headers, certificate = await self._identity()
-        context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
+        context = await self._upgrade_context(certificate) if self._secure else None
         return UpgradeTarget(
             upgrade_url(self.url(request.path), request.params), context, self.config.tls_server_name,
             header_lines({"User-Agent": USER_AGENT}, headers, request.headers), self._proxy)
+
+    async def _upgrade_context(self, certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
+        """The TLS context of WebSocket connections, built on a worker thread once per client
+        certificate (building one costs 5-70 ms: the CA and the certificate are parsed again)."""
+        cached = self._upgrade_tls
+        if cached is None or cached[0] != certificate:
+            cached = (certificate, await asyncio.to_thread(build_ssl_context, self.config, certificate))
+            self._upgrade_tls = cached
+        return cached[1]
 
     async def refresh_after(self, target: UpgradeTarget) -> bool:
         """After a 401 on the upgrade of ``target``: rotate the credentials as ``send`` does; True if

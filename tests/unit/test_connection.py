@@ -4,12 +4,15 @@ case first; NO_PROXY with names, domains, addresses, CIDR ranges and host:port).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import requests
 
 from dynkube.config import Config
 from dynkube.connection import environment_proxy
 from dynkube.core.http import Request
+from dynkube.aio.transport import AsyncTransport
 from dynkube.transport import Transport
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -67,3 +70,17 @@ def test_the_sync_transport_takes_the_proxy_from_the_same_reading(monkeypatch: p
     assert Transport(config).upgrade_target(Request("GET", "/api")).proxy is None
     config = Config.from_url("https://api.example.com:6443", insecure_skip_tls_verify=True)
     assert Transport(config).upgrade_target(Request("GET", "/api")).proxy == "http://secure-proxy:3128"
+
+
+def test_websocket_upgrades_of_both_transports_build_their_tls_context_once() -> None:
+    config = Config.from_url("https://10.1.2.3:6443", insecure_skip_tls_verify=True)
+    sync = Transport(config)
+    first = sync.upgrade_target(Request("GET", "/api")).ssl_context
+    assert first is not None and sync.upgrade_target(Request("GET", "/apis")).ssl_context is first
+
+    async def two_upgrades() -> list[object]:
+        transport = AsyncTransport(config)
+        return [(await transport.upgrade_target(Request("GET", path))).ssl_context for path in ("/api", "/apis")]
+
+    contexts = asyncio.run(two_upgrades())
+    assert contexts[0] is not None and contexts[1] is contexts[0]
