@@ -208,7 +208,8 @@ def _start_all(state: dict, bin_dir: Path, certs: dict[str, Path]) -> None:
         f"--service-account-key-file={certs['sa.pub']}", f"--service-account-signing-key-file={certs['sa.key']}",
         "--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount",
         f"--kubelet-certificate-authority={certs['ca.crt']}",  # kwok's serving certificate is the CA's
-        f"--kubelet-client-certificate={certs['kubelet-client.crt']}", f"--kubelet-client-key={certs['kubelet-client.key']}",
+        f"--kubelet-client-certificate={certs['kubelet-client.crt']}",
+        f"--kubelet-client-key={certs['kubelet-client.key']}",
         "--endpoint-reconciler-type=none"])  # 127.0.0.1 may not be published as the kubernetes endpoint
     _wait_for(state, "kube-apiserver", lambda: _apiserver_ready(state["server"], certs["ca.crt"]), READY_TIMEOUT)
     _write_kubeconfig(state["server"], certs)
@@ -342,7 +343,8 @@ def _write_kubeconfig(server: str, certs: dict[str, Path]) -> None:
 
     config = {
         "apiVersion": "v1", "kind": "Config", "current-context": "envtest",
-        "clusters": [{"name": "envtest", "cluster": {"server": server, "certificate-authority-data": b64(certs["ca.crt"])}}],
+        "clusters": [{"name": "envtest",
+                      "cluster": {"server": server, "certificate-authority-data": b64(certs["ca.crt"])}}],
         "users": [
             {"name": "admin-cert", "user": {"client-certificate-data": b64(certs["admin.crt"]),
                                             "client-key-data": b64(certs["admin.key"])}},
