@@ -257,6 +257,8 @@ def _discover(name: str, config: str, cache: str) -> tuple[Any, Any]:
     if name == "dynkube":
         import dynkube
 
+        dynkube.Client  # noqa: B018 - loads the client and requests now, as the kubernetes import below does, not in the timing
+
         def dynkube_resolve() -> Any:
             client = dynkube.Client(kubeconfig=config, cache_dir=cache)
             return client, client.resource(f"{TARGET_KIND.lower()}s.{TARGET_GROUP}")

@@ -148,6 +148,8 @@ def server_facts(kubeconfig: Path) -> dict[str, Any]:
 def _dynkube(kubeconfig: str, cache: str, group: str) -> Callable[[], tuple[Any, dict[str, Any]]]:
     import dynkube
 
+    dynkube.Client  # noqa: B018 - loads the client and requests now (import dynkube alone loads neither)
+
     def first() -> tuple[Any, dict[str, Any]]:
         client = dynkube.Client(kubeconfig=kubeconfig, cache_dir=cache)
         obj = client.resource(f"{PLURAL}.{group}").get(OBJECT, namespace=_common.BENCH_NAMESPACE)
