@@ -1,6 +1,7 @@
 """What both transports share without an HTTP library: the proxy for the server from the
 environment, read as requests read it for the sync transport (HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, lower
-case first; NO_PROXY with names, domains, addresses, CIDR ranges and host:port)."""
+case first; NO_PROXY with names, domains, addresses, CIDR ranges and host:port), and the TLS context
+of WebSocket upgrades, built once per client certificate."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import asyncio
 import pytest
 import requests
 
+from dynkube.aio.transport import AsyncTransport
 from dynkube.config import Config
 from dynkube.connection import environment_proxy
 from dynkube.core.http import Request
-from dynkube.aio.transport import AsyncTransport
 from dynkube.transport import Transport
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
