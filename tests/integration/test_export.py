@@ -67,7 +67,8 @@ def stocked(client: dynkube.Client, namespace: str, crd_factory: Callable[..., s
     things.create({"metadata": {"name": "t1"}, "spec": {"size": 3, "tags": ["a", "b"]}}, namespace)
     wait_for(lambda: len(list(client.resource("pods").list(namespace, label_selector=LABELS))) == 2,
              timeout=60, what="the Deployment's two Pods")
-    for resource, name in (("configmaps", "kube-root-ca.crt"), ("endpoints", "web")):  # what controllers add
+    for resource, name in (("configmaps", "kube-root-ca.crt"), ("endpoints", "web"),  # what controllers add
+                           ("serviceaccounts", "default")):
         dynkube.wait_for(client.resource(resource), name, namespace, condition="create", timeout=60)
     return {"kind": kind, "plural": things.resource.plural, "group": things.resource.group}
 
