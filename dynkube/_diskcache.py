@@ -105,15 +105,19 @@ class DiskCache:
             return None
 
     def write(self, key: str, document: Any) -> None:
-        """Store atomically with private permissions; failures are logged, not raised."""
+        """Store ``document`` as JSON, atomically with private permissions; failures are logged, not raised."""
+        self.write_bytes(key, json.dumps(document, separators=(",", ":")).encode())  # dumps uses the C encoder
+
+    def write_bytes(self, key: str, content: bytes) -> None:
+        """Store a document already encoded (JSON that ``decode`` reads), as ``write`` does."""
         *dirs, name = _split(key) or [""]
         try:
             with self._directory(dirs, create=True) as fd:
                 tmp = f".tmp-{os.urandom(8).hex()}"
                 file_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd)
                 try:
-                    with open(file_fd, "w", encoding="utf-8") as f:
-                        f.write(json.dumps(document, separators=(",", ":")))  # dumps uses the C encoder
+                    with open(file_fd, "wb") as f:
+                        f.write(content)
                     os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
                 except BaseException:
                     os.unlink(tmp, dir_fd=fd)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ._diskcache import DiskCache, default_cache_root, server_dir_name
-from .core.discovery import CACHE_FORMAT, Fetch, fetch, parse_cached
+from .core.discovery import CACHE_FORMAT, Bodies, Fetch, cache_file, fetch, parse_cached
 from .core import jsondecode
 from .core.http import Request, Response
 from .errors import ApiError, DiscoveryError, ResourceNotFound, TransportError
@@ -108,11 +108,12 @@ class DiscoveryCache:
     def _url(self, path: str) -> str:
         return self._server + path
 
-    def _store(self, previous: KnownMap | None, document: dict[str, Any], unchanged: bool) -> KnownMap:
+    def _store(self, previous: KnownMap | None, document: dict[str, Any], unchanged: bool,
+               bodies: Bodies | None) -> KnownMap:
         """Keep what a fetch learned: in memory, on disk; the same map object when nothing changed."""
         known = previous if unchanged and previous else KnownMap(document, parse_cached(document))
         if self._disk:
-            self._disk.write("dynkube.json", {**document, "saved": time.time()})
+            self._disk.write_bytes("dynkube.json", cache_file(document, bodies, time.time()))
         self._last_refresh = time.monotonic()
         self._generation += 1
         self._remember(known)
