@@ -4,10 +4,11 @@
 yields a ``Request`` (answered with its ``Response``, or its error thrown in) or a tuple of them
 (answered with one ``Response`` or exception each, sent concurrently), and returns the cache
 document, whether the server said nothing changed, and the server's own bytes of the document's
-bodies where it has them (``cache_file`` writes those as they came). ``group_list_request`` asks /api or /apis for
-aggregated discovery (revalidated by ETag); ``legacy_paths`` are the per-group-version documents of
-the legacy fallback; the parsers turn answers into a ``ResourceMap``. ``dynkube.discovery`` and
-``dynkube.aio.discovery`` send the requests and keep the caches.
+bodies where it has them (``cache_file`` writes those as they came). ``group_list_request`` asks
+/api or /apis for aggregated discovery (revalidated by ETag); ``legacy_paths`` are the
+per-group-version documents of the legacy fallback; the parsers turn answers into a
+``ResourceMap``. ``dynkube.discovery`` and ``dynkube.aio.discovery`` send the requests and keep the
+caches.
 """
 
 from __future__ import annotations
