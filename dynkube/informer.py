@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from .core import calls
 from .core.store import DeletedFinalStateUnknown as DeletedFinalStateUnknown  # the name users import from here
-from .core.store import Note, Notice, StoreSync, object_key
+from .core.store import Note, Notice, StoreSync, Transform, object_key
+from .core.store import strip_managed_fields as strip_managed_fields  # taught from here
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
 from .transport import CancelScope
@@ -228,6 +229,9 @@ class Informer:
     (of lists, and of watch reconnects).
     ``metadata_only=True`` lists and watches PartialObjectMetadata only (client-go's metadata
     informer): the store holds every object's metadata, and no spec, status or data is transferred.
+    ``transform`` (client-go's ``SetTransform``) changes each object before it is stored and handed
+    to handlers, e.g. ``strip_managed_fields``; an exception it raises fails that list or watch
+    (logged, retried with backoff).
     """
 
     def __init__(self, resource: ResourceClient, namespace: str | None = None, *, all_namespaces: bool = False,
@@ -235,11 +239,12 @@ class Informer:
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
-                 idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
+                 idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False,
+                 transform: Transform | None = None) -> None:
         check_informer_arguments(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                                  field_selector=field_selector, resync_period=resync_period,
                                  use_watch_list=use_watch_list, timeout_seconds=timeout_seconds,
-                                 idle_timeout=idle_timeout)
+                                 idle_timeout=idle_timeout, transform=transform)
         self.resource = resource
         self.store = Store(indexers)
         self.last_error: Exception | None = None
@@ -252,7 +257,7 @@ class Informer:
         self._watch_list = use_watch_list  # None until the server's version has been asked
         self._watch_list_forced = use_watch_list is not None
         self._backoff = backoff
-        self._sync = StoreSync(self.store)
+        self._sync = StoreSync(self.store, transform)
         self._progressed = False
         self._lock = threading.RLock()  # store changes and their fan-out to handlers are atomic
         self._registrations: list[HandlerRegistration] = []
@@ -478,7 +483,7 @@ class Informer:
 
 def check_informer_arguments(resource: verbs.Target, namespace: str | None, *, all_namespaces: bool,
                              label_selector: Any, field_selector: Any, resync_period: Any, use_watch_list: Any,
-                             timeout_seconds: Any, idle_timeout: Any) -> None:
+                             timeout_seconds: Any, idle_timeout: Any, transform: Any = None) -> None:
     """InvalidInput for the first unusable argument of an informer (sync or asyncio), before any request."""
     calls.require_verb(resource.resource, "list")
     verbs.watch(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
@@ -489,6 +494,8 @@ def check_informer_arguments(resource: verbs.Target, namespace: str | None, *, a
         raise InvalidInput(f"resync_period must be a positive number of seconds, not {resync_period!r}")
     if use_watch_list not in (None, True, False):
         raise InvalidInput(f"use_watch_list must be None, True or False, not {use_watch_list!r}")
+    if transform is not None and not callable(transform):
+        raise InvalidInput(f"transform must be callable (an object in, the object to keep out), not {transform!r}")
 
 
 def server_version(client: Client) -> tuple[int, int]:
@@ -506,7 +513,8 @@ def version_numbers(document: Mapping[str, Any]) -> tuple[int, int]:
 
 class SharedInformerFactory:
     """One informer per resource and selection, shared by every caller that asks for it, so many
-    handlers on one resource cost one list and one watch.
+    handlers on one resource cost one list and one watch. ``transform`` is every informer's
+    (client-go's ``WithTransform``).
 
         factory = SharedInformerFactory(client)
         pods = factory.informer("pods", all_namespaces=True)
@@ -515,10 +523,11 @@ class SharedInformerFactory:
     """
 
     def __init__(self, client: Client, *, resync_period: float | None = None,
-                 use_watch_list: bool | None = None) -> None:
+                 use_watch_list: bool | None = None, transform: Transform | None = None) -> None:
         self.client = client
         self._resync_period = resync_period
         self._use_watch_list = use_watch_list
+        self._transform = transform
         self._informers: dict[tuple[Any, ...], Informer] = {}
         self._started = False
         self._lock = threading.Lock()
@@ -543,7 +552,7 @@ class SharedInformerFactory:
             if informer is None:
                 informer = Informer(rc, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                                     field_selector=field_selector, resync_period=self._resync_period,
-                                    use_watch_list=self._use_watch_list)
+                                    use_watch_list=self._use_watch_list, transform=self._transform)
                 self._informers[key] = informer
                 if self._started:
                     informer.start()

@@ -17,7 +17,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.store import Note, Notice, StoreSync, object_key
+from ..core.store import Note, Notice, StoreSync, Transform, object_key
+from ..core.store import strip_managed_fields as strip_managed_fields  # taught from here
 from ..errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from ..informer import PAGE_SIZE, WATCH_LIST_SINCE, IndexFunc, Store, check_informer_arguments, version_numbers
 from ..objects import ApiObject
@@ -85,11 +86,12 @@ class Informer:
                  field_selector: str | Mapping[str, str] | None = None, resync_period: float | None = None,
                  use_watch_list: bool | None = None, indexers: Mapping[str, IndexFunc] | None = None,
                  timeout_seconds: int | None = None, backoff: Backoff = DEFAULT_BACKOFF,
-                 idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False) -> None:
+                 idle_timeout: float | None = IDLE_TIMEOUT, metadata_only: bool = False,
+                 transform: Transform | None = None) -> None:
         check_informer_arguments(resource, namespace, all_namespaces=all_namespaces, label_selector=label_selector,
                                  field_selector=field_selector, resync_period=resync_period,
                                  use_watch_list=use_watch_list, timeout_seconds=timeout_seconds,
-                                 idle_timeout=idle_timeout)
+                                 idle_timeout=idle_timeout, transform=transform)
         self.resource = resource
         self.store = Store(indexers)
         self.last_error: Exception | None = None
@@ -102,7 +104,7 @@ class Informer:
         self._watch_list = use_watch_list
         self._watch_list_forced = use_watch_list is not None
         self._backoff = backoff
-        self._sync = StoreSync(self.store)
+        self._sync = StoreSync(self.store, transform)
         self._registrations: list[Registration] = []
         self._synced: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -3,13 +3,15 @@ its handlers are to be told (the decisions of client-go's reflector and shared i
 
 An informer owns the connections and the threads (or tasks); it feeds ``StoreSync`` each full list and
 each watch event it receives, under its own lock, and delivers the ``Notice``s it gets back in order.
+A ``Transform`` (client-go's ``TransformFunc``) changes each object before it is stored or told:
+``strip_managed_fields`` is the common one.
 """
 
 from __future__ import annotations
 
 import builtins
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from ..objects import ApiObject
@@ -55,6 +57,20 @@ class Objects(Protocol):
     def remove(self, key: str) -> ApiObject | None: ...
 
 
+Transform = Callable[[ApiObject], Mapping[str, Any]]
+"""What an informer keeps of each object it receives (it must keep the metadata's name, namespace,
+uid and resourceVersion); it may change the object in place and return it."""
+
+
+def strip_managed_fields(obj: ApiObject) -> ApiObject:
+    """A ``Transform`` that drops ``metadata.managedFields`` (the field managers' records, often most
+    of an object's metadata), in place, as controller-runtime's ``TransformStripManagedFields``."""
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    return obj
+
+
 def object_key(obj: Mapping[str, Any]) -> str:
     """The store key of an object: ``namespace/name``, or ``name`` when cluster-scoped."""
     metadata = obj["metadata"]
@@ -66,15 +82,17 @@ class StoreSync:
     """Keeps a store equal to the server's objects, list by list and event by event, and returns what
     to notify. Not thread-safe: the caller serialises calls and delivers each answer before the next."""
 
-    def __init__(self, store: Objects) -> None:
+    def __init__(self, store: Objects, transform: Transform | None = None) -> None:
         self.store = store
+        self._transform = transform
         self.synced = False  # True once a full list (or a streaming list's initial events) was applied
         self._initial: dict[str, ApiObject] | None = None  # a streaming list's objects, until its end
 
     def listed(self, objects: Mapping[str, ApiObject]) -> list[Notice]:
-        """Make the store equal a full list (keyed by ``object_key``): each difference notified, an
-        object that vanished as a ``DeletedFinalStateUnknown``, one re-created under its name (another
-        uid) as a delete and an add. The first list is all adds, flagged initial, then ``SYNCED``."""
+        """Make the store equal a full list (keyed by ``object_key``, each object as ``unchanged``
+        gave it): each difference notified, an object that vanished as a ``DeletedFinalStateUnknown``,
+        one re-created under its name (another uid) as a delete and an add. The first list is all
+        adds, flagged initial, then ``SYNCED``."""
         initial = not self.synced
         self._initial = None  # a full list ends any streaming list begun before
         notices = [Notice(Note.DELETE, (DeletedFinalStateUnknown(key, gone),))
@@ -97,13 +115,20 @@ class StoreSync:
 
     def unchanged(self, key: str, obj: ApiObject) -> ApiObject:
         """The stored object under ``key`` if ``obj`` is the same state of it (same uid and
-        resourceVersion), else ``obj``. An informer keeps a relist's objects through this, so that
-        what did not change is held once, not twice, until the list is applied (it only reads the
-        store: the one thread that changes it may call it without the informer's lock)."""
+        resourceVersion), else ``obj`` transformed. An informer keeps a list's objects through this,
+        so that what did not change is held once, not twice, until the list is applied (it only
+        reads the store: the one thread that changes it may call it without the informer's lock)."""
         old = self.store.get(key)
         if old is not None and _version(old) == _version(obj) and _uid(old) == _uid(obj):
             return old
-        return obj
+        return self._admitted(obj)
+
+    def _admitted(self, obj: ApiObject) -> ApiObject:
+        """``obj`` as the store keeps it: transformed, when there is a transform."""
+        if self._transform is None:
+            return obj
+        kept = self._transform(obj)
+        return kept if type(kept) is ApiObject else ApiObject(kept)
 
     @property
     def listing(self) -> bool:
@@ -132,6 +157,7 @@ class StoreSync:
         replaced), DELETED forgets it (notified only if it was known), BOOKMARK changes nothing."""
         if kind is EventType.BOOKMARK:
             return []
+        obj = self._admitted(obj)
         key = object_key(obj)
         if kind is EventType.DELETED:
             return [Notice(Note.DELETE, (obj,))] if self.store.remove(key) is not None else []

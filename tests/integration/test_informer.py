@@ -85,6 +85,27 @@ def test_bad_arguments_are_refused_before_any_request(each_configmaps: Any, each
         each_tools.Informer(each_configmaps, label_selector=42)
     with pytest.raises(dynkube.InvalidInput, match="on_update must be callable"):
         each_tools.Informer(each_configmaps).add_handler(on_update="print")
+    with pytest.raises(dynkube.InvalidInput, match="transform must be callable"):
+        each_tools.Informer(each_configmaps, transform="strip")
+
+
+@pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "list-then-watch"])
+def test_a_transform_strips_managed_fields_from_the_store_and_the_handlers(each_configmaps: Any, each_tools: Tools,
+                                                                           namespace: str, watch_list: bool) -> None:
+    made = each_configmaps.create(labelled("listed"), namespace=namespace)
+    assert made.metadata.managedFields  # what the server keeps, and the transform takes out
+    updates: list[dynkube.ApiObject] = []
+    informer = each_tools.Informer(each_configmaps, namespace, label_selector=SELECTOR, use_watch_list=watch_list,
+                                   transform=dynkube.strip_managed_fields)
+    informer.add_handler(on_update=lambda old, new: updates.append(new))
+    with informer:
+        assert informer.wait_for_sync(20)
+        changed = each_configmaps.patch("listed", {"data": {"k": "v"}}, namespace=namespace)
+        wait_for(lambda: any(u.metadata.resourceVersion == changed.metadata.resourceVersion for u in updates),
+                 what="the update's event")
+        stored = informer.get("listed", namespace)
+    assert stored is not None and stored.data.k == "v" and stored.metadata.uid == made.metadata.uid
+    assert "managedFields" not in stored.metadata and not any("managedFields" in u.metadata for u in updates)
 
 
 def test_custom_and_namespace_indexes(each_configmaps: Any, each_tools: Tools, namespace: str) -> None:
@@ -172,6 +193,18 @@ def test_factory_shares_one_informer_among_handlers(client: dynkube.Client, conf
                  what="both handlers")
         assert len([t for t in informer_threads() if t.name == "dynkube-informer-configmaps"]) == 2  # 2 informers
     assert not informer_threads(), "stop() left threads behind"
+
+
+def test_the_factory_gives_its_transform_to_every_informer(client: dynkube.Client, configmaps: dynkube.ResourceClient,
+                                                           namespace: str) -> None:
+    configmaps.create(labelled("one"), namespace=namespace)
+    with SharedInformerFactory(client, transform=dynkube.strip_managed_fields) as factory:
+        informers = [factory.informer("configmaps", namespace, label_selector=SELECTOR),
+                     factory.informer("configmaps", namespace, field_selector="metadata.name=one")]
+        factory.start()
+        assert factory.wait_for_sync(20)
+        stored = [informer.get("one", namespace) for informer in informers]
+    assert all(obj is not None and "managedFields" not in obj.metadata for obj in stored)
 
 
 def test_stop_joins_every_thread(configmaps: dynkube.ResourceClient, namespace: str) -> None:

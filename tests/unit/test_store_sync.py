@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dynkube
-from dynkube.core.store import DeletedFinalStateUnknown, Note, Notice, StoreSync
+from dynkube.core.store import DeletedFinalStateUnknown, Note, Notice, StoreSync, strip_managed_fields
 from dynkube.core.watchstream import INITIAL_EVENTS_END, EventType, WatchEvent
 from dynkube.informer import Store
 
@@ -123,3 +123,43 @@ def test_an_object_recreated_under_its_name_is_not_unchanged() -> None:
     recreated = cm("a", "5", uid="other")  # the same resourceVersion cannot happen; the uid is checked anyway
     assert sync.unchanged("ns/a", recreated) is recreated
     assert sync.unchanged("ns/b", cm("b")).metadata.name == "b"
+
+
+def managed(name: str, version: str = "1") -> dynkube.ApiObject:
+    obj = cm(name, version)
+    obj["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply"}]
+    return obj
+
+
+def test_a_transform_changes_what_is_stored_and_told_from_lists_and_events() -> None:
+    sync = StoreSync(Store(), transform=strip_managed_fields)
+    listed = sync.unchanged("ns/a", managed("a"))
+    assert "managedFields" not in listed.metadata
+    sync.listed({"ns/a": listed})
+    added, modified = sync.event(WatchEvent(EventType.ADDED, managed("b"))), \
+        sync.event(WatchEvent(EventType.MODIFIED, managed("a", "2")))
+    deleted = sync.event(WatchEvent(EventType.DELETED, managed("b", "3")))
+    told = [added[0].args[0], modified[0].args[1], deleted[0].args[0]]
+    assert [o.metadata.name for o in told] == ["b", "a", "b"]
+    assert not any("managedFields" in o.metadata for o in told + sync.store.list())
+
+
+def test_what_did_not_change_is_not_transformed_again() -> None:
+    calls: list[str] = []
+
+    def counting(obj: dynkube.ApiObject) -> dict[str, object]:
+        calls.append(obj.metadata.name)
+        return dict(obj)  # a plain mapping is kept as an ApiObject
+
+    sync = StoreSync(Store(), transform=counting)
+    first = sync.unchanged("ns/a", cm("a"))
+    sync.listed({"ns/a": first})
+    assert type(first) is dynkube.ApiObject and sync.unchanged("ns/a", cm("a")) is first
+    assert calls == ["a"]
+
+
+def test_strip_managed_fields_keeps_the_rest_of_the_object() -> None:
+    obj = managed("a")
+    assert strip_managed_fields(obj) is obj
+    assert obj == cm("a")
+    assert strip_managed_fields(dynkube.ApiObject({"kind": "Status"})) == {"kind": "Status"}  # no metadata
