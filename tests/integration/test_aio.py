@@ -133,8 +133,9 @@ def test_a_list_holds_one_page_at_a_time(kubeconfig_path: Path, namespace: str, 
         client.resource("configmaps").create({"metadata": {"name": name, "labels": {"paged": "yes"}}}, namespace)
 
     def pages_alive() -> int:
-        """The pages of this namespace's ConfigMaps that are still in memory."""
-        return sum(1 for o in gc.get_objects() if isinstance(o, dynkube.ApiList)
+        """The pages of this namespace's ConfigMaps that are still in memory (``type``, not
+        ``isinstance``: that would raise ReferenceError on a dead weak proxy among the objects)."""
+        return sum(1 for o in gc.get_objects() if issubclass(type(o), dynkube.ApiList)
                    and any(item.metadata.get("namespace") == namespace for item in o.items))
 
     async def main() -> tuple[list[str], list[int]]:
