@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from .events import Event, events_for, list_events, watch_events
     from .retrying import retry_on_conflict
     from .waiting import wait_for
-    from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory, strip_managed_fields
+    from .informer import DeletedFinalStateUnknown, Informer, SharedInformerFactory
+    from .core.store import strip_managed_fields
     from .kubeconfig_edit import ContextInfo, KubeconfigFiles
     from .manifests import ApplyResult, Document, apply_manifests, is_manifest_url, load_documents, load_url
     from .podlogs import LogLine, LogSelection, LogSource, LogStream, log_sources, logs
@@ -61,7 +62,7 @@ _LAZY = {
     "logs": "podlogs", "log_sources": "podlogs", "LogLine": "podlogs", "LogSelection": "podlogs",
     "LogSource": "podlogs", "LogStream": "podlogs",
     "Informer": "informer", "SharedInformerFactory": "informer", "DeletedFinalStateUnknown": "informer",
-    "strip_managed_fields": "informer",
+    "strip_managed_fields": "core.store",
     "attachable_pod": "attachable", "service_target_port": "attachable",
     "copy_from_pod": "copying", "copy_to_pod": "copying",
 }

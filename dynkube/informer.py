@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from .core import calls
 from .core.store import DeletedFinalStateUnknown as DeletedFinalStateUnknown  # the name users import from here
 from .core.store import Note, Notice, StoreSync, Transform, object_key
-from .core.store import strip_managed_fields as strip_managed_fields  # taught from here
 from .errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from .objects import ApiObject
 from .transport import CancelScope

@@ -23,13 +23,13 @@ from .watch import Watch
 
 if TYPE_CHECKING:
     from .copying import copy_from_pod, copy_to_pod
-    from .informer import Informer, strip_managed_fields
+    from .informer import Informer
     from .manifests import apply_manifests
     from .podlogs import LogStream, follow_logs, log_sources, logs, read_logs
 
 _LAZY = {"Informer": "informer", "apply_manifests": "manifests", "LogStream": "podlogs", "follow_logs": "podlogs",
          "log_sources": "podlogs", "logs": "podlogs", "read_logs": "podlogs", "copy_from_pod": "copying",
-         "copy_to_pod": "copying", "strip_managed_fields": "informer"}
+         "copy_to_pod": "copying"}
 
 
 def __getattr__(name: str) -> Any:
@@ -45,5 +45,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["AsyncDiscovery", "AsyncStream", "AsyncTransport", "Client", "ExecStream", "Informer", "LogStream",
            "PortConnection", "PortForwarder", "ResourceClient", "Watch", "apply_manifests", "copy_from_pod",
-           "copy_to_pod", "follow_logs", "log_sources", "logs", "read_logs", "retry_on_conflict",
-           "strip_managed_fields", "wait_for"]
+           "copy_to_pod", "follow_logs", "log_sources", "logs", "read_logs", "retry_on_conflict", "wait_for"]

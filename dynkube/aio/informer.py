@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.store import Note, Notice, StoreSync, Transform, object_key
-from ..core.store import strip_managed_fields as strip_managed_fields  # taught from here
 from ..errors import BadRequest, DynkubeError, Gone, Invalid, InvalidInput
 from ..informer import PAGE_SIZE, WATCH_LIST_SINCE, IndexFunc, Store, check_informer_arguments, version_numbers
 from ..objects import ApiObject

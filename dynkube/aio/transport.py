@@ -132,7 +132,7 @@ class AsyncTransport:
         self._building: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_certificate: tuple[bytes, bytes] | None = None
-        self._upgrade_tls: tuple[tuple[bytes, bytes] | None, ssl.SSLContext] | None = None  # (certificate, context)
+        self._tls: tuple[tuple[bytes, bytes] | None, ssl.SSLContext] | None = None  # (certificate, context)
         self._blocking_credentials = may_block(config.credentials)
         self._proxy = config.proxy_url or environment_proxy(self.base_url)
 
@@ -292,18 +292,19 @@ class AsyncTransport:
         ``Transport.upgrade_target``: the credentials are asked now (on a worker thread when that
         may block)."""
         headers, certificate = await self._identity()
-        context = await self._upgrade_context(certificate) if self._secure else None
+        context = await self._tls_context(certificate) if self._secure else None
         return UpgradeTarget(
             upgrade_url(self.url(request.path), request.params), context, self.config.tls_server_name,
             header_lines({"User-Agent": USER_AGENT}, headers, request.headers), self._proxy)
 
-    async def _upgrade_context(self, certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
-        """The TLS context of WebSocket connections, built on a worker thread once per client
-        certificate (building one costs 5-70 ms: the CA and the certificate are parsed again)."""
-        cached = self._upgrade_tls
+    async def _tls_context(self, certificate: tuple[bytes, bytes] | None) -> ssl.SSLContext:
+        """The TLS context of the connection pool and of WebSocket connections, built on a worker
+        thread once per client certificate (building one costs 5-70 ms: the CA and the certificate
+        are parsed again)."""
+        cached = self._tls
         if cached is None or cached[0] != certificate:
             cached = (certificate, await asyncio.to_thread(build_ssl_context, self.config, certificate))
-            self._upgrade_tls = cached
+            self._tls = cached
         return cached[1]
 
     async def refresh_after(self, target: UpgradeTarget) -> bool:
@@ -364,7 +365,7 @@ class AsyncTransport:
     async def _new_session(self, certificate: tuple[bytes, bytes] | None) -> aiohttp.ClientSession:
         if self._session is not None:  # requests in flight on it finish; closed with the transport
             self._retired.append(self._session)
-        context = await asyncio.to_thread(build_ssl_context, self.config, certificate) if self._secure else None
+        context = await self._tls_context(certificate) if self._secure else None
         tracing = aiohttp.TraceConfig()
         tracing.on_connection_reuseconn.append(_on_reuse)
         # limit=0: no cap on open connections (aiohttp's default of 100 would hold the 101st watch of
